@@ -1,20 +1,20 @@
-// Entry point of `emostream <command>`. Each command lives in its own module and is loaded
-// only when used, so `features` does not pay for tfjs or the server.
+// Entry point of `emostream <command>`. Each command lives in src/cli/<command>.ts, exports
+// run(argv), and is loaded only when used, so `features` does not pay for tfjs or the server.
 import { CliError, formatError } from './errors.js';
 
 type CommandModule = { run(argv: string[]): Promise<number | void> };
 
-const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  features: { summary: 'compute Log-Mel/Δ/ΔΔ features of an audio file', load: () => import('./features.js') },
-  train: { summary: 'train STA-CRNN on a corpus (k-fold, LOSO or all data)', load: () => import('./train.js') },
-  eval: { summary: 'evaluate a saved model on a corpus', load: () => import('./eval.js') },
-  analyze: { summary: 'emotion posteriors of one audio file', load: () => import('./analyze.js') },
-  'export-onnx': { summary: 'export a trained model directory to ONNX', load: () => import('./export-onnx.js') },
-  serve: { summary: 'run the streaming WebSocket server', load: () => import('./serve.js') },
-  stream: { summary: 'stream a file (or stdin) to a server and print events', load: () => import('./stream.js') },
-  mic: { summary: 'stream the microphone to a server and print events', load: () => import('./mic.js') },
-  subscribe: { summary: "print a session's events", load: () => import('./subscribe.js') },
-  bench: { summary: 'latency, capacity and engine benchmarks', load: () => import('./bench.js') },
+const commands: Record<string, { summary: string }> = {
+  features: { summary: 'compute Log-Mel/Δ/ΔΔ features of an audio file' },
+  train: { summary: 'train STA-CRNN on a corpus (k-fold, LOSO or all data)' },
+  eval: { summary: 'evaluate a saved model on a corpus' },
+  analyze: { summary: 'emotion posteriors of one audio file' },
+  'export-onnx': { summary: 'export a trained model directory to ONNX' },
+  serve: { summary: 'run the streaming WebSocket server' },
+  stream: { summary: 'stream a file (or stdin) to a server and print events' },
+  mic: { summary: 'stream the microphone to a server and print events' },
+  subscribe: { summary: "print a session's events" },
+  bench: { summary: 'latency, capacity and engine benchmarks' },
 };
 
 function usage(): string {
@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let mod: CommandModule;
   try {
-    mod = await command.load();
+    mod = (await import(`./${name}.js`)) as CommandModule;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(`/cli/${name}`)) {
       console.error(`emostream: '${name}' is not available in this build`);
