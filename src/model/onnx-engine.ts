@@ -1,0 +1,162 @@
+// The serving engine on CPU (and CUDA where the user installed it): the exported model.onnx
+// run by ONNX Runtime for Node. The graph has the input normalisation folded in, so raw
+// feature windows go straight in; the batch dimension is dynamic.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type * as ort from 'onnxruntime-node';
+import { UserError } from '../cli/errors.js';
+import { FRAME_SIZE, N_CHANNELS, N_MELS, WINDOW_FRAMES } from '../dsp/types.js';
+import { createSession, runBatch, type OrtProvider, type OrtSessionOptions } from '../onnx/session.js';
+import type { WorkerInit, WorkerReply, WorkerRequest } from '../onnx/session-worker.js';
+import type { Engine } from './engine.js';
+
+export interface OnnxEngineOptions extends OrtSessionOptions {
+  /** Run ORT in a worker thread (default true): the Node binding computes synchronously on
+   *  the calling thread, so in-thread inference stalls every socket for the batch's duration. */
+  worker?: boolean;
+}
+
+const WINDOW_SIZE = WINDOW_FRAMES * FRAME_SIZE;
+const WINDOW_SHAPE = [WINDOW_FRAMES, N_MELS, N_CHANNELS];
+
+interface Runner {
+  run(input: Float32Array, n: number): Promise<{ data: Float32Array; classes: number }>;
+  dispose(): Promise<void>;
+}
+
+function inThreadRunner(session: ort.InferenceSession): Runner {
+  return {
+    run: (input, n) => runBatch(session, input, n, WINDOW_SHAPE),
+    dispose: () => session.release(),
+  };
+}
+
+async function workerRunner(modelPath: string, options: OrtSessionOptions): Promise<Runner> {
+  // Beside this file: session-worker.ts under tsx, session-worker.js in a compiled build.
+  const ext = extname(fileURLToPath(import.meta.url));
+  const url = new URL(`../onnx/session-worker${ext}`, import.meta.url);
+  const workerData = { modelPath, options, windowShape: WINDOW_SHAPE } satisfies WorkerInit;
+  // Node does not carry tsx's loader hooks into worker threads; under tsx the worker
+  // registers them itself before importing the TypeScript file.
+  const worker = ext === '.ts'
+    ? new Worker(
+      `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
+      `.then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
+      { eval: true, workerData },
+    )
+    : new Worker(url, { workerData });
+  const pending = new Map<number, { resolve(r: WorkerReply): void; reject(e: Error): void }>();
+  let nextId = 1;
+  let failure: Error | undefined;
+  await new Promise<void>((ready, fail) => {
+    worker.once('message', (m: WorkerReply) => {
+      if ('ready' in m && m.ready) ready();
+      else fail(new UserError('model_invalid', `ONNX Runtime cannot load ${modelPath}: ${'error' in m ? m.error : 'unknown error'}`));
+    });
+    worker.once('error', fail);
+  });
+  worker.on('message', (m: WorkerReply) => {
+    if (!('id' in m)) return;
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (pending.size === 0) worker.unref();
+    p?.resolve(m);
+  });
+  const failAll = (err: Error) => {
+    failure = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  worker.on('error', failAll);
+  worker.on('exit', () => failAll(new Error('ONNX worker exited')));
+  // An idle engine must not keep the process alive; a pending request must.
+  worker.unref();
+  const call = (req: WorkerRequest, transfer: ArrayBuffer[] = []) =>
+    new Promise<WorkerReply>((res, rej) => {
+      if (failure) return rej(failure);
+      pending.set(req.id, { resolve: res, reject: rej });
+      worker.ref();
+      worker.postMessage(req, transfer);
+    });
+  return {
+    async run(input, n) {
+      const r = await call({ id: nextId++, input, n }, [input.buffer as ArrayBuffer]);
+      if ('ok' in r && r.ok) return { data: r.data, classes: r.classes };
+      throw new Error(`ONNX inference failed: ${'error' in r ? r.error : 'unknown error'}`);
+    },
+    async dispose() {
+      if (!failure) await call({ id: nextId++, dispose: true }).catch(() => undefined);
+      await worker.terminate();
+    },
+  };
+}
+
+export class OnnxEngine implements Engine {
+  private disposed = false;
+
+  private constructor(
+    readonly backend: string,
+    readonly model: string,
+    readonly labels: readonly string[],
+    private readonly runner: Runner,
+  ) {}
+
+  static async load(dir: string, opts: OnnxEngineOptions = {}): Promise<OnnxEngine> {
+    const modelDir = resolve(dir);
+    const modelPath = join(modelDir, 'model.onnx');
+    const metaPath = join(modelDir, 'meta.json');
+    if (!existsSync(modelPath)) {
+      throw new UserError('model_not_found', `${modelPath} does not exist (run 'emostream export-onnx ${dir}' to create it)`);
+    }
+    let labels: string[];
+    try {
+      labels = (JSON.parse(readFileSync(metaPath, 'utf8')) as { labels: string[] }).labels;
+      if (!Array.isArray(labels) || labels.length === 0) throw new Error('no labels');
+    } catch (err) {
+      throw new UserError('model_invalid', `${metaPath}: cannot read the model's labels (${(err as Error).message})`);
+    }
+    const threads = Math.max(1, Math.floor(opts.threads ?? 1));
+    const providers: OrtProvider[] = [...(opts.providers ?? ['cpu'])];
+    const options: OrtSessionOptions = { threads, providers };
+    let runner: Runner;
+    try {
+      runner = opts.worker === false
+        ? inThreadRunner(await createSession(modelPath, options))
+        : await workerRunner(modelPath, options);
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      throw new UserError('model_invalid', `ONNX Runtime cannot load ${modelPath}: ${(err as Error).message}`);
+    }
+    const where = providers[0] === 'cuda' ? 'cuda' : `cpu(${threads} thread${threads > 1 ? 's' : ''})`;
+    return new OnnxEngine(`onnxruntime-${where}`, basename(modelDir), labels, runner);
+  }
+
+  async infer(windows: readonly Float32Array[]): Promise<Float32Array[]> {
+    if (this.disposed) throw new Error('engine disposed');
+    if (windows.length === 0) return [];
+    const input = new Float32Array(windows.length * WINDOW_SIZE);
+    windows.forEach((w, i) => {
+      if (w.length !== WINDOW_SIZE) {
+        throw new UserError('bad_window', `a feature window has ${w.length} values, expected ${WINDOW_SIZE} (${WINDOW_FRAMES}×${N_MELS}×${N_CHANNELS})`);
+      }
+      input.set(w, i * WINDOW_SIZE);
+    });
+    const { data, classes } = await this.runner.run(input, windows.length);
+    if (classes !== this.labels.length) {
+      throw new UserError('model_invalid', `model.onnx gives ${classes} classes but meta.json lists ${this.labels.length} labels`);
+    }
+    return windows.map((_, i) => data.slice(i * classes, (i + 1) * classes));
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.runner.dispose();
+  }
+}
+
+export function loadOnnxEngine(dir: string, opts?: OnnxEngineOptions): Promise<OnnxEngine> {
+  return OnnxEngine.load(dir, opts);
+}
