@@ -26,4 +26,6 @@ export interface FeatureWindow {
   validFrames: number;
   /** Float32Array of WINDOW_FRAMES * FRAME_SIZE values. */
   data: Float32Array;
+  /** Set on the extra early windows (featureWindows' minFrames option); absent otherwise. */
+  early?: boolean;
 }

@@ -1,0 +1,201 @@
+// Streaming rational-ratio resampler: polyphase Kaiser-windowed sinc.
+//
+// Output sample n sits at input time t = n·M/L (L/M = outRate/inRate in lowest terms) and is
+// Σ_j x[j]·g(t − j), with g a Kaiser-windowed sinc low-pass whose stop band begins at the lower
+// of the two Nyquist frequencies. Samples before the start and after the end are zeros. Every
+// output is one dot product over the same samples in the same order whatever the chunking, so
+// streamed output is bit-identical to resampling the whole signal at once.
+import { UserError } from '../cli/errors.js';
+
+export interface ResamplerOptions {
+  /** Pass-band edge as a fraction of the lower Nyquist frequency (default 0.9). */
+  passband?: number;
+  /** Stop-band attenuation the Kaiser design aims at, in dB (default 80). */
+  attenuationDb?: number;
+}
+
+/** Above this many phases the filter table is sampled on a grid of this many phases instead. */
+const MAX_PHASES = 4096;
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/** Modified Bessel function of the first kind, order 0 (power series; converges fast for β ≤ 20). */
+function besselI0(x: number): number {
+  let sum = 1;
+  let term = 1;
+  const q = (x * x) / 4;
+  for (let k = 1; k < 200; k++) {
+    term *= q / (k * k);
+    sum += term;
+    if (term < sum * 1e-17) break;
+  }
+  return sum;
+}
+
+function kaiserBeta(a: number): number {
+  if (a > 50) return 0.1102 * (a - 8.7);
+  if (a >= 21) return 0.5842 * Math.pow(a - 21, 0.4) + 0.07886 * (a - 21);
+  return 0;
+}
+
+export interface ResamplerDesign {
+  /** Up/down factors in lowest terms. */
+  up: number;
+  down: number;
+  /** Taps per phase (= input samples each output reads). */
+  taps: number;
+  /** −6 dB cutoff, Hz. */
+  cutoffHz: number;
+}
+
+export class Resampler {
+  readonly design: ResamplerDesign;
+  private readonly L: number;
+  private readonly M: number;
+  /** Half the taps: an output at base index i reads x[i − half + 1 … i + half]. */
+  private readonly half: number;
+  private readonly taps: number;
+  private readonly table: Float64Array;
+  private readonly phases: number;
+  private buf: Float32Array;
+  /** Absolute input index of buf[0] (negative at first: the zeros before the signal). */
+  private bufStart: number;
+  private bufLen: number;
+  /** Input samples received so far. */
+  private total = 0;
+  /** Next output's base input index and phase (its time is i + p/L). */
+  private i = 0;
+  private p = 0;
+  private ended = false;
+
+  constructor(readonly inRate: number, readonly outRate: number, opts: ResamplerOptions = {}) {
+    for (const [what, r] of [['input', inRate], ['output', outRate]] as const) {
+      if (!Number.isInteger(r) || r <= 0) throw new UserError('resample_bad_rate', `${what} sample rate must be a positive whole number of Hz, got ${r}`);
+    }
+    const g = gcd(inRate, outRate);
+    this.L = outRate / g;
+    this.M = inRate / g;
+    const passband = opts.passband ?? 0.9;
+    const atten = opts.attenuationDb ?? 80;
+    // Frequencies in cycles per input sample.
+    const stop = 0.5 * Math.min(1, outRate / inRate);
+    const pass = passband * stop;
+    const fc = (pass + stop) / 2;
+    const width = stop - pass;
+    const n = Math.ceil((atten - 7.95) / (2.285 * 2 * Math.PI * width)) + 1;
+    const radius = n / 2; // kernel support is |τ| < radius input samples
+    this.half = Math.ceil(radius);
+    this.taps = 2 * this.half;
+    this.phases = Math.min(this.L, MAX_PHASES);
+    const beta = kaiserBeta(atten);
+    const i0b = besselI0(beta);
+    // phases + 1 rows so a rounded grid phase of exactly 1.0 (next sample, phase 0) is valid.
+    this.table = new Float64Array((this.phases + 1) * this.taps);
+    for (let q = 0; q <= this.phases; q++) {
+      const frac = q / this.phases;
+      let sum = 0;
+      for (let k = 0; k < this.taps; k++) {
+        const tau = frac + (this.half - 1) - k;
+        let v = 0;
+        if (Math.abs(tau) < radius) {
+          const x = 2 * fc * tau;
+          const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
+          const r = tau / radius;
+          v = 2 * fc * sinc * (besselI0(beta * Math.sqrt(1 - r * r)) / i0b);
+        }
+        this.table[q * this.taps + k] = v;
+        sum += v;
+      }
+      // Unit DC gain for every phase, so a constant stays exactly constant.
+      for (let k = 0; k < this.taps; k++) this.table[q * this.taps + k] /= sum;
+    }
+    this.buf = new Float32Array(Math.max(4096, this.taps * 4));
+    this.bufStart = -(this.half - 1);
+    this.bufLen = this.half - 1; // zeros before the signal
+    this.design = { up: this.L, down: this.M, taps: this.taps, cutoffHz: fc * inRate };
+  }
+
+  /** Number of output samples a whole signal of `inputLength` samples gives: ceil(N·L/M). */
+  static outputLength(inputLength: number, inRate: number, outRate: number): number {
+    const g = gcd(inRate, outRate);
+    return Math.ceil((inputLength * (outRate / g)) / (inRate / g));
+  }
+
+  /** Feeds input; returns every output sample that no longer depends on future input. */
+  process(input: Float32Array): Float32Array {
+    if (this.ended) throw new Error('Resampler.process after flush');
+    this.append(input);
+    this.total += input.length;
+    return this.produce(this.total - 1 - this.half);
+  }
+
+  /** End of signal: the rest of the outputs, with zeros standing in for samples past the end. */
+  flush(): Float32Array {
+    if (this.ended) return new Float32Array(0);
+    this.ended = true;
+    this.append(new Float32Array(this.half + 1));
+    return this.produce(this.total - 1);
+  }
+
+  private append(x: Float32Array): void {
+    if (this.bufLen + x.length > this.buf.length) {
+      // Drop what no future output reads; grow only if that is not enough.
+      const keepFrom = this.i - this.half + 1 - this.bufStart;
+      if (keepFrom > 0) {
+        this.buf.copyWithin(0, keepFrom, this.bufLen);
+        this.bufLen -= keepFrom;
+        this.bufStart += keepFrom;
+      }
+      if (this.bufLen + x.length > this.buf.length) {
+        const bigger = new Float32Array(Math.max(this.buf.length * 2, this.bufLen + x.length));
+        bigger.set(this.buf.subarray(0, this.bufLen));
+        this.buf = bigger;
+      }
+    }
+    this.buf.set(x, this.bufLen);
+    this.bufLen += x.length;
+  }
+
+  /** Emits outputs while their base index i ≤ lastBase. */
+  private produce(lastBase: number): Float32Array {
+    if (this.i > lastBase) return new Float32Array(0);
+    const { L, M, taps, table, buf, half } = this;
+    // Count first so the output is allocated once.
+    const count = Math.floor(((lastBase - this.i) * L + (L - 1 - this.p)) / M) + 1;
+    const out = new Float32Array(count);
+    let i = this.i;
+    let p = this.p;
+    const exact = this.phases === L;
+    const scale = this.phases / L;
+    for (let n = 0; n < count; n++) {
+      const row = (exact ? p : Math.round(p * scale)) * taps;
+      const off = i - half + 1 - this.bufStart;
+      let acc = 0;
+      for (let k = 0; k < taps; k++) acc += buf[off + k] * table[row + k];
+      out[n] = acc;
+      p += M;
+      if (p >= L) {
+        i += Math.floor(p / L);
+        p %= L;
+      }
+    }
+    this.i = i;
+    this.p = p;
+    return out;
+  }
+}
+
+/** Resamples a whole signal (same arithmetic as streaming it). */
+export function resample(signal: Float32Array, inRate: number, outRate: number, opts?: ResamplerOptions): Float32Array {
+  if (inRate === outRate) return signal.slice();
+  const r = new Resampler(inRate, outRate, opts);
+  const a = r.process(signal);
+  const b = r.flush();
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,80 @@
+// Bytes → float samples for raw PCM arriving in arbitrary pieces (stdin, sockets, WebSocket
+// frames): a sample or frame split across two pieces is held back until it is complete.
+import { UserError } from '../cli/errors.js';
+import type { SampleEncoding } from './types.js';
+
+export const BYTES_PER_SAMPLE: Record<SampleEncoding, number> = { s16le: 2, f32le: 4 };
+
+export function isSampleEncoding(x: string): x is SampleEncoding {
+  return x === 's16le' || x === 'f32le';
+}
+
+export class PcmDecoder {
+  readonly frameBytes: number;
+  private readonly pending: Uint8Array;
+  private pendingLen = 0;
+
+  constructor(readonly encoding: SampleEncoding, readonly channels = 1) {
+    if (!isSampleEncoding(encoding)) throw new UserError('pcm_bad_encoding', `unknown sample encoding '${String(encoding)}' (use s16le or f32le)`);
+    if (!Number.isInteger(channels) || channels < 1) throw new UserError('pcm_bad_channels', `channel count must be a positive integer, got ${channels}`);
+    this.frameBytes = BYTES_PER_SAMPLE[encoding] * channels;
+    this.pending = new Uint8Array(this.frameBytes);
+  }
+
+  /** Bytes held back because they do not yet make a whole frame. */
+  get pendingBytes(): number {
+    return this.pendingLen;
+  }
+
+  /** Decodes every whole frame now available; the result's length is a multiple of `channels`. */
+  push(bytes: Uint8Array): Float32Array {
+    const fb = this.frameBytes;
+    const total = this.pendingLen + bytes.length;
+    const whole = total - (total % fb);
+    const out = new Float32Array(whole / BYTES_PER_SAMPLE[this.encoding]);
+    if (whole === 0) {
+      this.pending.set(bytes, this.pendingLen);
+      this.pendingLen = total;
+      return out;
+    }
+    // Only the first frame can straddle the old remainder and the new bytes; join just that one.
+    let src = bytes;
+    let outAt = 0;
+    if (this.pendingLen > 0) {
+      const need = fb - this.pendingLen;
+      this.pending.set(bytes.subarray(0, need), this.pendingLen);
+      outAt = this.decodeInto(this.pending, out, 0);
+      src = bytes.subarray(need);
+      this.pendingLen = 0;
+    }
+    const usable = src.length - (src.length % fb);
+    this.decodeInto(src.subarray(0, usable), out, outAt);
+    const rest = src.subarray(usable);
+    this.pending.set(rest, 0);
+    this.pendingLen = rest.length;
+    return out;
+  }
+
+  /** Call at end of stream: a partial frame left over means the stream was cut or misdeclared. */
+  end(): void {
+    if (this.pendingLen === 0) return;
+    const n = this.pendingLen;
+    this.pendingLen = 0;
+    throw new UserError(
+      'pcm_partial_sample',
+      `PCM stream ended inside a sample frame: ${n} leftover byte(s), but ${this.encoding} with ${this.channels} channel(s) needs multiples of ${this.frameBytes} bytes`,
+    );
+  }
+
+  private decodeInto(b: Uint8Array, out: Float32Array, at: number): number {
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    if (this.encoding === 's16le') {
+      const n = b.length >> 1;
+      for (let i = 0; i < n; i++) out[at + i] = view.getInt16(i * 2, true) / 32768;
+      return at + n;
+    }
+    const n = b.length >> 2;
+    for (let i = 0; i < n; i++) out[at + i] = view.getFloat32(i * 4, true);
+    return at + n;
+  }
+}

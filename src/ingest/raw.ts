@@ -1,0 +1,50 @@
+// Raw PCM from any byte stream (stdin, a socket) with a format declared by the caller.
+import { Observable } from 'rxjs';
+import { UserError } from '../cli/errors.js';
+import { PcmDecoder } from './pcm.js';
+import type { AudioChunk, SampleEncoding } from './types.js';
+
+export interface RawPcmFormat {
+  encoding: SampleEncoding;
+  sampleRate: number;
+  channels: number;
+}
+
+export function rawPcm(stream: NodeJS.ReadableStream, fmt: RawPcmFormat): Observable<AudioChunk> {
+  return new Observable<AudioChunk>((sub) => {
+    if (!Number.isFinite(fmt.sampleRate) || fmt.sampleRate <= 0) {
+      sub.error(new UserError('pcm_bad_rate', `sample rate must be a positive number of Hz, got ${fmt.sampleRate}`));
+      return;
+    }
+    let decoder: PcmDecoder;
+    try {
+      decoder = new PcmDecoder(fmt.encoding, fmt.channels);
+    } catch (err) {
+      sub.error(err);
+      return;
+    }
+    const format = { sampleRate: fmt.sampleRate, channels: fmt.channels };
+    const onData = (b: Buffer | string) => {
+      const bytes = typeof b === 'string' ? Buffer.from(b, 'binary') : b;
+      const samples = decoder.push(bytes);
+      if (samples.length > 0) sub.next({ format, samples });
+    };
+    const onEnd = () => {
+      try {
+        decoder.end();
+        sub.complete();
+      } catch (err) {
+        sub.error(err);
+      }
+    };
+    const onError = (err: Error) => sub.error(new UserError('pcm_read_failed', `reading PCM input failed: ${err.message}`));
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+    return () => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
+  });
+}
