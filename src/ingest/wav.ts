@@ -35,7 +35,8 @@ function fourcc(b: Uint8Array, at: number): string {
 }
 
 function printable(tag: string): string {
-  return /^[\x20-\x7e]{4}$/.test(tag) ? `'${tag}'` : 'binary data';
+  if (/^[\x20-\x7e]{4}$/.test(tag)) return `'${tag}'`;
+  return `bytes ${Array.from(tag, (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join(' ')}`;
 }
 
 /** Reads the RIFF header and chunk list; throws a coded UserError naming `name` on bad input. */

@@ -1,0 +1,71 @@
+// emostream features <audio.wav> [--npy out.npy] [--json]: the front end on one file.
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { computeFeatures } from '../dsp/features.js';
+import { encodeNpyF32 } from '../dsp/npy.js';
+import { N_CHANNELS, N_MELS, SAMPLE_RATE } from '../dsp/types.js';
+import { windowCount } from '../dsp/windows.js';
+import { toMono16kSignal } from '../ingest/load.js';
+import { readWavFile } from '../ingest/wav.js';
+import { CliError, UserError } from './errors.js';
+
+const HELP = `usage: emostream features <audio.wav> [--npy out.npy] [--json]
+
+Computes the Log-Mel/Δ/ΔΔ features of a WAV file (any rate, mono or stereo; resampled to 16 kHz)
+as defined in docs/features.md: T frames × 40 mel bands × 3 channels (static, Δ, ΔΔ).
+
+options:
+  --npy <path>  write the [T, 40, 3] float32 array as a NumPy .npy file
+  --json        print {"shape":[T,40,3],"data":[...]} (data flattened in C order) to stdout
+  -h, --help    show this help
+
+Without --npy or --json, prints a short summary.`;
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { npy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new CliError('usage', `expected exactly one audio file, got ${positionals.length}\n\n${HELP}`, 2);
+  const path = positionals[0];
+
+  const audio = await readWavFile(path);
+  const signal = toMono16kSignal(audio);
+  const { frames, data } = computeFeatures(signal);
+  const shape = [frames, N_MELS, N_CHANNELS];
+
+  if (values.npy) {
+    try {
+      await writeFile(values.npy, encodeNpyF32(data, shape));
+    } catch (err) {
+      throw new UserError('output_unwritable', `cannot write ${values.npy}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  if (values.json) {
+    process.stdout.write(`{"shape":${JSON.stringify(shape)},"data":${JSON.stringify(Array.from(data))}}\n`);
+  } else {
+    const { sampleRate, channels } = audio.format;
+    const seconds = audio.samples.length / channels / sampleRate;
+    const lines = [
+      `file:     ${path}`,
+      `input:    ${sampleRate} Hz, ${channels} channel${channels === 1 ? '' : 's'}, ${seconds.toFixed(3)} s${sampleRate !== SAMPLE_RATE || channels !== 1 ? ' (converted to 16 kHz mono)' : ''}`,
+      `frames:   ${frames} (10 ms hop, 25 ms frames)`,
+      `shape:    [${shape.join(', ')}] float32`,
+      `windows:  ${windowCount(frames)} of 300 frames (hop 100)`,
+    ];
+    if (values.npy) lines.push(`wrote:    ${values.npy}`);
+    console.log(lines.join('\n'));
+  }
+  return 0;
+}
