@@ -20,8 +20,8 @@ function delta(xm2: number, xm1: number, xp1: number, xp2: number): number {
   return (xp1 - xm1 + 2 * (xp2 - xm2)) / 10;
 }
 
-/** Δ of a [T][40] sequence with indices clamped to [0, T−1]. */
-function deltaSeq(x: Float64Array, T: number): Float64Array {
+/** Δ of a [T][40] sequence with indices clamped to [0, T−1] (edge replication). */
+export function deltaSequence(x: Float64Array, T: number): Float64Array {
   const d = new Float64Array(T * N_MELS);
   const at = (t: number) => Math.min(T - 1, Math.max(0, t)) * N_MELS;
   for (let t = 0; t < T; t++) {
@@ -37,8 +37,8 @@ export function computeFeatures(signal16k: Float32Array): Features {
   const c = new Float64Array(T * N_MELS);
   const analyzer = new LogMelAnalyzer();
   for (let t = 0; t < T; t++) analyzer.compute(signal16k, t * FRAME_HOP, c, t * N_MELS);
-  const d = deltaSeq(c, T);
-  const dd = deltaSeq(d, T);
+  const d = deltaSequence(c, T);
+  const dd = deltaSequence(d, T);
   const data = new Float32Array(T * FRAME_SIZE);
   for (let i = 0; i < T * N_MELS; i++) {
     data[i * N_CHANNELS] = c[i];
