@@ -1,0 +1,69 @@
+// The one place that picks the TensorFlow.js backend. Everything in src/model and src/train
+// imports `tf` from here so a user-installed tfjs-node(-gpu) is used automatically, and the
+// WASM backend (with the extra gradient kernels training needs) is the portable default.
+import * as tfjs from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { registerWasmTrainingKernels } from './wasm-grad-kernels.js';
+
+export const tf = tfjs;
+export type Tf = typeof tfjs;
+
+let ready: Promise<string> | null = null;
+
+/** Optional native bindings: only present if the user installed them (they need the internet). */
+async function tryNative(): Promise<string | null> {
+  if (process.env.EMOSTREAM_TF_BACKEND === 'wasm' || process.env.EMOSTREAM_TF_BACKEND === 'cpu') return null;
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(pkg);
+      // tfjs-node registers 'tensorflow' on the tfjs-core instance it resolves; it only helps
+      // if that is the same instance as ours.
+      if (tfjs.findBackend('tensorflow') && (await tfjs.setBackend('tensorflow'))) return `tfjs-node(${pkg})`;
+    } catch {
+      /* not installed: fall through */
+    }
+  }
+  return null;
+}
+
+async function tryWasm(): Promise<string | null> {
+  try {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const require = createRequire(import.meta.url);
+    // In Node the wasm binaries are loaded from disk; point at the package's dist folder.
+    const dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+    wasm.setWasmPaths(join(dist, '/'));
+    if (!(await tfjs.setBackend('wasm'))) return null;
+    registerWasmTrainingKernels();
+    const simd = await tfjs.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+    return `tfjs-wasm${simd ? '-simd' : ''}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Initialise tfjs once and return the backend's name. Order: tfjs-node-gpu, tfjs-node (if the
+ * user has them), WASM (SIMD), then the pure-JS cpu backend. EMOSTREAM_TF_BACKEND=wasm|cpu forces one.
+ */
+export function initTf(): Promise<string> {
+  if (!ready) {
+    ready = (async () => {
+      if (process.env.EMOSTREAM_TF_BACKEND === 'cpu') {
+        await tfjs.setBackend('cpu');
+        await tfjs.ready();
+        return 'tfjs-cpu';
+      }
+      const name = (await tryNative()) ?? (await tryWasm());
+      if (name) {
+        await tfjs.ready();
+        return name;
+      }
+      await tfjs.setBackend('cpu');
+      await tfjs.ready();
+      return 'tfjs-cpu';
+    })();
+  }
+  return ready;
+}
