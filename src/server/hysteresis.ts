@@ -1,0 +1,68 @@
+// The emotion event state machine: turns smoothed posteriors of speech / silence windows into
+// start / change / end events. A new label must lead the current one by `margin` for at least
+// `dwellMs` of stream time before a change, so the output does not flicker between close labels.
+import type { EmotionKind } from './messages.js';
+
+export interface HysteresisOptions {
+  margin: number;
+  dwellMs: number;
+}
+
+export interface EmotionEvent {
+  kind: EmotionKind;
+  label: string;
+  confidence: number;
+  atMs: number;
+  previous?: string;
+}
+
+export class EmotionStateMachine {
+  private current: string | undefined;
+  private currentConfidence = 0;
+  private candidate: string | undefined;
+  private candidateSince = 0;
+
+  constructor(private readonly labels: readonly string[], private readonly opts: HysteresisOptions) {}
+
+  get label(): string | undefined {
+    return this.current;
+  }
+
+  /** A window judged to be speech, with its smoothed posteriors. */
+  speech(smoothed: ArrayLike<number>, atMs: number): EmotionEvent | undefined {
+    let top = 0;
+    for (let i = 1; i < smoothed.length; i++) if (smoothed[i] > smoothed[top]) top = i;
+    const topLabel = this.labels[top];
+    if (this.current === undefined) {
+      this.current = topLabel;
+      this.currentConfidence = smoothed[top];
+      this.candidate = undefined;
+      return { kind: 'start', label: topLabel, confidence: smoothed[top], atMs };
+    }
+    const cur = this.labels.indexOf(this.current);
+    this.currentConfidence = smoothed[cur];
+    if (top === cur || smoothed[top] - smoothed[cur] < this.opts.margin) {
+      this.candidate = undefined;
+      return undefined;
+    }
+    if (this.candidate !== topLabel) {
+      this.candidate = topLabel;
+      this.candidateSince = atMs;
+    }
+    if (atMs - this.candidateSince < this.opts.dwellMs) return undefined;
+    const previous = this.current;
+    this.current = topLabel;
+    this.currentConfidence = smoothed[top];
+    this.candidate = undefined;
+    return { kind: 'change', label: topLabel, confidence: smoothed[top], atMs, previous };
+  }
+
+  /** A window judged to be silence: ends the current emotion, if any. */
+  silence(atMs: number): EmotionEvent | undefined {
+    this.candidate = undefined;
+    if (this.current === undefined) return undefined;
+    const ev: EmotionEvent = { kind: 'end', label: this.current, confidence: this.currentConfidence, atMs, previous: this.current };
+    this.current = undefined;
+    return ev;
+  }
+}

@@ -1,0 +1,368 @@
+// The HTTP + WebSocket server: routes, connection lifecycles, the session registry and the
+// shared batcher. Per-session processing lives in session.ts; sending limits in outbox.ts.
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { UserError } from '../cli/errors.js';
+import type { Engine } from '../model/engine.js';
+import { authorize, NO_AUTH, type AuthConfig, type Scope } from './auth.js';
+import { Batcher, type BatcherOptions } from './batcher.js';
+import { serverCodec } from './codec.js';
+import { SUBPROTOCOL_JSON, SUBPROTOCOL_PROTO, type ClientMessage, type Encoding } from './messages.js';
+import { ServerMetrics } from './metrics.js';
+import { Outbox } from './outbox.js';
+import { Session } from './session.js';
+import { isSessionId, resolveStart } from './settings.js';
+
+export interface ServerLimits {
+  /** Largest message accepted, bytes; bigger ones are rejected with message_too_large. */
+  maxMessageBytes: number;
+  /** Messages bigger than this close the connection (WebSocket close 1009) without being read. */
+  hardMaxMessageBytes: number;
+  /** Per-connection send buffer above which posteriors are shed, bytes. */
+  sendSoftLimit: number;
+  /** … and above which the connection is closed with slow_consumer. */
+  sendHardLimit: number;
+  /** Windows a session may have waiting for inference before its socket is paused. */
+  maxPendingWindows: number;
+  maxSessions: number;
+  maxSubscribersPerSession: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxMessageBytes: 1 << 20,
+  hardMaxMessageBytes: 16 << 20,
+  sendSoftLimit: 256 << 10,
+  sendHardLimit: 4 << 20,
+  maxPendingWindows: 32,
+  maxSessions: 256,
+  maxSubscribersPerSession: 64,
+};
+
+export interface ServerOptions {
+  engine: Engine;
+  host?: string;
+  /** 0 = any free port. */
+  port?: number;
+  batch?: Partial<BatcherOptions>;
+  limits?: Partial<ServerLimits>;
+  auth?: AuthConfig;
+  logger?: Logger;
+}
+
+interface Entry {
+  session: Session;
+  publisher: Outbox;
+  publisherWs: WebSocket;
+  subscribers: Set<Outbox>;
+}
+
+const DEMO_DIR = new URL('./demo/', import.meta.url);
+const DEMO_FILES: Record<string, [string, string]> = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/index.html': ['index.html', 'text/html; charset=utf-8'],
+  '/demo.js': ['demo.js', 'text/javascript; charset=utf-8'],
+  '/worklet.js': ['worklet.js', 'text/javascript; charset=utf-8'],
+};
+
+export class EmostreamServer {
+  readonly metrics: ServerMetrics;
+  readonly batcher: Batcher;
+  readonly limits: ServerLimits;
+  readonly log: Logger;
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new Map<string, Entry>();
+  private readonly sockets = new Set<WebSocket>();
+  private readonly auth: AuthConfig;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: ServerOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.auth = opts.auth ?? NO_AUTH;
+    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.metrics = new ServerMetrics({
+      sessions: () => this.sessions.size,
+      subscribers: () => [...this.sessions.values()].reduce((n, e) => n + e.subscribers.size, 0),
+      queueDepth: () => this.batcher.depth,
+      maxPending: () => this.maxPendingEver,
+    });
+    this.batcher = new Batcher(opts.engine, opts.batch, {
+      onBatch: (size, ms) => {
+        this.metrics.batchSize.observe(size);
+        this.metrics.inference.observe(ms / 1000);
+      },
+      onQueueWait: (ms) => this.metrics.queueWait.observe(ms / 1000),
+    });
+    this.http = createServer((req, res) => void this.route(req, res));
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.limits.hardMaxMessageBytes,
+      perMessageDeflate: false,
+      handleProtocols: (offered) => (offered.has(SUBPROTOCOL_PROTO) ? SUBPROTOCOL_PROTO : offered.has(SUBPROTOCOL_JSON) ? SUBPROTOCOL_JSON : false),
+    });
+    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  private maxPendingEver = 0;
+
+  /** Starts listening; resolves with the bound address. */
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    const host = this.opts.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', reject);
+      this.http.listen(this.opts.port ?? 8080, host, () => {
+        this.http.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (this.http.address() as AddressInfo).port;
+    const shown = host.includes(':') ? `[${host}]` : host;
+    return { host, port, url: `http://${shown}:${port}/` };
+  }
+
+  /** Open sessions' ids. */
+  sessionIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /**
+   * Graceful shutdown: refuse new connections, flush every session (each publisher gets its
+   * final posteriors and `end`), close every socket, stop the batcher. The engine is the caller's.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.http.close();
+      const entries = [...this.sessions.values()];
+      await Promise.all(entries.map((e) => e.session.stop().catch(() => undefined)));
+      for (const ws of this.sockets) {
+        try {
+          ws.close(1001, 'server shutting down');
+        } catch {
+          ws.terminate();
+        }
+      }
+      await Promise.race([
+        Promise.all([...this.sockets].map((ws) => new Promise((r) => (ws.readyState === ws.CLOSED ? r(null) : ws.once('close', r))))),
+        new Promise((r) => setTimeout(r, 2000).unref()),
+      ]);
+      for (const ws of this.sockets) ws.terminate();
+      await this.batcher.close();
+      this.http.closeAllConnections();
+    })();
+    return this.closing;
+  }
+
+  // ------------------------------------------------------------------ HTTP
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return this.reply(res, 405, 'text/plain', 'method not allowed\n');
+      if (url.pathname === '/healthz') {
+        const body = { status: this.closing ? 'shutting_down' : 'ok', model: this.opts.engine.model, backend: this.opts.engine.backend, sessions: this.sessions.size };
+        return this.reply(res, this.closing ? 503 : 200, 'application/json', JSON.stringify(body) + '\n');
+      }
+      if (url.pathname === '/metrics') return this.reply(res, 200, 'text/plain; version=0.0.4; charset=utf-8', this.metrics.registry.render());
+      const file = DEMO_FILES[url.pathname];
+      if (file) return this.reply(res, 200, file[1], await readFile(new URL(file[0], DEMO_DIR)));
+      if (url.pathname.startsWith('/v1/')) return this.reply(res, 426, 'text/plain', 'this endpoint speaks WebSocket (subprotocol emostream.v1.json or emostream.v1.proto)\n');
+      this.reply(res, 404, 'text/plain', 'not found\n');
+    } catch (err) {
+      this.log.error({ err }, 'http request failed');
+      this.reply(res, 500, 'text/plain', 'internal error\n');
+    }
+  }
+
+  private reply(res: ServerResponse, status: number, type: string, body: string | Uint8Array): void {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+    res.end(body);
+  }
+
+  // ------------------------------------------------------------------ WebSocket
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const sub = /^\/v1\/subscribe\/([^/]*)$/.exec(url.pathname);
+    if (url.pathname !== '/v1/stream' && !sub) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (this.closing) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.sockets.add(ws);
+      ws.once('close', () => this.sockets.delete(ws));
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '').trim();
+      const encoding: Encoding = ws.protocol === SUBPROTOCOL_PROTO ? 'proto' : 'json';
+      const out = this.outbox(ws, encoding);
+      const scope: Scope = sub ? 'subscribe' : 'publish';
+      this.metrics.connections.inc(1, { endpoint: scope === 'publish' ? 'stream' : 'subscribe' });
+      ws.on('error', (err) => this.log.debug({ err: err.message }, 'websocket error'));
+      if (offered && !ws.protocol) {
+        return out.fatal('unsupported_protocol', `unsupported subprotocol '${offered}' (use ${SUBPROTOCOL_JSON} or ${SUBPROTOCOL_PROTO})`);
+      }
+      try {
+        authorize(this.auth, req, url, scope);
+      } catch (err) {
+        const e = err as UserError;
+        this.log.info({ code: e.code, scope }, 'connection refused');
+        return out.fatal(e.code, e.message);
+      }
+      if (sub) this.subscriber(ws, out, decodeURIComponent(sub[1]), url);
+      else this.publisher(ws, out);
+    });
+  }
+
+  private outbox(ws: WebSocket, encoding: Encoding): Outbox {
+    return new Outbox(ws, serverCodec(encoding), { softLimit: this.limits.sendSoftLimit, hardLimit: this.limits.sendHardLimit }, {
+      onShed: () => this.metrics.shed.inc(),
+      onSlow: () => this.metrics.slowConsumers.inc(),
+      onError: (code) => this.metrics.errors.inc(1, { code }),
+    });
+  }
+
+  /** Reads one frame into a message; sends the coded error and returns undefined if it is not one. */
+  private read(out: Outbox, data: RawData, isBinary: boolean): ClientMessage | undefined {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (bytes.length > this.limits.maxMessageBytes) {
+      out.send({ type: 'error', code: 'message_too_large', message: `message of ${bytes.length} bytes rejected: the limit is ${this.limits.maxMessageBytes} bytes`, fatal: false });
+      return undefined;
+    }
+    try {
+      return out.codec.decode(bytes, isBinary);
+    } catch (err) {
+      const e = err as UserError;
+      out.send({ type: 'error', code: e.code ?? 'malformed_message', message: e.message, fatal: false });
+      return undefined;
+    }
+  }
+
+  private publisher(ws: WebSocket, out: Outbox): void {
+    let entry: Entry | undefined;
+    let stopping = false;
+    const log = this.log.child({ conn: 'publisher' });
+
+    ws.on('message', (data, isBinary) => {
+      const arrivedAt = performance.now();
+      const msg = this.read(out, data, isBinary);
+      if (!msg) return;
+      switch (msg.type) {
+        case 'ping':
+          return out.send({ type: 'pong', id: msg.id ?? '' });
+        case 'start': {
+          if (entry) return out.send({ type: 'error', code: 'already_started', message: `this connection already publishes session '${entry.session.id}'`, fatal: false });
+          try {
+            entry = this.startSession(ws, out, msg);
+          } catch (err) {
+            const e = err as UserError;
+            if (!(err instanceof UserError)) log.error({ err }, 'start failed');
+            return out.send({ type: 'error', code: e.code ?? 'internal_error', message: e.message, fatal: false });
+          }
+          log.info({ session: entry.session.id, ...entry.session.settings.format, hopMs: entry.session.settings.hopMs }, 'session started');
+          return;
+        }
+        case 'audio':
+          if (!entry) return out.send({ type: 'error', code: 'audio_before_start', message: "audio received before 'start': send a start message declaring the audio format first", fatal: false });
+          return entry.session.audio(msg.data, arrivedAt);
+        case 'flush':
+          if (!entry) return out.send({ type: 'error', code: 'not_started', message: "'flush' before 'start': there is nothing to flush", fatal: false });
+          void entry.session.flush();
+          return;
+        case 'stop':
+          if (!entry) return out.close(1000, 'stopped');
+          if (stopping) return;
+          stopping = true;
+          void entry.session.stop();
+          return;
+      }
+    });
+
+    ws.once('close', () => {
+      if (entry && this.sessions.get(entry.session.id) === entry) {
+        // A publisher that vanishes ends its session now: nothing of it outlives the connection.
+        entry.session.abort({ code: 'publisher_gone', message: 'the publisher disconnected before stopping the session' });
+        this.sessions.delete(entry.session.id);
+        log.info({ session: entry.session.id }, 'publisher gone');
+      }
+    });
+  }
+
+  private startSession(ws: WebSocket, out: Outbox, msg: Extract<ClientMessage, { type: 'start' }>): Entry {
+    const settings = resolveStart(msg);
+    if (this.sessions.has(settings.session)) throw new UserError('session_exists', `session '${settings.session}' is already being published`);
+    if (this.sessions.size >= this.limits.maxSessions) throw new UserError('server_full', `the server already has its maximum of ${this.limits.maxSessions} sessions`);
+    const engine = this.opts.engine;
+    const session = new Session(settings, {
+      batcher: this.batcher,
+      model: engine.model,
+      backend: engine.backend,
+      labels: engine.labels,
+      maxPendingWindows: this.limits.maxPendingWindows,
+      onWindow: (ms) => {
+        this.metrics.windows.inc();
+        this.metrics.latency.observe(ms / 1000);
+      },
+      onSkipped: (n) => this.metrics.windowsSkipped.inc(n),
+    });
+    out.posteriors = settings.posteriors;
+    const entry: Entry = { session, publisher: out, publisherWs: ws, subscribers: new Set() };
+    session.onPressure = (paused) => {
+      if (paused) {
+        this.metrics.pauses.inc();
+        ws.pause();
+      } else ws.resume();
+      if (session.maxPending > this.maxPendingEver) this.maxPendingEver = session.maxPending;
+    };
+    this.sessions.set(settings.session, entry);
+    this.metrics.sessionsStarted.inc();
+    out.send(session.ready);
+    session.messages$.subscribe({
+      next: (m) => {
+        out.send(m);
+        for (const s of entry.subscribers) s.send(m);
+      },
+      complete: () => {
+        if (session.maxPending > this.maxPendingEver) this.maxPendingEver = session.maxPending;
+        if (this.sessions.get(session.id) === entry) this.sessions.delete(session.id);
+        for (const s of entry.subscribers) s.close(1000, 'session ended');
+        entry.subscribers.clear();
+        out.close(1000, 'session ended');
+      },
+    });
+    return entry;
+  }
+
+  private subscriber(ws: WebSocket, out: Outbox, id: string, url: URL): void {
+    const entry = isSessionId(id) ? this.sessions.get(id) : undefined;
+    if (!entry) return out.fatal('unknown_session', `no session '${id}' is being published on this server`);
+    if (entry.subscribers.size >= this.limits.maxSubscribersPerSession) {
+      return out.fatal('too_many_subscribers', `session '${id}' already has ${this.limits.maxSubscribersPerSession} subscribers`);
+    }
+    const p = url.searchParams.get('posteriors');
+    out.posteriors = !(p === '0' || p === 'false');
+    // A late subscriber first gets the current state.
+    const { session } = entry;
+    out.send(session.ready);
+    for (const m of [session.last.posterior, session.last.speech, session.last.emotion]) if (m) out.send(m);
+    entry.subscribers.add(out);
+    ws.on('message', (data, isBinary) => {
+      const msg = this.read(out, data, isBinary);
+      if (!msg) return;
+      if (msg.type === 'ping') return out.send({ type: 'pong', id: msg.id ?? '' });
+      out.send({ type: 'error', code: 'subscriber_cannot_publish', message: `a subscriber connection only accepts 'ping', not '${msg.type}'`, fatal: false });
+    });
+    ws.once('close', () => entry.subscribers.delete(out));
+  }
+}
+
+export async function startServer(opts: ServerOptions): Promise<{ server: EmostreamServer; url: string; port: number }> {
+  const server = new EmostreamServer(opts);
+  const { url, port } = await server.listen();
+  return { server, url, port };
+}

@@ -1,0 +1,316 @@
+// One publishing session: its audio in, its messages out. The pipeline (pipeline()) reads top to
+// bottom as the data flows; everything else here is the state the stages share: the PCM decoder,
+// the arrival clock, the voice-activity detector, smoothing and the emotion state machine.
+//
+// A `flush` closes a segment: the front end is run to its end (the final zero-padded window
+// comes out) and a fresh one starts for the audio after it. Stream time and `seq` continue
+// across segments.
+import { concatMap, endWith, from, map, mergeMap, Observable, of, Subject, tap, window as splitAt, type Subscription } from 'rxjs';
+import { UserError } from '../cli/errors.js';
+import { logMelFeatures } from '../dsp/features.js';
+import { FRAME_HOP, FRAME_LENGTH, FRAME_MS, SAMPLE_RATE, WINDOW_FRAMES, type FeatureWindow } from '../dsp/types.js';
+import { featureWindows } from '../dsp/windows.js';
+import { toMono16k } from '../ingest/convert.js';
+import { PcmDecoder } from '../ingest/pcm.js';
+import type { AudioChunk } from '../ingest/types.js';
+import { ArrivalClock } from './arrival.js';
+import type { BatchOutcome, Batcher } from './batcher.js';
+import { EmotionStateMachine } from './hysteresis.js';
+import type { EmotionMsg, EndMsg, PosteriorMsg, ReadyMsg, ServerMessage, SpeechMsg } from './messages.js';
+import type { SessionSettings } from './settings.js';
+import { PosteriorSmoother } from './smoothing.js';
+import { EnergyVad } from './vad.js';
+
+export interface SessionContext {
+  batcher: Batcher;
+  model: string;
+  backend: string;
+  labels: readonly string[];
+  /** Windows a session may have waiting for inference before its publisher is paused. */
+  maxPendingWindows: number;
+  onWindow?(latencyMs: number): void;
+  onSkipped?(n: number): void;
+}
+
+/** A window placed in session stream time, with what the later stages need to know about it. */
+interface PlacedWindow {
+  seq: number;
+  startMs: number;
+  endMs: number;
+  speech: number;
+  /** performance.now() when the window's last audio sample arrived. */
+  arrivedAt: number;
+  data: Float32Array | undefined;
+}
+
+interface Queued {
+  w: PlacedWindow;
+  outcome: Promise<BatchOutcome>;
+}
+
+const FLUSHED = Symbol('flushed');
+type Flushed = typeof FLUSHED;
+
+let instances = 0;
+
+export class Session {
+  readonly id: string;
+  /** Unique per Session object (a session id can be reused after its session ended). */
+  readonly key: string;
+  readonly ready: ReadyMsg;
+  /** Every message of the session, for the publisher and all subscribers. Completes after `end`. */
+  readonly messages$ = new Subject<ServerMessage>();
+  /** The last message of each kind, replayed to a late subscriber. */
+  readonly last: { posterior?: PosteriorMsg; speech?: SpeechMsg; emotion?: EmotionMsg } = {};
+  /** Called with true when the publisher should stop sending, false when it may go on. */
+  onPressure: (paused: boolean) => void = () => {};
+
+  private readonly decoder: PcmDecoder;
+  private readonly arrival = new ArrivalClock();
+  private readonly vad: EnergyVad;
+  private readonly smoother: PosteriorSmoother;
+  private readonly emotions: EmotionStateMachine;
+  private readonly chunks$ = new Subject<AudioChunk>();
+  private readonly flush$ = new Subject<void>();
+  private readonly flushWaiters: (() => void)[] = [];
+  private readonly subscription: Subscription;
+  private readonly finished: Promise<void>;
+  private samples16k = 0;
+  private nextSeq = 0;
+  private pending = 0;
+  private paused = false;
+  private skippedRun = 0;
+  private closed = false;
+  /** Windows computed, skipped, and the most ever pending at once. */
+  windows = 0;
+  skipped = 0;
+  maxPending = 0;
+
+  constructor(readonly settings: SessionSettings, private readonly ctx: SessionContext) {
+    this.id = settings.session;
+    this.key = `${settings.session}#${++instances}`;
+    this.decoder = new PcmDecoder(settings.format.encoding, settings.format.channels);
+    this.vad = new EnergyVad({ thresholdDb: settings.smoothing.vadThresholdDb, minDbfs: settings.smoothing.vadMinDbfs });
+    this.smoother = new PosteriorSmoother(settings.smoothing.timeConstantMs);
+    this.emotions = new EmotionStateMachine(ctx.labels, settings.smoothing);
+    this.ready = {
+      type: 'ready',
+      session: this.id,
+      model: ctx.model,
+      labels: [...ctx.labels],
+      windowMs: WINDOW_FRAMES * FRAME_MS,
+      hopMs: settings.hopMs,
+      backend: ctx.backend,
+    };
+    let done!: () => void;
+    this.finished = new Promise<void>((r) => (done = r));
+    this.subscription = this.pipeline().subscribe({
+      next: (m) => (m === FLUSHED ? this.flushWaiters.shift()?.() : this.emit(m)),
+      error: (err) => {
+        this.fail(err);
+        done();
+      },
+      complete: done,
+    });
+  }
+
+  /** The whole session, from PCM chunks to protocol messages. */
+  private pipeline(): Observable<ServerMessage | Flushed> {
+    return this.chunks$.pipe(
+      splitAt(this.flush$), // a flush ends a segment, so its last partial window comes out
+      mergeMap((segment$) => this.segment(segment$)), // the front end, per segment
+      map((w) => (w === FLUSHED ? w : this.enqueue(w))), // into the shared batcher now…
+      concatMap((q) => (q === FLUSHED ? of(q) : from(q.outcome.then((o) => ({ w: q.w, o }))))), // …results in window order
+      concatMap((r) => (r === FLUSHED ? of(r) : from(this.results(r.w, r.o)))), // posterior, smoothing, events
+    );
+  }
+
+  /** One segment of audio → windows placed in session stream time, then a FLUSHED mark. */
+  private segment(segment$: Observable<AudioChunk>): Observable<PlacedWindow | Flushed> {
+    const frameOffset = this.vad.frames; // the previous segment has ended: its VAD frames are final
+    const sampleOffset = this.samples16k;
+    const inputOffset = this.arrival.frames;
+    const inRate = this.settings.format.sampleRate;
+    return segment$.pipe(
+      toMono16k(),
+      tap({ next: (s) => this.listen(s), complete: () => this.speechEvents(this.vad.end()) }), // voice activity
+      logMelFeatures(),
+      featureWindows({ hopFrames: this.settings.hopMs / FRAME_MS, minFrames: this.settings.minWindowMs && this.settings.minWindowMs / FRAME_MS }),
+      map((w) => this.place(w, frameOffset, sampleOffset, inputOffset, inRate)),
+      endWith(FLUSHED as Flushed),
+    );
+  }
+
+  /** Bytes of audio from the publisher, received at `arrivedAt` (performance.now()). */
+  audio(bytes: Uint8Array, arrivedAt: number): void {
+    if (this.closed) return;
+    const samples = this.decoder.push(bytes);
+    if (samples.length === 0) return;
+    let bad = 0;
+    for (let i = 0; i < samples.length; i++) {
+      if (!Number.isFinite(samples[i])) {
+        samples[i] = 0;
+        bad++;
+      }
+    }
+    if (bad > 0) {
+      this.emit({ type: 'error', code: 'non_finite_samples', message: `${bad} NaN or infinite sample(s) in an audio frame were replaced by 0`, fatal: false });
+    }
+    const format = { sampleRate: this.settings.format.sampleRate, channels: this.settings.format.channels };
+    this.arrival.record(samples.length / format.channels, arrivedAt);
+    this.chunks$.next({ format, samples });
+  }
+
+  /** Processes everything received so far, including the last partial window. */
+  flush(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.checkWholeSamples();
+    const done = new Promise<void>((r) => this.flushWaiters.push(r));
+    this.flush$.next();
+    return done;
+  }
+
+  /** Flush, emit `end`, complete messages$. */
+  async stop(): Promise<EndMsg> {
+    if (!this.closed) {
+      this.checkWholeSamples();
+      this.chunks$.complete();
+      await this.finished;
+    }
+    return this.end();
+  }
+
+  /** The publisher is gone: drop queued work, tell subscribers, free everything now. */
+  abort(reason: { code: string; message: string }): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.subscription.unsubscribe();
+    this.pending -= this.ctx.batcher.cancel(this.key);
+    this.emit({ type: 'error', code: reason.code, message: reason.message, fatal: false });
+    this.end();
+  }
+
+  get audioMs(): number {
+    return (this.arrival.frames / this.settings.format.sampleRate) * 1000;
+  }
+
+  private end(): EndMsg {
+    const msg: EndMsg = { type: 'end', windows: this.windows, audioMs: Math.round(this.audioMs * 1000) / 1000, skipped: this.skipped };
+    if (!this.messages$.closed && !this.messages$.isStopped) {
+      this.emit(msg);
+      this.messages$.complete();
+    }
+    this.closed = true;
+    this.flushWaiters.splice(0).forEach((r) => r());
+    return msg;
+  }
+
+  private checkWholeSamples(): void {
+    try {
+      this.decoder.end();
+    } catch (err) {
+      const e = err as UserError;
+      this.emit({ type: 'error', code: e.code ?? 'pcm_partial_sample', message: `${e.message}; the partial sample was dropped`, fatal: false });
+    }
+  }
+
+  private fail(err: unknown): void {
+    const code = err instanceof UserError ? err.code : 'internal_error';
+    const message = err instanceof UserError ? err.message : `session failed: ${(err as Error)?.message ?? String(err)}`;
+    this.emit({ type: 'error', code, message, fatal: true });
+    this.closed = true;
+    this.pending -= this.ctx.batcher.cancel(this.key);
+    this.end();
+  }
+
+  private emit(m: ServerMessage): void {
+    if (m.type === 'posterior') this.last.posterior = m;
+    else if (m.type === 'speech') this.last.speech = m;
+    else if (m.type === 'emotion') this.last.emotion = m;
+    this.messages$.next(m);
+  }
+
+  private listen(samples: Float32Array): void {
+    this.samples16k += samples.length;
+    this.speechEvents(this.vad.push(samples));
+  }
+
+  private speechEvents(ts: { active: boolean; atMs: number }[]): void {
+    for (const t of ts) this.emit({ type: 'speech', active: t.active, atMs: t.atMs });
+  }
+
+  private place(w: FeatureWindow, frameOffset: number, sampleOffset: number, inputOffset: number, inRate: number): PlacedWindow {
+    const first = frameOffset + w.startFrame;
+    const end = frameOffset + w.endFrame;
+    const speech = this.vad.speechFraction(first, end);
+    // The window's last real frame ends at sample (endFrame − 1)·160 + 400 of the segment.
+    const last16k = sampleOffset + (w.endFrame - 1) * FRAME_HOP + FRAME_LENGTH - 1;
+    const lastInput = inputOffset + Math.floor(((last16k - sampleOffset) * inRate) / SAMPLE_RATE); // same instant, input rate
+    const arrivedAt = this.arrival.arrivalOf(lastInput) ?? performance.now();
+    this.vad.forget(first);
+    return { seq: this.nextSeq++, startMs: first * FRAME_MS, endMs: end * FRAME_MS, speech, arrivedAt, data: w.data };
+  }
+
+  private enqueue(w: PlacedWindow): Queued {
+    const outcome = this.ctx.batcher.submit(this.key, w.data!, w.arrivedAt);
+    w.data = undefined; // the batcher holds it until computed
+    this.pending++;
+    if (this.pending > this.maxPending) this.maxPending = this.pending;
+    if (!this.paused && this.pending >= this.ctx.maxPendingWindows) {
+      this.paused = true;
+      this.onPressure(true);
+    }
+    return { w, outcome };
+  }
+
+  private results(w: PlacedWindow, o: BatchOutcome): ServerMessage[] {
+    this.pending--;
+    if (this.paused && this.pending <= this.ctx.maxPendingWindows / 2) {
+      this.paused = false;
+      this.onPressure(false);
+    }
+    if (o.kind === 'cancelled') return [];
+    if (o.kind === 'skipped') {
+      this.skippedRun++;
+      this.skipped++;
+      this.ctx.onSkipped?.(1);
+      return [];
+    }
+    const out: ServerMessage[] = [];
+    if (this.skippedRun > 0) {
+      out.push({
+        type: 'error',
+        code: 'overloaded',
+        message: `server overloaded: skipped ${this.skippedRun} stale window(s) before window ${w.seq}`,
+        fatal: false,
+        skipped: this.skippedRun,
+      });
+      this.skippedRun = 0;
+    }
+    this.windows++;
+    const probs: Record<string, number> = {};
+    this.ctx.labels.forEach((l, i) => (probs[l] = o.probs[i]));
+    const latencyMs = performance.now() - w.arrivedAt;
+    this.ctx.onWindow?.(latencyMs);
+    out.push({
+      type: 'posterior',
+      seq: w.seq,
+      startMs: w.startMs,
+      endMs: w.endMs,
+      probs,
+      speech: w.speech,
+      computeMs: o.computeMs,
+      latencyMs,
+      batchSize: o.batchSize,
+    });
+    const isSpeech = w.speech >= this.settings.smoothing.minSpeech;
+    let ev;
+    if (isSpeech) ev = this.emotions.speech(this.smoother.update(o.probs, w.endMs), w.endMs);
+    else {
+      this.smoother.reset();
+      ev = this.emotions.silence(w.endMs);
+    }
+    if (ev) out.push({ type: 'emotion', ...ev });
+    return out;
+  }
+}

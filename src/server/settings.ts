@@ -1,0 +1,89 @@
+// A `start` message → validated audio format and session settings, with the documented
+// defaults (docs/protocol.md). Every problem is a UserError with a protocol error code.
+import { randomUUID } from 'node:crypto';
+import { UserError } from '../cli/errors.js';
+import type { SampleEncoding } from '../ingest/types.js';
+import type { SmoothingSettings, StartMsg } from './messages.js';
+
+export interface StreamFormat {
+  sampleRate: number;
+  encoding: SampleEncoding;
+  channels: number;
+}
+
+export interface SessionSettings {
+  session: string;
+  format: StreamFormat;
+  hopMs: number;
+  /** Early-window threshold, ms; undefined = no early windows. */
+  minWindowMs: number | undefined;
+  posteriors: boolean;
+  smoothing: Required<SmoothingSettings>;
+}
+
+export const DEFAULT_HOP_MS = 1000;
+export const DEFAULT_SMOOTHING: Required<SmoothingSettings> = {
+  timeConstantMs: 1500,
+  margin: 0.1,
+  dwellMs: 1000,
+  minSpeech: 0.25,
+  vadThresholdDb: 9,
+  vadMinDbfs: -55,
+};
+
+const SMOOTHING_RANGES: Record<keyof SmoothingSettings, [number, number]> = {
+  timeConstantMs: [0, 60000],
+  margin: [0, 1],
+  dwellMs: [0, 60000],
+  minSpeech: [0, 1],
+  vadThresholdDb: [0, 60],
+  vadMinDbfs: [-120, 0],
+};
+
+const SESSION_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function isSessionId(s: string): boolean {
+  return SESSION_ID.test(s);
+}
+
+function inRange(name: string, v: number, lo: number, hi: number, code = 'invalid_start'): number {
+  if (!Number.isFinite(v) || v < lo || v > hi) throw new UserError(code, `${name} must be a number in ${lo}..${hi}, got ${v}`);
+  return v;
+}
+
+function msOnGrid(name: string, v: number): number {
+  inRange(name, v, 100, 3000);
+  if (v % 10 !== 0) throw new UserError('invalid_start', `${name} must be a multiple of 10 ms (the feature frame hop), got ${v}`);
+  return v;
+}
+
+export function resolveStart(msg: StartMsg): SessionSettings {
+  const a = msg.audio;
+  if (!a) throw new UserError('invalid_start', "'start' must declare the audio format: audio: {sampleRate, encoding, channels}");
+  if (a.encoding !== 's16le' && a.encoding !== 'f32le') {
+    throw new UserError('unsupported_format', `unsupported audio encoding '${a.encoding}' (use "s16le" or "f32le")`);
+  }
+  if (!Number.isInteger(a.sampleRate) || a.sampleRate < 8000 || a.sampleRate > 192000) {
+    throw new UserError('unsupported_format', `unsupported sample rate ${a.sampleRate} Hz (use an integer in 8000..192000)`);
+  }
+  if (!Number.isInteger(a.channels) || a.channels < 1 || a.channels > 8) {
+    throw new UserError('unsupported_format', `unsupported channel count ${a.channels} (use 1..8)`);
+  }
+  const session = msg.session ? msg.session : randomUUID().slice(0, 8);
+  if (!isSessionId(session)) throw new UserError('invalid_start', `session id must be 1..64 characters of A-Z a-z 0-9 _ . -, got '${session}'`);
+  const smoothing = { ...DEFAULT_SMOOTHING };
+  for (const [k, v] of Object.entries(msg.smoothing ?? {})) {
+    if (v === undefined || v === null) continue;
+    const range = SMOOTHING_RANGES[k as keyof SmoothingSettings];
+    if (!range) continue;
+    smoothing[k as keyof SmoothingSettings] = inRange(`smoothing.${k}`, v as number, range[0], range[1]);
+  }
+  return {
+    session,
+    format: { sampleRate: a.sampleRate, encoding: a.encoding, channels: a.channels },
+    hopMs: msg.hopMs == null ? DEFAULT_HOP_MS : msOnGrid('hopMs', msg.hopMs),
+    minWindowMs: msg.minWindowMs == null || msg.minWindowMs === 0 ? undefined : msOnGrid('minWindowMs', msg.minWindowMs),
+    posteriors: msg.posteriors ?? true,
+    smoothing,
+  };
+}
