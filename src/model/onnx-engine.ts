@@ -2,12 +2,14 @@
 // run by ONNX Runtime for Node. The graph has the input normalisation folded in, so raw
 // feature windows go straight in; the batch dimension is dynamic.
 import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import { UserError } from '../cli/errors.js';
 import { FRAME_SIZE, N_CHANNELS, N_MELS, WINDOW_FRAMES } from '../dsp/types.js';
+import { FINGERPRINT_KEY, readOnnxMetadata, sourceFingerprint } from '../onnx/fingerprint.js';
 import { createSession, runBatch, type OrtProvider, type OrtSessionOptions } from '../onnx/session.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from '../onnx/session-worker.js';
 import type { Engine } from './engine.js';
@@ -53,7 +55,7 @@ async function workerRunner(modelPath: string, options: OrtSessionOptions): Prom
   await new Promise<void>((ready, fail) => {
     worker.once('message', (m: WorkerReply) => {
       if ('ready' in m && m.ready) ready();
-      else fail(new UserError('model_invalid', `ONNX Runtime cannot load ${modelPath}: ${'error' in m ? m.error : 'unknown error'}`));
+      else fail(new UserError('MODEL_INVALID', `ONNX Runtime cannot load ${modelPath}: ${'error' in m ? m.error : 'unknown error'}`));
     });
     worker.once('error', fail);
   });
@@ -93,6 +95,21 @@ async function workerRunner(modelPath: string, options: OrtSessionOptions): Prom
   };
 }
 
+/** Refuses a model.onnx exported from other weights or normalisation than the directory's. */
+async function checkFresh(modelDir: string, modelPath: string): Promise<void> {
+  if (!existsSync(join(modelDir, 'model.json'))) return; // an ONNX-only directory: nothing to compare
+  const recorded = readOnnxMetadata(await readFile(modelPath))[FINGERPRINT_KEY];
+  let current: string;
+  try {
+    current = await sourceFingerprint(modelDir);
+  } catch (err) {
+    throw new UserError('MODEL_INVALID', `${modelDir}: cannot read the model files (${(err as Error).message})`);
+  }
+  if (recorded !== current) {
+    throw new UserError('MODEL_STALE', `${modelPath} was not exported from this directory's current weights; run 'emostream export-onnx ${modelDir}'`);
+  }
+}
+
 export class OnnxEngine implements Engine {
   private disposed = false;
 
@@ -108,15 +125,16 @@ export class OnnxEngine implements Engine {
     const modelPath = join(modelDir, 'model.onnx');
     const metaPath = join(modelDir, 'meta.json');
     if (!existsSync(modelPath)) {
-      throw new UserError('model_not_found', `${modelPath} does not exist (run 'emostream export-onnx ${dir}' to create it)`);
+      throw new UserError('MODEL_NOT_FOUND', `${modelPath} does not exist (run 'emostream export-onnx ${dir}' to create it)`);
     }
     let labels: string[];
     try {
       labels = (JSON.parse(readFileSync(metaPath, 'utf8')) as { labels: string[] }).labels;
       if (!Array.isArray(labels) || labels.length === 0) throw new Error('no labels');
     } catch (err) {
-      throw new UserError('model_invalid', `${metaPath}: cannot read the model's labels (${(err as Error).message})`);
+      throw new UserError('MODEL_INVALID', `${metaPath}: cannot read the model's labels (${(err as Error).message})`);
     }
+    await checkFresh(modelDir, modelPath);
     const threads = Math.max(1, Math.floor(opts.threads ?? 1));
     const providers: OrtProvider[] = [...(opts.providers ?? ['cpu'])];
     const options: OrtSessionOptions = { threads, providers };
@@ -126,8 +144,12 @@ export class OnnxEngine implements Engine {
         ? inThreadRunner(await createSession(modelPath, options))
         : await workerRunner(modelPath, options);
     } catch (err) {
+      const message = (err as Error).message;
+      if (providers.includes('cuda') && /cuda|providers_shared/i.test(message)) {
+        throw new UserError('ENGINE_UNAVAILABLE', "ONNX Runtime's CUDA provider is not installed (onnxruntime-node ships CPU-only unless installed with CUDA; see docs/performance.md)");
+      }
       if (err instanceof UserError) throw err;
-      throw new UserError('model_invalid', `ONNX Runtime cannot load ${modelPath}: ${(err as Error).message}`);
+      throw new UserError('MODEL_INVALID', `ONNX Runtime cannot load ${modelPath}: ${message}`);
     }
     const where = providers[0] === 'cuda' ? 'cuda' : `cpu(${threads} thread${threads > 1 ? 's' : ''})`;
     return new OnnxEngine(`onnxruntime-${where}`, basename(modelDir), labels, runner);
@@ -139,13 +161,13 @@ export class OnnxEngine implements Engine {
     const input = new Float32Array(windows.length * WINDOW_SIZE);
     windows.forEach((w, i) => {
       if (w.length !== WINDOW_SIZE) {
-        throw new UserError('bad_window', `a feature window has ${w.length} values, expected ${WINDOW_SIZE} (${WINDOW_FRAMES}×${N_MELS}×${N_CHANNELS})`);
+        throw new UserError('BAD_WINDOW', `a feature window has ${w.length} values, expected ${WINDOW_SIZE} (${WINDOW_FRAMES}×${N_MELS}×${N_CHANNELS})`);
       }
       input.set(w, i * WINDOW_SIZE);
     });
     const { data, classes } = await this.runner.run(input, windows.length);
     if (classes !== this.labels.length) {
-      throw new UserError('model_invalid', `model.onnx gives ${classes} classes but meta.json lists ${this.labels.length} labels`);
+      throw new UserError('MODEL_INVALID', `model.onnx gives ${classes} classes but meta.json lists ${this.labels.length} labels`);
     }
     return windows.map((_, i) => data.slice(i * classes, (i + 1) * classes));
   }

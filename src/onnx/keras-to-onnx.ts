@@ -483,7 +483,8 @@ export function convertLayersModel(model: tfjs.LayersModel, g: GraphBuilder, opt
     const tail = inShape.slice(-2).map(Number);
     const n = tail[0] * tail[1];
     if (mean.length !== n || std.length !== n) throw new Error(`norm has ${mean.length}/${std.length} values; the input's last two axes hold ${n}`);
-    const scale = Float32Array.from(std, (s) => 1 / s);
+    // As src/model/normalize.ts: a (near-)zero std leaves the feature unscaled.
+    const scale = Float32Array.from(std, (s) => 1 / (s > 1e-8 ? s : 1));
     const shift = Float32Array.from(mean, (m, i) => -m * scale[i]);
     x = g.op('Add', [g.op('Mul', [x, g.constant('norm.scale', scale, tail)], {}, 'norm.scale'), g.constant('norm.shift', shift, tail)], {}, 'norm.shift');
   }

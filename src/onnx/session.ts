@@ -30,6 +30,11 @@ export function sessionOptions(opts: OrtSessionOptions = {}): ort.InferenceSessi
 
 export async function createSession(model: string | Uint8Array, opts: OrtSessionOptions = {}): Promise<ort.InferenceSession> {
   const so = sessionOptions(opts);
+  // A missing CUDA library is reported to the caller as an error; ORT would also print it.
+  if (opts.providers?.includes('cuda')) {
+    so.logSeverityLevel = 4;
+    ort.env.logLevel = 'fatal';
+  }
   return typeof model === 'string' ? ort.InferenceSession.create(model, so) : ort.InferenceSession.create(model, so);
 }
 

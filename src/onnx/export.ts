@@ -1,0 +1,88 @@
+// Model directory → model.onnx: load the tfjs model, convert it with the input normalisation
+// folded in, write the file beside it, and check ONNX Runtime agrees with tfjs.
+import { writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as tfjs from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { tf, initTf } from '../model/tf.js';
+import { loadModelDir, type ModelMeta } from '../model/save.js';
+import { normalizeFrames } from '../model/normalize.js';
+import { FRAME_SIZE, N_CHANNELS, N_MELS, WINDOW_FRAMES } from '../dsp/types.js';
+import { FINGERPRINT_KEY, sourceFingerprint } from './fingerprint.js';
+import { GraphBuilder } from './graph.js';
+import { convertLayersModel } from './keras-to-onnx.js';
+import { INPUT_NAME, OUTPUT_NAME, sessionOptions } from './session.js';
+import './sta-crnn-layers.js';
+
+const WINDOW_SIZE = WINDOW_FRAMES * FRAME_SIZE;
+
+/** The ONNX bytes of a tfjs STA-CRNN with its normalisation: input raw features [N,300,40,3], output posteriors [N,C]. */
+export function exportOnnx(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'name' | 'labels' | 'norm'> & Partial<ModelMeta>, fingerprint?: string): Uint8Array {
+  const g = new GraphBuilder(meta.name);
+  convertLayersModel(model, g, { inputName: INPUT_NAME, outputName: OUTPUT_NAME, norm: meta.norm });
+  return g.encode({
+    doc: `emostream model '${meta.name}': raw Log-Mel/Δ/ΔΔ windows [N, ${WINDOW_FRAMES}, ${N_MELS}, ${N_CHANNELS}] → posteriors over ${meta.labels.join(', ')}`,
+    metadata: {
+      name: meta.name,
+      labels: JSON.stringify(meta.labels),
+      ...(meta.arch ? { arch: JSON.stringify(meta.arch) } : {}),
+      ...(fingerprint ? { [FINGERPRINT_KEY]: fingerprint } : {}),
+    },
+  });
+}
+
+export interface ParityResult { windows: number; maxAbsDiff: number }
+
+/** Max |ORT − tfjs| over the posteriors of the given raw windows. */
+export async function checkParity(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'norm'>, onnx: Uint8Array, windows: readonly Float32Array[]): Promise<ParityResult> {
+  const n = windows.length;
+  const raw = new Float32Array(n * WINDOW_SIZE);
+  windows.forEach((w, i) => raw.set(w, i * WINDOW_SIZE));
+  const normed = normalizeFrames(raw, meta.norm.mean, meta.norm.std);
+  const ref = tf.tidy(() => (model.predict(tf.tensor4d(normed, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS])) as tfjs.Tensor).dataSync() as Float32Array);
+  const session = await ort.InferenceSession.create(onnx, sessionOptions({ threads: 1 }));
+  try {
+    const out = (await session.run({ [INPUT_NAME]: new ort.Tensor('float32', raw, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS]) }))[OUTPUT_NAME].data as Float32Array;
+    let maxAbsDiff = 0;
+    for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref[i] - out[i]));
+    if (out.length !== ref.length) maxAbsDiff = Infinity;
+    return { windows: n, maxAbsDiff };
+  } finally {
+    await session.release();
+  }
+}
+
+/** In-distribution synthetic windows (mean + std·noise per feature), for a check without audio. */
+export function syntheticWindows(meta: Pick<ModelMeta, 'norm'>, n: number, seed = 1): Float32Array[] {
+  let s = seed >>> 0 || 1;
+  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return Array.from({ length: n }, () => {
+    const w = new Float32Array(WINDOW_SIZE);
+    for (let i = 0; i < WINDOW_SIZE; i++) {
+      const f = i % FRAME_SIZE;
+      // Sum of uniforms ≈ normal, enough to exercise every feature's range.
+      const z = (rand() + rand() + rand() + rand() - 2) * 1.7;
+      w[i] = meta.norm.mean[f] + meta.norm.std[f] * z;
+    }
+    return w;
+  });
+}
+
+export interface ExportResult { path: string; bytes: number; parity?: ParityResult }
+
+/** Writes `<dir>/model.onnx` (or `out`) and, unless told not to, checks it against tfjs. */
+export async function exportModelDir(dir: string, opts: { out?: string; verify?: boolean } = {}): Promise<ExportResult> {
+  await initTf();
+  const { model, meta } = await loadModelDir(dir);
+  try {
+    const bytes = exportOnnx(model, meta, await sourceFingerprint(dir));
+    const path = opts.out ?? join(dir, 'model.onnx');
+    const tmp = `${path}.tmp-${process.pid}`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+    const parity = opts.verify === false ? undefined : await checkParity(model, meta, bytes, syntheticWindows(meta, 2));
+    return { path, bytes: bytes.length, parity };
+  } finally {
+    model.dispose();
+  }
+}
