@@ -1,10 +1,25 @@
 // Engine factory: the one place that maps an engine kind to an implementation.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Engine, EngineOptions } from './engine.js';
 import { UserError } from '../cli/errors.js';
 
 export async function loadEngine(dir: string, opts: EngineOptions = {}): Promise<Engine> {
-  const kind = opts.kind ?? 'tfjs';
-  if (kind === 'tfjs') {
+  // ONNX Runtime serves by default wherever the directory carries an exported model.onnx.
+  const kind = opts.kind ?? (existsSync(join(dir, 'model.onnx')) ? 'onnx' : 'tfjs');
+  if (kind === 'onnx' || kind === 'onnx-cuda') {
+    const { OnnxEngine } = await import('./onnx-engine.js');
+    const providers = kind === 'onnx-cuda' ? ['cuda' as const] : ['cpu' as const];
+    if (opts.kind) return OnnxEngine.load(dir, { threads: opts.threads, providers });
+    try {
+      return await OnnxEngine.load(dir, { threads: opts.threads, providers });
+    } catch (err) {
+      // Not asked for by name: a stale model.onnx must not stop the model from serving.
+      if (!(err instanceof UserError && err.code === 'MODEL_STALE')) throw err;
+      process.emitWarning(`${err.message}; serving with tfjs instead`, { code: 'EMOSTREAM_MODEL_STALE' });
+    }
+  }
+  if (kind === 'tfjs' || kind === 'onnx') {
     const { TfjsEngine } = await import('./tfjs-engine.js');
     return TfjsEngine.load(dir);
   }
