@@ -17,7 +17,8 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
-export type EngineKind = 'tfjs' | 'onnx';
+/** 'onnx-cuda': ONNX Runtime's CUDA provider (needs onnxruntime-node installed with CUDA; docs/performance.md). */
+export type EngineKind = 'tfjs' | 'onnx' | 'onnx-cuda';
 
 export interface EngineOptions {
   kind?: EngineKind;
