@@ -15,7 +15,7 @@ export class RealFft {
   private readonly im: Float64Array;
 
   constructor(size: number) {
-    if (size < 4 || (size & (size - 1)) !== 0) throw new RangeError(`FFT size must be a power of two ≥ 4, got ${size}`);
+    if (size < 8 || (size & (size - 1)) !== 0) throw new RangeError(`FFT size must be a power of two ≥ 8, got ${size}`);
     this.size = size;
     const h = (this.half = size >> 1);
     const bits = Math.log2(h);
@@ -50,15 +50,27 @@ export class RealFft {
       re[r] = input[2 * m];
       im[r] = input[2 * m + 1];
     }
-    for (let len = 2; len <= h; len <<= 1) {
+    // First two stages together as radix-4 butterflies: their twiddles are 1 and −i, no multiplies.
+    for (let a = 0; a < h; a += 4) {
+      const r0 = re[a], i0 = im[a], r1 = re[a + 1], i1 = im[a + 1];
+      const r2 = re[a + 2], i2 = im[a + 2], r3 = re[a + 3], i3 = im[a + 3];
+      const s0r = r0 + r1, s0i = i0 + i1, d0r = r0 - r1, d0i = i0 - i1;
+      const s1r = r2 + r3, s1i = i2 + i3, d1r = r2 - r3, d1i = i2 - i3;
+      re[a] = s0r + s1r; im[a] = s0i + s1i;
+      re[a + 2] = s0r - s1r; im[a + 2] = s0i - s1i;
+      // (d1r + i·d1i)·(−i) = d1i − i·d1r
+      re[a + 1] = d0r + d1i; im[a + 1] = d0i - d1r;
+      re[a + 3] = d0r - d1i; im[a + 3] = d0i + d1r;
+    }
+    for (let len = 8; len <= h; len <<= 1) {
       const halfLen = len >> 1;
       const step = h / len;
-      for (let start = 0; start < h; start += len) {
-        for (let j = 0, t = 0; j < halfLen; j++, t += step) {
-          const a = start + j;
+      // Twiddle outermost: each is loaded once per stage.
+      for (let j = 0; j < halfLen; j++) {
+        const wr = cos[j * step];
+        const wi = sin[j * step];
+        for (let a = j; a < h; a += len) {
           const b = a + halfLen;
-          const wr = cos[t];
-          const wi = sin[t];
           const xr = re[b] * wr - im[b] * wi;
           const xi = re[b] * wi + im[b] * wr;
           re[b] = re[a] - xr;
