@@ -195,8 +195,13 @@ export class Session {
   }
 
   private end(): EndMsg {
-    const msg: EndMsg = { type: 'end', windows: this.windows, audioMs: Math.round(this.audioMs * 1000) / 1000, skipped: this.skipped };
+    const audioMs = Math.round(this.audioMs * 1000) / 1000;
+    const msg: EndMsg = { type: 'end', windows: this.windows, audioMs, skipped: this.skipped };
     if (!this.messages$.closed && !this.messages$.isStopped) {
+      // Close what is open, so a subscriber's state ends clean: speech stops, the emotion ends.
+      if (this.vad.speaking) this.emit({ type: 'speech', active: false, atMs: audioMs });
+      const ev = this.emotions.silence(audioMs);
+      if (ev) this.emit({ type: 'emotion', ...ev });
       this.emit(msg);
       this.messages$.complete();
     }

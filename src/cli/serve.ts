@@ -1,0 +1,76 @@
+// emostream serve: the streaming WebSocket server (docs/server.md).
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { loadEngine } from '../model/load-engine.js';
+import { parseArgsOptions, resolveServeConfig, settingsHelp } from '../server/config.js';
+import { startServer } from '../server/server.js';
+import { CliError, UserError } from './errors.js';
+
+const HELP = `usage: emostream serve [options]
+
+Serves a model over WebSocket (protocol v1, docs/protocol.md): publish audio to
+ws://HOST:PORT/v1/stream, follow a session at ws://HOST:PORT/v1/subscribe/<session>;
+the demo page is at http://HOST:PORT/, health at /healthz, Prometheus metrics at /metrics.
+Logs are JSON lines (pino) on stderr. SIGTERM/SIGINT flush every session and exit 0.
+
+options (flags override the environment variables):
+${settingsHelp()}
+  -h, --help                   show this help`;
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: false, options: { ...parseArgsOptions(), help: { type: 'boolean', short: 'h' } } });
+  } catch (err) {
+    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
+  }
+  if (parsed.values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const cfg = resolveServeConfig(parsed.values as Record<string, string | string[] | undefined>);
+  const logger = pino({ level: cfg.logLevel, base: { pid: process.pid } }, pino.destination(2));
+  const engine = await loadEngine(cfg.model, { kind: cfg.engine, threads: cfg.threads });
+  let started;
+  try {
+    started = await startServer({ engine, host: cfg.host, port: cfg.port, batch: cfg.batch, limits: cfg.limits, auth: cfg.auth, logger });
+  } catch (err) {
+    await engine.dispose();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') throw new UserError('port_in_use', `cannot listen on ${cfg.host}:${cfg.port}: the port is already in use (pick another with --port)`);
+    if (e.code === 'EACCES') throw new UserError('port_denied', `cannot listen on ${cfg.host}:${cfg.port}: permission denied (ports below 1024 need privileges)`);
+    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new UserError('bad_host', `cannot listen on ${cfg.host}: no such local address`);
+    throw err;
+  }
+  const { server, url } = started;
+  const wsUrl = url.replace(/^http/, 'ws');
+  const auth = cfg.auth.publishTokens.length + cfg.auth.subscribeTokens.length > 0 ? ', tokens required' : '';
+  console.log(`emostream: serving ${engine.model} (${engine.backend}${auth}) at ${url}`);
+  console.log(`  publish:   ${wsUrl}v1/stream\n  subscribe: ${wsUrl}v1/subscribe/<session>\n  demo page: ${url}`);
+  logger.info({ url, model: engine.model, backend: engine.backend, batch: cfg.batch }, 'listening');
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal, sessions: server.sessionIds().length }, 'shutting down: flushing sessions');
+      server
+        .close()
+        .then(() => engine.dispose())
+        .then(() => {
+          logger.info('stopped');
+          resolve();
+        }, (err) => {
+          logger.error({ err }, 'shutdown failed');
+          resolve();
+        });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}

@@ -1,0 +1,129 @@
+// emostream stream <file.wav | -> : stream audio to a server and print what comes back.
+import { parseArgs } from 'node:util';
+import { DEFAULT_URL, Publisher } from '../client/client.js';
+import { formatMessage } from '../client/format.js';
+import { BYTES_PER_SAMPLE, isSampleEncoding } from '../ingest/pcm.js';
+import type { SampleEncoding } from '../ingest/types.js';
+import { readWavFile } from '../ingest/wav.js';
+import type { ServerMessage } from '../server/messages.js';
+import { CliError, UserError } from './errors.js';
+
+const HELP = `usage: emostream stream <file.wav | -> [options]
+
+Streams a WAV file (any rate, channels, integer or float PCM) or raw PCM from stdin ('-') to an
+emostream server and prints posteriors and emotion events as they arrive.
+
+options:
+  --url <url>            server [${DEFAULT_URL}]
+  --fast                 send as fast as the server takes it (default: real-time pace)
+  --rate <hz>            stdin only: sample rate [16000]
+  --channels <n>         stdin only: interleaved channels [1]
+  --encoding <enc>       stdin only: s16le or f32le [s16le]
+  --hop-ms <ms>          hop between windows, multiple of 10 in 100..3000 [server default 1000]
+  --min-window-ms <ms>   emit an early zero-padded first window after this much audio
+  --session <id>         publish under this session id (default: the server picks one)
+  --events-only          do not ask for posteriors, only emotion/speech events
+  --json                 print every server message as one JSON line
+  --proto                use the protobuf encoding (emostream.v1.proto) instead of JSON
+  --token <token>        publish token (or EMOSTREAM_TOKEN)
+  --chunk-ms <ms>        audio per message [100]
+  -h, --help             show this help`;
+
+function positiveNumber(name: string, raw: string | undefined, def: number): number {
+  if (raw === undefined) return def;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0) throw new CliError('usage', `--${name} must be a positive number, got '${raw}'`, 2);
+  return v;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        url: { type: 'string' }, fast: { type: 'boolean' }, rate: { type: 'string' }, channels: { type: 'string' },
+        encoding: { type: 'string' }, 'hop-ms': { type: 'string' }, 'min-window-ms': { type: 'string' }, session: { type: 'string' },
+        'events-only': { type: 'boolean' }, json: { type: 'boolean' }, proto: { type: 'boolean' }, token: { type: 'string' },
+        'chunk-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
+  }
+  const { values: o, positionals } = parsed;
+  if (o.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new CliError('usage', `expected one WAV file or '-', got ${positionals.length} argument(s)\n\n${HELP}`, 2);
+  const source = positionals[0];
+  const chunkMs = positiveNumber('chunk-ms', o['chunk-ms'], 100);
+
+  // What we send: a WAV file as f32le in its own rate and channels, or stdin as declared.
+  let format: { sampleRate: number; encoding: SampleEncoding; channels: number };
+  let chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  if (source === '-') {
+    const encoding = o.encoding ?? 's16le';
+    if (!isSampleEncoding(encoding)) throw new CliError('usage', `--encoding must be s16le or f32le, got '${encoding}'`, 2);
+    format = { sampleRate: positiveNumber('rate', o.rate, 16000), encoding, channels: positiveNumber('channels', o.channels, 1) };
+    chunks = process.stdin;
+  } else {
+    if (o.rate || o.channels || o.encoding) throw new CliError('usage', '--rate, --channels and --encoding describe stdin; a WAV file declares its own format', 2);
+    const audio = await readWavFile(source);
+    format = { sampleRate: audio.format.sampleRate, encoding: 'f32le', channels: audio.format.channels };
+    const bytes = new Uint8Array(audio.samples.buffer, audio.samples.byteOffset, audio.samples.byteLength);
+    const step = Math.max(1, Math.round((format.sampleRate * chunkMs) / 1000)) * format.channels * 4;
+    chunks = (function* () {
+      for (let i = 0; i < bytes.length; i += step) yield bytes.subarray(i, i + step);
+    })();
+  }
+
+  const json = !!o.json;
+  const print = (m: ServerMessage) => {
+    if (json) process.stdout.write(JSON.stringify(m) + '\n');
+    else if (m.type === 'error') console.error(formatMessage(m));
+    else console.log(formatMessage(m));
+  };
+
+  const pub = await Publisher.connect({
+    url: o.url ?? DEFAULT_URL,
+    encoding: o.proto ? 'proto' : 'json',
+    token: o.token ?? process.env.EMOSTREAM_TOKEN,
+    session: o.session,
+    audio: format,
+    hopMs: o['hop-ms'] === undefined ? undefined : Number(o['hop-ms']),
+    minWindowMs: o['min-window-ms'] === undefined ? undefined : Number(o['min-window-ms']),
+    posteriors: !o['events-only'],
+  });
+  print(pub.ready);
+  pub.messages$.subscribe({ next: print, error: () => {} });
+
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+  const bytesPerMs = (format.sampleRate * format.channels * BYTES_PER_SAMPLE[format.encoding]) / 1000;
+  const t0 = performance.now();
+  let sent = 0;
+  try {
+    for await (const chunk of chunks) {
+      if (interrupted) break;
+      await pub.send(chunk);
+      sent += chunk.length;
+      if (!o.fast) {
+        const ahead = sent / bytesPerMs - (performance.now() - t0);
+        if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+      }
+    }
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError('read_failed', `reading ${source === '-' ? 'stdin' : source} failed: ${(err as Error).message}`);
+  }
+  await pub.stop(); // the server's `end` is printed by the message stream
+  process.off('SIGINT', onSigint);
+  return interrupted ? 130 : 0;
+}

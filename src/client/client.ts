@@ -1,0 +1,269 @@
+// TypeScript client for protocol v1: publish audio and read results as RxJS Observables, or
+// subscribe to a session (reconnecting with backoff when the connection drops).
+import { filter, Observable, ReplaySubject, Subject, type OperatorFunction } from 'rxjs';
+import WebSocket from 'ws';
+import { UserError } from '../cli/errors.js';
+import { clientCodec, type Codec } from '../server/codec.js';
+import {
+  SUBPROTOCOL_JSON,
+  SUBPROTOCOL_PROTO,
+  type ClientMessage,
+  type EmotionMsg,
+  type Encoding,
+  type EndMsg,
+  type ErrorMsg,
+  type PosteriorMsg,
+  type ReadyMsg,
+  type ServerMessage,
+  type SpeechMsg,
+  type StartMsg,
+} from '../server/messages.js';
+
+export const DEFAULT_URL = 'ws://127.0.0.1:8080';
+/** Messages a Publisher replays to a late subscriber of its streams. */
+export const REPLAY = 256;
+
+export interface ConnectOptions {
+  /** Server base URL, e.g. ws://127.0.0.1:8080 (http:// works too). Default DEFAULT_URL. */
+  url?: string;
+  encoding?: Encoding;
+  /** Sent as Authorization: Bearer. */
+  token?: string;
+  /** Connection timeout, ms. Default 10000. */
+  timeoutMs?: number;
+}
+
+export type PublishOptions = ConnectOptions & Omit<StartMsg, 'type'>;
+
+/** Narrows a message stream to one message type. */
+export function ofType<T extends ServerMessage['type']>(type: T): OperatorFunction<ServerMessage, Extract<ServerMessage, { type: T }>> {
+  return filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);
+}
+
+function endpoint(base: string, path: string): string {
+  let u: URL;
+  try {
+    u = new URL(base);
+  } catch {
+    throw new UserError('bad_url', `not a valid server URL: '${base}' (expected e.g. ${DEFAULT_URL})`);
+  }
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  else if (u.protocol === 'https:') u.protocol = 'wss:';
+  else if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new UserError('bad_url', `server URL must start with ws://, wss://, http:// or https://, got '${base}'`);
+  u.pathname = u.pathname.replace(/\/+$/, '') + path;
+  return u.toString();
+}
+
+/** Opens a WebSocket; network failures become coded UserErrors. */
+function open(url: string, opts: ConnectOptions): Promise<{ ws: WebSocket; codec: Codec<ClientMessage, ServerMessage> }> {
+  const encoding = opts.encoding ?? 'json';
+  const headers: Record<string, string> = {};
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  const ws = new WebSocket(url, encoding === 'proto' ? SUBPROTOCOL_PROTO : SUBPROTOCOL_JSON, { headers, handshakeTimeout: opts.timeoutMs ?? 10000 });
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error & { code?: string }) => {
+      ws.off('open', onOpen);
+      const where = url.replace(/\?.*$/, '');
+      if (err.code === 'ECONNREFUSED') reject(new UserError('server_unreachable', `cannot connect to ${where}: connection refused (is 'emostream serve' running there?)`));
+      else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') reject(new UserError('server_unreachable', `cannot connect to ${where}: unknown host`));
+      else reject(new UserError('server_unreachable', `cannot connect to ${where}: ${err.message}`));
+    };
+    const onOpen = () => {
+      ws.off('error', onError);
+      resolve({ ws, codec: clientCodec(encoding) });
+    };
+    ws.once('error', onError);
+    ws.once('open', onOpen);
+  });
+}
+
+/** Server messages of one connection; protocol errors from the server become UserErrors on fatal. */
+function messagesOf(ws: WebSocket, codec: Codec<ClientMessage, ServerMessage>, into: Subject<ServerMessage>): void {
+  let fatal: ErrorMsg | undefined;
+  ws.on('message', (data, isBinary) => {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    let msg: ServerMessage;
+    try {
+      msg = codec.decode(isBinary ? bytes : bytes.toString('utf8'), isBinary);
+    } catch (err) {
+      into.error(err);
+      ws.terminate();
+      return;
+    }
+    if (msg.type === 'error' && msg.fatal) fatal = msg;
+    into.next(msg);
+  });
+  ws.on('error', () => {}); // reported through 'close'
+  ws.once('close', (code, reason) => {
+    if (fatal) into.error(new UserError(fatal.code, fatal.message));
+    else if (code === 1000 || code === 1001) into.complete();
+    else if (code === 4008) into.error(new UserError('slow_consumer', 'the server closed the connection: this client read its results too slowly'));
+    else into.error(new UserError('connection_lost', `connection closed unexpectedly (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`));
+  });
+}
+
+/** A publishing connection: send audio, read results. */
+export class Publisher {
+  /**
+   * Every message after `ready`, until the connection closes. Each new subscriber first gets up
+   * to the last REPLAY messages, so nothing is lost between connect() and subscribing.
+   */
+  readonly messages$: Observable<ServerMessage>;
+  readonly posteriors$: Observable<PosteriorMsg>;
+  readonly emotions$: Observable<EmotionMsg>;
+  readonly speech$: Observable<SpeechMsg>;
+  readonly errors$: Observable<ErrorMsg>;
+  private lastSend: Promise<void> = Promise.resolve();
+  private readonly ended: Promise<EndMsg>;
+
+  private constructor(
+    private readonly ws: WebSocket,
+    private readonly codec: Codec<ClientMessage, ServerMessage>,
+    readonly ready: ReadyMsg,
+    subject: Subject<ServerMessage>,
+    /** Bytes the socket may hold unsent before send() waits. */
+    private readonly highWater = 1 << 20,
+  ) {
+    this.messages$ = subject.asObservable();
+    this.posteriors$ = this.messages$.pipe(ofType('posterior'));
+    this.emotions$ = this.messages$.pipe(ofType('emotion'));
+    this.speech$ = this.messages$.pipe(ofType('speech'));
+    this.errors$ = this.messages$.pipe(ofType('error'));
+    this.ended = new Promise<EndMsg>((resolve, reject) => {
+      let end: EndMsg | undefined;
+      subject.subscribe({
+        next: (m) => {
+          if (m.type === 'end') end = m;
+        },
+        error: reject,
+        complete: () => (end ? resolve(end) : reject(new UserError('connection_lost', 'the server closed the session without an end message'))),
+      });
+    });
+    this.ended.catch(() => {});
+  }
+
+  /** Connects to /v1/stream, sends `start` and resolves once the server is `ready`. */
+  static async connect(opts: PublishOptions): Promise<Publisher> {
+    const { url, encoding, token, timeoutMs, ...start } = opts;
+    const { ws, codec } = await open(endpoint(url ?? DEFAULT_URL, '/v1/stream'), { encoding, token, timeoutMs });
+    const subject = new ReplaySubject<ServerMessage>(REPLAY);
+    let ready: ReadyMsg | undefined;
+    const buffered = new Subject<ServerMessage>();
+    const got = new Promise<ReadyMsg>((resolve, reject) => {
+      buffered.subscribe({
+        next: (m) => {
+          if (!ready) {
+            if (m.type === 'ready') {
+              ready = m;
+              resolve(m);
+            } else if (m.type === 'error') {
+              ws.close();
+              reject(new UserError(m.code, m.message));
+            }
+            return;
+          }
+          subject.next(m);
+        },
+        error: (e) => (ready ? subject.error(e) : reject(e)),
+        complete: () => (ready ? subject.complete() : reject(new UserError('connection_lost', 'the server closed the connection before it was ready'))),
+      });
+    });
+    messagesOf(ws, codec, buffered);
+    ws.send(codec.encode({ type: 'start', ...start } as StartMsg));
+    const r = await got;
+    return new Publisher(ws, codec, r, subject);
+  }
+
+  /** Sends raw PCM in the declared format; resolves when the socket can take more. */
+  async send(pcm: Uint8Array): Promise<void> {
+    if (this.ws.readyState !== WebSocket.OPEN) throw new UserError('connection_lost', 'cannot send audio: the connection is closed');
+    this.lastSend = new Promise<void>((resolve) => this.ws.send(this.codec.encode({ type: 'audio', data: pcm }), () => resolve()));
+    if (this.ws.bufferedAmount > this.highWater) await this.lastSend;
+  }
+
+  flush(): void {
+    this.ws.send(this.codec.encode({ type: 'flush' }));
+  }
+
+  ping(id = String(Date.now())): void {
+    this.ws.send(this.codec.encode({ type: 'ping', id }));
+  }
+
+  /** Flushes, and resolves with the server's `end` once it has closed the session. */
+  stop(): Promise<EndMsg> {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(this.codec.encode({ type: 'stop' }));
+    return this.ended;
+  }
+
+  /** Resolves with `end` when the session ends, however that happens. */
+  get end(): Promise<EndMsg> {
+    return this.ended;
+  }
+
+  /** Drops the connection without stopping (the server ends the session). */
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+export interface SubscribeOptions extends ConnectOptions {
+  /** Receive posterior messages too (default true). */
+  posteriors?: boolean;
+  /** Reconnect attempts after a dropped connection (default 8); backoff doubles from 250 ms to 10 s. */
+  maxRetries?: number;
+  /** Called before each reconnect attempt. */
+  onReconnect?(attempt: number, delayMs: number, reason: UserError): void;
+}
+
+const RETRYABLE = new Set(['server_unreachable', 'connection_lost']);
+
+/**
+ * A session's messages: cold, one connection per subscription. Completes when the session
+ * ends; errors (UserError) on a fatal server error, or when reconnecting fails. After a
+ * reconnect the server first replays the current state (ready, last posterior, speech, emotion).
+ */
+export function subscribe(session: string, opts: SubscribeOptions = {}): Observable<ServerMessage> {
+  return new Observable<ServerMessage>((sub) => {
+    let ws: WebSocket | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    let attempt = 0;
+    const q = opts.posteriors === false ? '?posteriors=0' : '';
+    const url = endpoint(opts.url ?? DEFAULT_URL, `/v1/subscribe/${encodeURIComponent(session)}`) + q;
+    const connect = async () => {
+      const inner = new Subject<ServerMessage>();
+      let gotAny = false;
+      inner.subscribe({
+        next: (m) => {
+          gotAny = true;
+          attempt = 0;
+          sub.next(m);
+        },
+        error: (e: UserError) => retry(e, gotAny),
+        complete: () => sub.complete(),
+      });
+      try {
+        const c = await open(url, opts);
+        if (stopped) return c.ws.terminate();
+        ws = c.ws;
+        messagesOf(c.ws, c.codec, inner);
+      } catch (e) {
+        inner.error(e);
+      }
+    };
+    const retry = (e: UserError, _connected: boolean) => {
+      if (stopped) return;
+      if (!RETRYABLE.has(e.code) || attempt >= (opts.maxRetries ?? 8)) return sub.error(e);
+      const delay = Math.min(10000, 250 * 2 ** attempt);
+      attempt++;
+      opts.onReconnect?.(attempt, delay, e);
+      timer = setTimeout(() => void connect(), delay);
+    };
+    void connect();
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      ws?.terminate();
+    };
+  });
+}

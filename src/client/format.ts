@@ -1,0 +1,31 @@
+// One readable line per server message, for the CLI (`--json` prints the messages as they are).
+import type { ServerMessage } from '../server/messages.js';
+
+function sec(ms: number): string {
+  return (ms / 1000).toFixed(2).padStart(6);
+}
+
+export function formatMessage(m: ServerMessage): string {
+  switch (m.type) {
+    case 'ready':
+      return `session ${m.session} · model ${m.model} (${m.backend}) · labels ${m.labels.join(', ')} · window ${m.windowMs} ms, hop ${m.hopMs} ms`;
+    case 'posterior': {
+      const entries = Object.entries(m.probs);
+      const top = entries.reduce((a, b) => (b[1] > a[1] ? b : a), entries[0] ?? ['', 0]);
+      const probs = entries.map(([l, p]) => `${l} ${p.toFixed(2)}`).join('  ');
+      return `[${sec(m.startMs)} –${sec(m.endMs)} s] #${m.seq}  ${probs}  → ${top[0]}  speech ${Math.round(m.speech * 100)}%  latency ${Math.round(m.latencyMs)} ms`;
+    }
+    case 'emotion': {
+      const what = m.kind === 'change' ? `${m.previous} → ${m.label}` : m.label;
+      return `*${sec(m.atMs)} s  emotion ${m.kind.padEnd(6)} ${what} (${m.confidence.toFixed(2)})`;
+    }
+    case 'speech':
+      return ` ${sec(m.atMs)} s  speech ${m.active ? 'on' : 'off'}`;
+    case 'error':
+      return `! error [${m.code}]${m.fatal ? ' (fatal)' : ''}: ${m.message}`;
+    case 'end':
+      return `end: ${m.windows} window(s), ${(m.audioMs / 1000).toFixed(2)} s of audio${m.skipped ? `, ${m.skipped} skipped (server overloaded)` : ''}`;
+    case 'pong':
+      return `pong ${m.id}`;
+  }
+}

@@ -1,0 +1,105 @@
+// `emostream serve` settings: command-line flags over EMOSTREAM_* environment variables over
+// defaults. One table drives parsing, validation and the help text.
+import { UserError } from '../cli/errors.js';
+import type { EngineKind } from '../model/engine.js';
+import type { AuthConfig } from './auth.js';
+import { DEFAULT_BATCHER, type BatcherOptions } from './batcher.js';
+import { DEFAULT_LIMITS, type ServerLimits } from './server.js';
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  model: string;
+  engine: EngineKind;
+  threads: number | undefined;
+  batch: BatcherOptions;
+  limits: ServerLimits;
+  auth: AuthConfig;
+  logLevel: string;
+}
+
+type Kind = 'string' | 'int' | 'number' | 'list';
+interface Setting {
+  flag: string;
+  env: string;
+  kind: Kind;
+  help: string;
+  def: string;
+  min?: number;
+  max?: number;
+}
+
+export const SETTINGS: Setting[] = [
+  { flag: 'host', env: 'EMOSTREAM_HOST', kind: 'string', def: '127.0.0.1', help: 'address to listen on (0.0.0.0 for every interface)' },
+  { flag: 'port', env: 'EMOSTREAM_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'TCP port (0 = any free port)' },
+  { flag: 'model', env: 'EMOSTREAM_MODEL', kind: 'string', def: 'models/basic-4', help: 'model directory' },
+  { flag: 'engine', env: 'EMOSTREAM_ENGINE', kind: 'string', def: 'tfjs', help: 'inference engine: tfjs or onnx' },
+  { flag: 'threads', env: 'EMOSTREAM_THREADS', kind: 'int', def: '', min: 1, max: 256, help: "engine threads (engine's default if unset)" },
+  { flag: 'max-batch', env: 'EMOSTREAM_MAX_BATCH', kind: 'int', def: String(DEFAULT_BATCHER.maxBatch), min: 1, max: 1024, help: 'most windows per inference batch, across sessions' },
+  { flag: 'max-wait-ms', env: 'EMOSTREAM_MAX_WAIT_MS', kind: 'number', def: String(DEFAULT_BATCHER.maxWaitMs), min: 0, max: 10000, help: 'longest a window waits for its batch to fill, ms' },
+  { flag: 'stale-ms', env: 'EMOSTREAM_STALE_MS', kind: 'number', def: String(DEFAULT_BATCHER.staleMs), min: 1, max: 3600000, help: 'overload: a window older than this may be skipped, ms' },
+  { flag: 'max-pending', env: 'EMOSTREAM_MAX_PENDING', kind: 'int', def: String(DEFAULT_LIMITS.maxPendingWindows), min: 1, max: 100000, help: 'windows a session may have queued before its socket is paused' },
+  { flag: 'max-message-bytes', env: 'EMOSTREAM_MAX_MESSAGE_BYTES', kind: 'int', def: String(DEFAULT_LIMITS.maxMessageBytes), min: 1024, max: 1 << 30, help: 'largest accepted message, bytes' },
+  { flag: 'send-soft-limit', env: 'EMOSTREAM_SEND_SOFT_LIMIT', kind: 'int', def: String(DEFAULT_LIMITS.sendSoftLimit), min: 0, max: 1 << 30, help: 'unsent bytes per connection above which posteriors are shed' },
+  { flag: 'send-hard-limit', env: 'EMOSTREAM_SEND_HARD_LIMIT', kind: 'int', def: String(DEFAULT_LIMITS.sendHardLimit), min: 0, max: 1 << 30, help: 'unsent bytes per connection above which it is closed (slow_consumer)' },
+  { flag: 'max-sessions', env: 'EMOSTREAM_MAX_SESSIONS', kind: 'int', def: String(DEFAULT_LIMITS.maxSessions), min: 1, max: 100000, help: 'most concurrent sessions' },
+  { flag: 'publish-token', env: 'EMOSTREAM_PUBLISH_TOKENS', kind: 'list', def: '', help: 'token allowed to publish (and subscribe); repeat or comma-separate' },
+  { flag: 'subscribe-token', env: 'EMOSTREAM_SUBSCRIBE_TOKENS', kind: 'list', def: '', help: 'token allowed to subscribe only' },
+  { flag: 'origin', env: 'EMOSTREAM_ORIGINS', kind: 'list', def: '', help: 'allowed browser Origin (e.g. https://app.example.com); any if unset' },
+  { flag: 'log-level', env: 'EMOSTREAM_LOG_LEVEL', kind: 'string', def: 'info', help: 'pino log level: fatal, error, warn, info, debug, trace or silent' },
+];
+
+/** parseArgs option table for the settings. */
+export function parseArgsOptions(): Record<string, { type: 'string'; multiple?: boolean }> {
+  return Object.fromEntries(SETTINGS.map((s) => [s.flag, s.kind === 'list' ? { type: 'string' as const, multiple: true } : { type: 'string' as const }]));
+}
+
+export function settingsHelp(): string {
+  return SETTINGS.map((s) => `  --${`${s.flag} <${s.kind === 'list' ? 'value' : s.kind}>`.padEnd(26)} ${s.help}${s.def ? ` [${s.def}]` : ''}\n  ${''.padEnd(28)} env ${s.env}`).join('\n');
+}
+
+function parse(s: Setting, raw: string): string | number | string[] {
+  if (s.kind === 'list') return raw.split(',').map((x) => x.trim()).filter(Boolean);
+  if (s.kind === 'string') return raw;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || (s.kind === 'int' && !Number.isInteger(v)) || v < (s.min ?? -Infinity) || v > (s.max ?? Infinity)) {
+    throw new UserError('bad_config', `--${s.flag} / ${s.env} must be ${s.kind === 'int' ? 'an integer' : 'a number'} in ${s.min}..${s.max}, got '${raw}'`);
+  }
+  return v;
+}
+
+export function resolveServeConfig(flags: Record<string, string | string[] | undefined>, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const v: Record<string, string | number | string[] | undefined> = {};
+  for (const s of SETTINGS) {
+    const f = flags[s.flag];
+    if (Array.isArray(f) && f.length > 0) v[s.flag] = f.flatMap((x) => parse(s, x) as string[]);
+    else if (typeof f === 'string') v[s.flag] = parse(s, f);
+    else if (env[s.env] !== undefined && env[s.env] !== '') v[s.flag] = parse(s, env[s.env]!);
+    else v[s.flag] = s.def === '' ? (s.kind === 'list' ? [] : undefined) : parse(s, s.def);
+  }
+  const engine = v.engine as string;
+  if (engine !== 'tfjs' && engine !== 'onnx') throw new UserError('bad_config', `--engine must be tfjs or onnx, got '${engine}'`);
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(v['log-level'] as string)) throw new UserError('bad_config', `--log-level must be one of ${levels.join(', ')}, got '${v['log-level']}'`);
+  const limits: ServerLimits = {
+    ...DEFAULT_LIMITS,
+    maxPendingWindows: v['max-pending'] as number,
+    maxMessageBytes: v['max-message-bytes'] as number,
+    sendSoftLimit: v['send-soft-limit'] as number,
+    sendHardLimit: v['send-hard-limit'] as number,
+    maxSessions: v['max-sessions'] as number,
+  };
+  limits.hardMaxMessageBytes = Math.max(limits.hardMaxMessageBytes, limits.maxMessageBytes * 2);
+  if (limits.sendHardLimit < limits.sendSoftLimit) throw new UserError('bad_config', '--send-hard-limit must not be below --send-soft-limit');
+  return {
+    host: v.host as string,
+    port: v.port as number,
+    model: v.model as string,
+    engine,
+    threads: v.threads as number | undefined,
+    batch: { maxBatch: v['max-batch'] as number, maxWaitMs: v['max-wait-ms'] as number, staleMs: v['stale-ms'] as number },
+    limits,
+    auth: { publishTokens: v['publish-token'] as string[], subscribeTokens: v['subscribe-token'] as string[], origins: v.origin as string[] },
+    logLevel: v['log-level'] as string,
+  };
+}
