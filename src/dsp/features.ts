@@ -51,9 +51,11 @@ export function computeFeatures(signal16k: Float32Array): Features {
 /** Ring of the last 8 rows of 40 values, addressed by absolute frame index. */
 class Rows {
   readonly data = new Float64Array(8 * N_MELS);
-  row(t: number): number {
-    return (t & 7) * N_MELS;
-  }
+}
+
+/** Ring offset of frame t clamped to [0, last] (edge replication). */
+function rowOf(t: number, last: number): number {
+  return ((t < 0 ? 0 : t > last ? last : t) & 7) * N_MELS;
 }
 
 /**
@@ -87,7 +89,7 @@ export class FeatureStream {
     this.append(chunk);
     // Frame t needs samples up to 160t + 399.
     while (this.nC * FRAME_HOP + FRAME_LENGTH <= this.sampleStart + this.sampleLen) {
-      this.analyzer.compute(this.samples, this.nC * FRAME_HOP - this.sampleStart, this.c.data, this.c.row(this.nC));
+      this.analyzer.compute(this.samples, this.nC * FRAME_HOP - this.sampleStart, this.c.data, (this.nC & 7) * N_MELS);
       this.nC++;
       // Δ at u = nC − 3 now has its right neighbours; then ΔΔ and the output at u − 2.
       if (this.nC >= 3) this.step(this.nC - 1);
@@ -110,24 +112,23 @@ export class FeatureStream {
   }
 
   private computeDelta(u: number, last: number): void {
-    const x = this.c.data, c = this.c;
-    const at = (t: number) => c.row(Math.min(last, Math.max(0, t)));
-    const m2 = at(u - 2), m1 = at(u - 1), p1 = at(u + 1), p2 = at(u + 2);
-    const dRow = this.d.row(u);
-    for (let m = 0; m < N_MELS; m++) this.d.data[dRow + m] = delta(x[m2 + m], x[m1 + m], x[p1 + m], x[p2 + m]);
+    const x = this.c.data;
+    const m2 = rowOf(u - 2, last), m1 = rowOf(u - 1, last), p1 = rowOf(u + 1, last), p2 = rowOf(u + 2, last);
+    const d = this.d.data;
+    const dRow = rowOf(u, last);
+    for (let m = 0; m < N_MELS; m++) d[dRow + m] = delta(x[m2 + m], x[m1 + m], x[p1 + m], x[p2 + m]);
     this.nD = u + 1;
   }
 
   /** Emits frame t; `last` is the newest Δ frame its ΔΔ may read (clamped to it). */
   private output(t: number, last: number): void {
-    const x = this.d.data, d = this.d;
-    const at = (s: number) => d.row(Math.min(last, Math.max(0, s)));
-    const m2 = at(t - 2), m1 = at(t - 1), p1 = at(t + 1), p2 = at(t + 2);
-    const cRow = this.c.row(t), dRow = d.row(t);
+    const x = this.d.data, c = this.c.data;
+    const m2 = rowOf(t - 2, last), m1 = rowOf(t - 1, last), p1 = rowOf(t + 1, last), p2 = rowOf(t + 2, last);
+    const row = rowOf(t, last);
     const out = new Float32Array(FRAME_SIZE);
     for (let m = 0; m < N_MELS; m++) {
-      out[m * 3] = this.c.data[cRow + m];
-      out[m * 3 + 1] = x[dRow + m];
+      out[m * 3] = c[row + m];
+      out[m * 3 + 1] = x[row + m];
       out[m * 3 + 2] = delta(x[m2 + m], x[m1 + m], x[p1 + m], x[p2 + m]);
     }
     this.nOut = t + 1;

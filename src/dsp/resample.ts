@@ -6,6 +6,7 @@
 // output is one dot product over the same samples in the same order whatever the chunking, so
 // streamed output is bit-identical to resampling the whole signal at once.
 import { UserError } from '../cli/errors.js';
+import { createSimdFir, type FirFn } from './simd-fir.js';
 
 export interface ResamplerOptions {
   /** Pass-band edge as a fraction of the lower Nyquist frequency (default 0.9). */
@@ -51,8 +52,13 @@ export interface ResamplerDesign {
   cutoffHz: number;
 }
 
+/** Input samples appended per step: bounds the buffer, so it never grows and a WASM view stays valid. */
+const BLOCK = 16384;
+
 export class Resampler {
   readonly design: ResamplerDesign;
+  /** 'wasm-simd' or 'js': which dot-product kernel this instance uses. */
+  readonly kernel: 'wasm-simd' | 'js';
   private readonly L: number;
   private readonly M: number;
   /** Half the taps: an output at base index i reads x[i − half + 1 … i + half]. */
@@ -60,7 +66,9 @@ export class Resampler {
   private readonly taps: number;
   private readonly table: Float64Array;
   private readonly phases: number;
-  private buf: Float32Array;
+  private readonly buf: Float32Array;
+  /** WASM kernel state: its function, byte offsets of the buffer, table and output areas. */
+  private readonly simd?: { fir: FirFn; out: Float32Array; bufPtr: number; tablePtr: number; outPtr: number };
   /** Absolute input index of buf[0] (negative at first: the zeros before the signal). */
   private bufStart: number;
   private bufLen: number;
@@ -71,7 +79,7 @@ export class Resampler {
   private p = 0;
   private ended = false;
 
-  constructor(readonly inRate: number, readonly outRate: number, opts: ResamplerOptions = {}) {
+  constructor(readonly inRate: number, readonly outRate: number, opts: ResamplerOptions & { kernel?: 'auto' | 'js' } = {}) {
     for (const [what, r] of [['input', inRate], ['output', outRate]] as const) {
       if (!Number.isInteger(r) || r <= 0) throw new UserError('resample_bad_rate', `${what} sample rate must be a positive whole number of Hz, got ${r}`);
     }
@@ -87,7 +95,8 @@ export class Resampler {
     const width = stop - pass;
     const n = Math.ceil((atten - 7.95) / (2.285 * 2 * Math.PI * width)) + 1;
     const radius = n / 2; // kernel support is |τ| < radius input samples
-    this.half = Math.ceil(radius);
+    // Taps a multiple of 4 (for f32x4); the extra taps fall outside the support and are zero.
+    this.half = 2 * Math.ceil(radius / 2);
     this.taps = 2 * this.half;
     this.phases = Math.min(this.L, MAX_PHASES);
     const beta = kaiserBeta(atten);
@@ -112,7 +121,24 @@ export class Resampler {
       // Unit DC gain for every phase, so a constant stays exactly constant.
       for (let k = 0; k < this.taps; k++) this.table[q * this.taps + k] /= sum;
     }
-    this.buf = new Float32Array(Math.max(4096, this.taps * 4));
+    const bufCap = BLOCK + this.taps + 8;
+    const outCap = Math.ceil(((BLOCK + this.taps + 8) * this.L) / this.M) + 2;
+    // The WASM kernel indexes phases exactly, so it serves every ratio with L ≤ MAX_PHASES.
+    const fir = opts.kernel !== 'js' && this.phases === this.L ? createSimdFir() : undefined;
+    if (fir) {
+      const tableBytes = this.phases * this.taps * 4;
+      const tablePtr = 0, bufPtr = tableBytes, outPtr = bufPtr + bufCap * 4;
+      const need = outPtr + outCap * 4;
+      const have = fir.memory.buffer.byteLength;
+      if (need > have) fir.memory.grow(Math.ceil((need - have) / 65536));
+      new Float32Array(fir.memory.buffer, tablePtr, this.phases * this.taps).set(this.table.subarray(0, this.phases * this.taps));
+      this.buf = new Float32Array(fir.memory.buffer, bufPtr, bufCap);
+      this.simd = { fir: fir.fir, out: new Float32Array(fir.memory.buffer, outPtr, outCap), bufPtr, tablePtr, outPtr };
+      this.kernel = 'wasm-simd';
+    } else {
+      this.buf = new Float32Array(bufCap);
+      this.kernel = 'js';
+    }
     this.bufStart = -(this.half - 1);
     this.bufLen = this.half - 1; // zeros before the signal
     this.design = { up: this.L, down: this.M, taps: this.taps, cutoffHz: fc * inRate };
@@ -127,9 +153,14 @@ export class Resampler {
   /** Feeds input; returns every output sample that no longer depends on future input. */
   process(input: Float32Array): Float32Array {
     if (this.ended) throw new Error('Resampler.process after flush');
-    this.append(input);
-    this.total += input.length;
-    return this.produce(this.total - 1 - this.half);
+    const parts: Float32Array[] = [];
+    for (let at = 0; at < input.length; at += BLOCK) {
+      const block = input.subarray(at, at + BLOCK);
+      this.append(block);
+      this.total += block.length;
+      parts.push(this.produce(this.total - 1 - this.half));
+    }
+    return concat(parts);
   }
 
   /** End of signal: the rest of the outputs, with zeros standing in for samples past the end. */
@@ -142,18 +173,11 @@ export class Resampler {
 
   private append(x: Float32Array): void {
     if (this.bufLen + x.length > this.buf.length) {
-      // Drop what no future output reads; grow only if that is not enough.
+      // Drop what no future output reads (at most taps − 1 samples are kept, so a block fits).
       const keepFrom = this.i - this.half + 1 - this.bufStart;
-      if (keepFrom > 0) {
-        this.buf.copyWithin(0, keepFrom, this.bufLen);
-        this.bufLen -= keepFrom;
-        this.bufStart += keepFrom;
-      }
-      if (this.bufLen + x.length > this.buf.length) {
-        const bigger = new Float32Array(Math.max(this.buf.length * 2, this.bufLen + x.length));
-        bigger.set(this.buf.subarray(0, this.bufLen));
-        this.buf = bigger;
-      }
+      this.buf.copyWithin(0, keepFrom, this.bufLen);
+      this.bufLen -= keepFrom;
+      this.bufStart += keepFrom;
     }
     this.buf.set(x, this.bufLen);
     this.bufLen += x.length;
@@ -165,6 +189,14 @@ export class Resampler {
     const { L, M, taps, table, buf, half } = this;
     // Count first so the output is allocated once.
     const count = Math.floor(((lastBase - this.i) * L + (L - 1 - this.p)) / M) + 1;
+    if (this.simd) {
+      const s = this.simd;
+      s.fir(s.outPtr, s.bufPtr, s.tablePtr, count, this.i - half + 1 - this.bufStart, this.p, L, M, taps);
+      const adv = this.p + count * M;
+      this.i += Math.floor(adv / L);
+      this.p = adv % L;
+      return s.out.slice(0, count);
+    }
     const out = new Float32Array(count);
     let i = this.i;
     let p = this.p;
@@ -176,14 +208,12 @@ export class Resampler {
       // Four partial sums break the add-latency chain (several times faster in V8); the order
       // is fixed, so results still do not depend on chunking.
       let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      let k = 0;
-      for (; k + 3 < taps; k += 4) {
+      for (let k = 0; k < taps; k += 4) {
         a0 += buf[off + k] * table[row + k];
         a1 += buf[off + k + 1] * table[row + k + 1];
         a2 += buf[off + k + 2] * table[row + k + 2];
         a3 += buf[off + k + 3] * table[row + k + 3];
       }
-      for (; k < taps; k++) a0 += buf[off + k] * table[row + k];
       out[n] = a0 + a1 + (a2 + a3);
       p += M;
       if (p >= L) {
@@ -197,14 +227,20 @@ export class Resampler {
   }
 }
 
+function concat(parts: Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Resamples a whole signal (same arithmetic as streaming it). */
-export function resample(signal: Float32Array, inRate: number, outRate: number, opts?: ResamplerOptions): Float32Array {
+export function resample(signal: Float32Array, inRate: number, outRate: number, opts?: ResamplerOptions & { kernel?: 'auto' | 'js' }): Float32Array {
   if (inRate === outRate) return signal.slice();
   const r = new Resampler(inRate, outRate, opts);
-  const a = r.process(signal);
-  const b = r.flush();
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+  return concat([r.process(signal), r.flush()]);
 }
