@@ -91,4 +91,18 @@ test('rawPcm: a stream cut inside a sample errors with pcm_partial_sample', asyn
   }
 });
 
+test('f32le: NaN and ±Infinity become 0 (silence), finite values pass through even beyond ±1', () => {
+  const bytes = new Uint8Array(new Float32Array([NaN, Infinity, -Infinity, 1.5, -0.5]).buffer);
+  assert.equal(Array.from(new PcmDecoder('f32le').push(bytes)), [0, 0, 0, 1.5, -0.5]);
+});
+
+test('rawPcm: a stream destroyed without end still completes the audio', async () => {
+  const stream = new Readable({ read() {} });
+  const done = lastValueFrom(rawPcm(stream, { encoding: 's16le', sampleRate: 16000, channels: 1 }).pipe(toArray()));
+  stream.push(Buffer.from([0, 64]));
+  setTimeout(() => stream.destroy(), 5);
+  const chunks = await done;
+  assert.equal(Array.from(chunks[0].samples), [0.5]);
+});
+
 test.run();

@@ -51,7 +51,13 @@ export function microphone(opts: MicrophoneOptions = {}): Observable<AudioChunk>
       done = true;
       sub.error(err);
     };
-    const rec = record({ sampleRate, channels, recorder, device: opts.device, audioType: 'raw' });
+    let rec: Recording;
+    try {
+      rec = record({ sampleRate, channels, recorder, device: opts.device, audioType: 'raw' });
+    } catch (err) {
+      fail(new UserError('recorder_failed', `could not start '${recorder}': ${(err as Error).message}`));
+      return;
+    }
     const cp = rec.process;
     cp.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') fail(new UserError('recorder_missing', `microphone recorder '${recorder}' was not found on PATH: ${INSTALL_HINT[recorder]}`));

@@ -74,7 +74,10 @@ export class PcmDecoder {
       return at + n;
     }
     const n = b.length >> 2;
-    for (let i = 0; i < n; i++) out[at + i] = view.getFloat32(i * 4, true);
+    for (let i = 0; i < n; i++) {
+      const v = view.getFloat32(i * 4, true);
+      out[at + i] = v - v === 0 ? v : 0; // NaN/±Inf → silence: one bad sample must not poison the stream
+    }
     return at + n;
   }
 }

@@ -38,13 +38,17 @@ export function rawPcm(stream: NodeJS.ReadableStream, fmt: RawPcmFormat): Observ
       }
     };
     const onError = (err: Error) => sub.error(new UserError('pcm_read_failed', `reading PCM input failed: ${err.message}`));
+    // A socket destroyed without 'end' still ends the audio (after any 'error').
+    const onClose = () => setImmediate(() => !sub.closed && onEnd());
     stream.on('data', onData);
     stream.once('end', onEnd);
     stream.once('error', onError);
+    stream.once('close', onClose);
     return () => {
       stream.off('data', onData);
       stream.off('end', onEnd);
       stream.off('error', onError);
+      stream.off('close', onClose);
     };
   });
 }

@@ -26,7 +26,7 @@ export interface WavLayout {
 
 export interface DecodedAudio {
   format: AudioFormat;
-  /** Interleaved, in [-1, 1] (float files are passed through as stored). */
+  /** Interleaved, in [-1, 1] (float files are passed through as stored, except NaN/±Inf → 0). */
   samples: Float32Array;
 }
 
@@ -135,8 +135,11 @@ export function decodeWavFrames(buf: Uint8Array, layout: WavLayout, first = 0, f
   const view = new DataView(buf.buffer, buf.byteOffset + at, frames * layout.blockAlign);
   const bits = layout.bitsPerSample;
   if (layout.sampleType === 'float') {
-    if (bits === 32) for (let i = 0; i < n; i++) out[i] = view.getFloat32(i * 4, true);
-    else for (let i = 0; i < n; i++) out[i] = view.getFloat64(i * 8, true);
+    // NaN/±Inf are never audio and would poison every feature they touch: they become silence.
+    for (let i = 0; i < n; i++) {
+      const v = bits === 32 ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true);
+      out[i] = v - v === 0 ? v : 0;
+    }
   } else if (bits === 16) {
     for (let i = 0; i < n; i++) out[i] = view.getInt16(i * 2, true) / 32768;
   } else if (bits === 8) {
