@@ -48,6 +48,8 @@ test('early windows: extra, flagged, start at 0, every hop from minFrames until 
   assert.equal(span(planWindows(150, { minFrames: 100 })), [[0, 100], [0, 150]]);
   assert.equal(span(planWindows(99, { minFrames: 100 })), [[0, 99]]);
   assert.equal(span(planWindows(150, { minFrames: 30, hopFrames: 50 })), [[0, 30], [0, 80], [0, 130], [0, 150]]);
+  assert.equal(planWindows(450, { minFrames: 0 }), planWindows(450)); // 0 = off
+  assert.equal(planWindows(450, { minFrames: 300 }), planWindows(450));
 });
 
 test('streaming windows equal the plan for every length 0…700 and several options', () => {

@@ -16,7 +16,7 @@ import { FRAME_MS, FRAME_SIZE, WINDOW_FRAMES, type FeatureWindow } from './types
 export interface WindowOptions {
   /** Frames between window starts (default 100 = 1 s). */
   hopFrames?: number;
-  /** Emit early zero-padded windows from this many frames on (off by default). */
+  /** Emit early zero-padded windows from this many frames on (off by default; 0 or ≥ 300 = off). */
   minFrames?: number;
 }
 
@@ -33,8 +33,9 @@ function checkOptions(opts: WindowOptions): { hop: number; min: number | undefin
   const hop = opts.hopFrames ?? 100;
   if (!Number.isInteger(hop) || hop < 1) throw new RangeError(`hopFrames must be a positive integer, got ${hop}`);
   const min = opts.minFrames;
-  if (min !== undefined && (!Number.isInteger(min) || min < 1)) throw new RangeError(`minFrames must be a positive integer, got ${min}`);
-  return { hop, min: min !== undefined && min < WINDOW_FRAMES ? min : undefined };
+  if (min !== undefined && (!Number.isInteger(min) || min < 0)) throw new RangeError(`minFrames must be a non-negative integer, got ${min}`);
+  // 0 and anything ≥ 300 mean "no early windows" (the first full window comes at 300 anyway).
+  return { hop, min: min !== undefined && min > 0 && min < WINDOW_FRAMES ? min : undefined };
 }
 
 /** Every window a stream of `totalFrames` frames yields, in emission order (the documented rule). */
