@@ -85,7 +85,7 @@ export function buildModel(partial: Partial<StaCrnnConfig> = {}): tf.LayersModel
       name: `conv${k}`, filters: scaled(ch, c.width), kernelSize: c.kernel, padding: 'same',
       kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }),
     }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.batchNormalization({ name: `bn${k}`, axis: -1 }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.batchNormalization({ name: `bn${k}`, axis: -1, momentum: 0.9 }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.reLU({ name: `relu${k}` }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.dropout({ name: `dropout${k}`, rate: c.dropout, seed: nextSeed() }).apply(x) as tf.SymbolicTensor;
     if (c.poolAfter.includes(k)) {

@@ -2,12 +2,12 @@
 // imports `tf` from here so a user-installed tfjs-node(-gpu) is used automatically, and the
 // WASM backend (with the extra gradient kernels training needs) is the portable default.
 import * as tfjs from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { registerWasmTrainingKernels } from './wasm-grad-kernels.js';
+import { registerFastBatchNormGrad, registerWasmTrainingKernels } from './wasm-grad-kernels.js';
 
-export const tf = tfjs;
-export type Tf = typeof tfjs;
+export { tf };
 
 let ready: Promise<string> | null = null;
 
@@ -50,6 +50,7 @@ async function tryWasm(): Promise<string | null> {
 export function initTf(): Promise<string> {
   if (!ready) {
     ready = (async () => {
+      registerFastBatchNormGrad();
       if (process.env.EMOSTREAM_TF_BACKEND === 'cpu') {
         await tfjs.setBackend('cpu');
         await tfjs.ready();

@@ -11,6 +11,14 @@
 // [48000x128]^T·[48000x128]). The small [Cout, Cin] results are transposed in JS at the end. Other strides/dilations fall back to the
 // backend's native (slower, naive) Conv3DBackpropFilterV2 with a depth of 1.
 //
+// Conv2DBackpropInput exists on wasm but is a naive loop (it was 2/3 of a training step's
+// kernel time); for stride 1 we replace it by the forward convolution of dY with the
+// spatially flipped, in/out-swapped filter (padding mirrored), which runs on XNNPACK.
+//
+// FusedBatchNorm's stock gradient (tfjs-core) tiles the [C] statistics up to the full
+// activation shape before multiplying; registerFastBatchNormGrad swaps in the same maths
+// with broadcasting (backend-independent; it also helps tfjs-node and cpu).
+//
 // MaxPoolGrad, AvgPoolGrad, the element-wise and reduction kernels that BatchNorm, LSTM,
 // dropout and softmax gradients need all exist on wasm already (checked in
 // test/model-grad.test.ts by training a model end to end on the wasm backend).
@@ -35,6 +43,30 @@ export function registerWasmTrainingKernels(): void {
   const transpose = tf.getKernel('Transpose', 'wasm');
   const conv3dFilter = tf.getKernel('Conv3DBackpropFilterV2', 'wasm');
   if (!matMul || !conv3dFilter || !transpose) return;
+  const conv2d = tf.getKernel('Conv2D', 'wasm');
+  const nativeInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (conv2d && nativeInput) {
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel({
+      kernelName: 'Conv2DBackpropInput',
+      backendName: 'wasm',
+      kernelFunc: ((args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: WasmBackendLike; attrs: Record<string, unknown> }) => {
+        const { inputs: { dy, filter }, backend, attrs } = args;
+        const inputShape = attrs.inputShape as [number, number, number, number];
+        const strides = attrs.strides as number | [number, number];
+        const pad = attrs.pad as 'same' | 'valid' | number;
+        const dataFormat = (attrs.dataFormat as string) ?? 'NHWC';
+        const info = backend_util.computeConv2DInfo(
+          inputShape, filter.shape as [number, number, number, number], strides, 1, pad as 'same',
+          attrs.dimRoundingMode as 'floor' | undefined, false, backend_util.convertConv2DDataFormat(dataFormat as 'NHWC'),
+        );
+        if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dataFormat !== 'channelsLast') {
+          return (nativeInput.kernelFunc as unknown as KernelFn)(args as never);
+        }
+        return inputGradViaConv(conv2d.kernelFunc as unknown as KernelFn, backend, dy, filter, info);
+      }) as unknown as tf.KernelFunc,
+    });
+  }
   tf.registerKernel({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
@@ -59,6 +91,15 @@ export function registerWasmTrainingKernels(): void {
 
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> }) => TensorInfo;
 
+/** Offsets per GEMM. Measured on wasm-simd: grouping (im2col) was no faster than one offset
+ * per GEMM even for Cin = 3 (the wasm GEMM repacks its right operand each call), so 1 unless
+ * EMOSTREAM_BPF_GROUP says otherwise (kept for re-measuring on other machines). */
+function groupSize(k: number, rows: number, cin: number): number {
+  const want = Number(process.env.EMOSTREAM_BPF_GROUP ?? 1);
+  const cap = Math.floor((32 * 1024 * 1024) / (rows * cin)); // ≤ 128 MB of scratch
+  return Math.max(1, Math.min(k, want, cap));
+}
+
 function perOffsetMatMul(matMul: KernelFn, transpose: KernelFn, backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: ho, outWidth: wo, outChannels: cout, filterHeight: kh, filterWidth: kw } = info;
   const top = info.padInfo.top;
@@ -67,47 +108,108 @@ function perOffsetMatMul(matMul: KernelFn, transpose: KernelFn, backend: WasmBac
   const out = backend.makeOutput([kh, kw, cin, cout], 'float32');
   const dyT = transpose({ inputs: { x: { dataId: dy.dataId, shape: [rows, cout], dtype: 'float32' } }, backend, attrs: { perm: [1, 0] } });
   const dyT3: TensorInfo = { dataId: dyT.dataId, shape: [1, cout, rows], dtype: 'float32' };
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      // A fresh tensor per offset: the wasm GEMM caches XNNPACK operators (packed right-hand
-      // operands) by tensor id, so refilling one buffer would silently reuse stale weights.
-      const shifted = backend.makeOutput([1, rows, cin], 'float32');
-      // The heap may grow (and typed views detach) during any kernel: take fresh views each time.
-      const xv = backend.typedArrayFromHeap(x);
-      const sv = backend.typedArrayFromHeap(shifted);
-      let r = 0;
+  // Offsets are processed in groups of g: one GEMM [Cout, rows]·[rows, g·Cin] per group. With
+  // few input channels (conv 1 has 3) one group of all offsets (im2col) keeps the GEMM wide;
+  // with many, one offset at a time bounds the scratch buffer.
+  const k = kh * kw;
+  const g = groupSize(k, rows, cin);
+  for (let k0 = 0; k0 < k; k0 += g) {
+    const gn = Math.min(g, k - k0);
+    const stride = gn * cin;
+    // A fresh tensor per group: the wasm GEMM caches XNNPACK operators (packed right-hand
+    // operands) by tensor id, so refilling one buffer would silently reuse stale weights.
+    const shifted = backend.makeOutput([1, rows, stride], 'float32');
+    // The heap may grow (and typed views detach) during any kernel: take fresh views each time.
+    const xv = backend.typedArrayFromHeap(x);
+    const sv = backend.typedArrayFromHeap(shifted);
+    sv.fill(0);
+    for (let q = 0; q < gn; q++) {
+      const i = Math.floor((k0 + q) / kw);
+      const j = (k0 + q) % kw;
+      // Valid ox for this offset form one contiguous run of input pixels.
+      const oxLo = Math.max(0, left - j);
+      const oxHi = Math.min(wo, w + left - j);
+      if (oxHi <= oxLo) continue;
       for (let b = 0; b < n; b++) {
         for (let oy = 0; oy < ho; oy++) {
           const iy = oy + i - top;
-          if (iy < 0 || iy >= h) {
-            sv.fill(0, r * cin, (r + wo) * cin);
-            r += wo;
-            continue;
+          if (iy < 0 || iy >= h) continue;
+          const src = ((b * h + iy) * w + oxLo + j - left) * cin;
+          const dst = ((b * ho + oy) * wo + oxLo) * stride + q * cin;
+          if (gn === 1) {
+            sv.set(xv.subarray(src, src + (oxHi - oxLo) * cin), dst);
+          } else {
+            for (let p = 0; p < oxHi - oxLo; p++) {
+              const s0 = src + p * cin;
+              const d0 = dst + p * stride;
+              for (let c = 0; c < cin; c++) sv[d0 + c] = xv[s0 + c];
+            }
           }
-          // Valid ox for this offset form one contiguous run of input pixels: copy it in one go.
-          const oxLo = Math.max(0, left - j);
-          const oxHi = Math.min(wo, w + left - j);
-          const rowStart = r * cin;
-          if (oxLo > 0) sv.fill(0, rowStart, rowStart + oxLo * cin);
-          if (oxHi > oxLo) {
-            const src = ((b * h + iy) * w + oxLo + j - left) * cin;
-            sv.set(xv.subarray(src, src + (oxHi - oxLo) * cin), rowStart + oxLo * cin);
-          }
-          if (oxHi < wo) sv.fill(0, rowStart + Math.max(oxHi, oxLo) * cin, rowStart + wo * cin);
-          r += wo;
         }
       }
-      const prod = matMul({ inputs: { a: dyT3, b: shifted }, backend, attrs: { transposeA: false, transposeB: false } });
-      const pv = backend.typedArrayFromHeap({ ...prod, shape: [cout * cin] }); // [Cout][Cin]
-      const ov = backend.typedArrayFromHeap(out);
-      const base = (i * kw + j) * cin * cout;
-      for (let co = 0; co < cout; co++) for (let ci = 0; ci < cin; ci++) ov[base + ci * cout + co] = pv[co * cin + ci];
-      backend.disposeData(prod.dataId);
-      backend.disposeData(shifted.dataId);
     }
+    const prod = matMul({ inputs: { a: dyT3, b: shifted }, backend, attrs: { transposeA: false, transposeB: false } });
+    const pv = backend.typedArrayFromHeap({ ...prod, shape: [cout * stride] }); // [Cout][gn·Cin]
+    const ov = backend.typedArrayFromHeap(out);
+    for (let q = 0; q < gn; q++) {
+      const base = (k0 + q) * cin * cout;
+      for (let co = 0; co < cout; co++) for (let ci = 0; ci < cin; ci++) ov[base + ci * cout + co] = pv[co * stride + q * cin + ci];
+    }
+    backend.disposeData(prod.dataId);
+    backend.disposeData(shifted.dataId);
   }
   backend.disposeData(dyT.dataId);
   return out;
+}
+
+function inputGradViaConv(conv2d: KernelFn, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, inChannels: cin, outChannels: cout } = info;
+  const flipped = backend.makeOutput([kh, kw, cout, cin], 'float32');
+  const f = backend.typedArrayFromHeap(filter);
+  const g = backend.typedArrayFromHeap(flipped);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const src = ((kh - 1 - i) * kw + (kw - 1 - j)) * cin * cout;
+      const dst = (i * kw + j) * cout * cin;
+      for (let ci = 0; ci < cin; ci++) for (let co = 0; co < cout; co++) g[dst + co * cin + ci] = f[src + ci * cout + co];
+    }
+  }
+  const p = info.padInfo;
+  const pad = [[0, 0], [kh - 1 - p.top, kh - 1 - p.bottom], [kw - 1 - p.left, kw - 1 - p.right], [0, 0]];
+  const dx = conv2d({ inputs: { x: dy, filter: flipped }, backend, attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] } });
+  backend.disposeData(flipped.dataId);
+  return dx;
+}
+
+/** FusedBatchNorm gradient with broadcasting instead of tiling (same maths as tfjs-core's). */
+export function registerFastBatchNormGrad(): void {
+  tf.registerGradient({
+    kernelName: 'FusedBatchNorm',
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+      const g = dy as tf.Tensor;
+      const varianceEpsilon = attrs.varianceEpsilon as number;
+      const [x, mean, variance, scale] = saved;
+      const scaleValue = scale == null ? tf.scalar(1) : scale;
+      const axes = backend_util.getReductionAxes(mean.shape, x.shape);
+      // Channel sums as ones[1, rows]·t[rows, C]: a GEMM, several times faster on wasm than
+      // Sum over axes [0, 1, 2] (which transposes first).
+      const rows = x.size / (mean.size || 1);
+      const ones = mean.rank === 1 && axes.length === x.rank - 1 ? tf.ones([1, rows]) : null;
+      const reduce = (t: tf.Tensor) => tf.reshape(
+        ones ? tf.matMul(ones as tf.Tensor2D, tf.reshape(t, [rows, mean.size])) : mean.rank === 1 ? tf.sum(t, axes) : t, mean.shape);
+      const inv = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
+      const xMinusMean = tf.sub(x, mean);
+      const dyScaled = tf.mul(g, scaleValue);
+      return {
+        x: () => tf.mul(dyScaled, inv),
+        mean: () => reduce(tf.mul(dyScaled, tf.neg(inv))),
+        variance: () => reduce(tf.mul(tf.mul(xMinusMean, dyScaled), tf.mul(tf.pow(inv, 3), -0.5))),
+        scale: () => reduce(tf.mul(g, tf.mul(xMinusMean, inv))),
+        offset: () => reduce(g),
+      };
+    },
+  });
 }
 
 function viaConv3d(kernel: KernelFn, backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo,

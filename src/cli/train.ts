@@ -1,0 +1,116 @@
+// emostream train: STA-CRNN on a corpus with a protocol (kfold, loso, all). docs/training.md.
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { CliError } from './errors.js';
+import { builtinCorpus, manifestCorpus, CORPORA, defaultDataRoot, type CorpusName, type Corpus } from '../train/corpus.js';
+import { PROTOCOLS, type Protocol } from '../train/protocols.js';
+import { PAPER_TRAINING } from '../train/trainer.js';
+import { VARIANTS, PAPER_CONFIG, type Variant } from '../model/sta-crnn.js';
+
+const HELP = `usage: emostream train (--corpus emodb|ravdess|basic4 | --data DIR) [options]
+
+Trains STA-CRNN. Each fold's result goes to OUT/fold-NN/result.json as it finishes; re-running
+the same command resumes (finished folds are skipped).
+
+data:
+  --corpus NAME          emodb (7 classes), ravdess (4), basic4 (Emo-DB W/F/T/N + RAVDESS)
+  --data DIR             your corpus: DIR/manifest.csv (path,speaker,label) or manifest.jsonl
+  --data-root DIR        where emodb/ and ravdess/ live (default ${defaultDataRoot()})
+protocol:
+  --protocol P           kfold | loso | all (default kfold)
+  --folds N              kfold: number of folds (default 10); loso: speaker groups (default 1 speaker per fold)
+  --only LIST            run only these folds (1-based, comma separated)
+  --max-folds N          train at most N new folds in this invocation
+  --val-fraction F       share of each training part kept for early stopping (default 0.1; loso: one speaker)
+model:
+  --variant V            ${VARIANTS.join(' | ')} (default sta-crnn)
+  --ac N                 spatial-attention position AC1…AC7 (default 6)
+  --width W              channel-width multiplier (default 1.0 = the paper)
+  --dropout R            dropout rate after each conv block (default ${PAPER_CONFIG.dropout})
+training:
+  --epochs N             maximum epochs (default ${PAPER_TRAINING.epochs})
+  --patience N           early-stopping patience in epochs on the validation loss (default ${PAPER_TRAINING.patience}; 0 = off)
+  --batch-size N         (default ${PAPER_TRAINING.batchSize})
+  --lr X                 Adam learning rate (default ${PAPER_TRAINING.lr})
+  --weight-decay X       L2 weight decay (default ${PAPER_TRAINING.weightDecay})
+  --seed N               seeds folds, initialisation, dropout and shuffling (default 1)
+output:
+  --out DIR              run directory (default runs/<corpus>-<protocol>)
+  --model-out DIR        protocol all: write the trained model directory here (default OUT/model)
+  --name NAME            model name recorded in meta.json
+  --no-progress          no progress output on stderr
+`;
+
+function num(v: string | undefined, name: string, fallback: number, check: (x: number) => boolean = (x) => x > 0): number {
+  if (v === undefined) return fallback;
+  const x = Number(v);
+  if (!Number.isFinite(x) || !check(x)) throw new CliError('BAD_ARGUMENT', `--${name}: invalid value '${v}'`, 2);
+  return x;
+}
+
+const int = (x: number) => Number.isInteger(x) && x > 0;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        corpus: { type: 'string' }, data: { type: 'string' }, 'data-root': { type: 'string' },
+        protocol: { type: 'string' }, folds: { type: 'string' }, only: { type: 'string' }, 'max-folds': { type: 'string' },
+        'val-fraction': { type: 'string' }, variant: { type: 'string' }, ac: { type: 'string' }, width: { type: 'string' },
+        dropout: { type: 'string' }, epochs: { type: 'string' }, patience: { type: 'string' }, 'batch-size': { type: 'string' },
+        lr: { type: 'string' }, 'weight-decay': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
+        'model-out': { type: 'string' }, name: { type: 'string' }, 'no-progress': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new CliError('BAD_ARGUMENT', `${(err as Error).message}\n\n${HELP}`, 2);
+  }
+  if (values.help) { process.stdout.write(HELP); return 0; }
+  if (!values.corpus === !values.data) throw new CliError('BAD_ARGUMENT', `give exactly one of --corpus or --data\n\n${HELP}`, 2);
+  const protocol = (values.protocol ?? 'kfold') as Protocol;
+  if (!PROTOCOLS.includes(protocol)) throw new CliError('BAD_ARGUMENT', `--protocol must be one of ${PROTOCOLS.join(', ')}`, 2);
+  const variant = (values.variant ?? 'sta-crnn') as Variant;
+  if (!VARIANTS.includes(variant)) throw new CliError('BAD_ARGUMENT', `--variant must be one of ${VARIANTS.join(', ')}`, 2);
+  let corpus: Corpus;
+  if (values.corpus) {
+    if (!CORPORA.includes(values.corpus as CorpusName)) throw new CliError('BAD_ARGUMENT', `--corpus must be one of ${CORPORA.join(', ')}`, 2);
+    corpus = await builtinCorpus(values.corpus as CorpusName, values['data-root'] ? resolve(values['data-root']) : undefined);
+  } else {
+    corpus = await manifestCorpus(resolve(values.data as string));
+  }
+  const out = resolve(values.out ?? `runs/${corpus.name}-${protocol}`);
+  const only = values.only?.split(',').map((s) => {
+    const n = Number(s);
+    if (!int(n)) throw new CliError('BAD_ARGUMENT', `--only: '${s}' is not a fold number`, 2);
+    return n - 1;
+  });
+  const { runProtocol } = await import('../train/run.js');
+  const { pooled } = await runProtocol({
+    corpus, protocol, out, only,
+    folds: values.folds === undefined ? undefined : num(values.folds, 'folds', 10, int),
+    maxFolds: values['max-folds'] === undefined ? undefined : num(values['max-folds'], 'max-folds', 1, int),
+    valFraction: num(values['val-fraction'], 'val-fraction', 0.1, (x) => x >= 0 && x < 0.5),
+    arch: {
+      variant,
+      attentionPosition: num(values.ac, 'ac', 6, (x) => Number.isInteger(x) && x >= 1 && x <= 7),
+      width: num(values.width, 'width', 1, (x) => x > 0 && x <= 4),
+      dropout: num(values.dropout, 'dropout', PAPER_CONFIG.dropout, (x) => x >= 0 && x < 1),
+    },
+    train: {
+      epochs: num(values.epochs, 'epochs', PAPER_TRAINING.epochs, int),
+      patience: num(values.patience, 'patience', PAPER_TRAINING.patience, (x) => Number.isInteger(x) && x >= 0),
+      batchSize: num(values['batch-size'], 'batch-size', PAPER_TRAINING.batchSize, int),
+      lr: num(values.lr, 'lr', PAPER_TRAINING.lr),
+      weightDecay: num(values['weight-decay'], 'weight-decay', PAPER_TRAINING.weightDecay, (x) => x >= 0),
+      seed: num(values.seed, 'seed', 1, (x) => Number.isInteger(x) && x >= 0),
+    },
+    modelOut: protocol === 'all' ? resolve(values['model-out'] ?? `${out}/model`) : values['model-out'],
+    modelName: values.name,
+    progress: !values['no-progress'],
+    command: `emostream train ${argv.join(' ')}`,
+  });
+  if (pooled) console.log(JSON.stringify({ wa: pooled.wa, ua: pooled.ua, n: pooled.n }));
+  return 0;
+}

@@ -1,0 +1,172 @@
+// Running a protocol: folds one after another, each fold's result written to disk as it
+// finishes (so a long run resumes where it stopped and a partial run still reports).
+import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import os from 'node:os';
+import { tf, initTf } from '../model/tf.js';
+import { buildModel, resolveConfig, type StaCrnnConfig } from '../model/sta-crnn.js';
+import { saveModelDir, FEATURES, type ModelMeta } from '../model/save.js';
+import type { Corpus } from './corpus.js';
+import { utteranceFeatures, defaultCacheDir } from './features-cache.js';
+import { normStats, type LoadedUtterance } from './dataset.js';
+import { makeFolds, type Fold, type Protocol } from './protocols.js';
+import { evaluateUtterances, trainModel, fmtSecs, type TrainConfig, type TrainResult } from './trainer.js';
+import { formatMetrics, poolMetrics, type Metrics } from './metrics.js';
+import { confusionSvg } from './confusion-svg.js';
+
+export interface RunOptions {
+  corpus: Corpus;
+  protocol: Protocol;
+  folds?: number;
+  valFraction: number;
+  arch: Partial<StaCrnnConfig>;
+  train: TrainConfig;
+  out: string;
+  /** For protocol "all": where the trained model directory goes. */
+  modelOut?: string;
+  modelName?: string;
+  /** Run only these fold indices (0-based). */
+  only?: number[];
+  /** Stop after this many newly trained folds. */
+  maxFolds?: number;
+  progress: boolean;
+  cacheDir?: string | null;
+  /** The command line, recorded with the results. */
+  command?: string;
+}
+
+export interface FoldResult {
+  fold: number;
+  name: string;
+  nTrain: number;
+  nVal: number;
+  nTest: number;
+  bestEpoch: number;
+  epochsRun: number;
+  stoppedEarly: boolean;
+  trainSeconds: number;
+  trainSegments: number;
+  test: Metrics | null;
+  history: TrainResult['history'];
+}
+
+export function hardware(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GB RAM`;
+}
+
+export async function loadFeatures(corpus: Corpus, progress: boolean, cacheDir: string | null = defaultCacheDir()): Promise<LoadedUtterance[]> {
+  const out: LoadedUtterance[] = [];
+  const t0 = Date.now();
+  let lastPrint = 0;
+  for (const [i, u] of corpus.utterances.entries()) {
+    const y = corpus.labels.indexOf(u.label);
+    out.push({ ...u, y, features: await utteranceFeatures(u.path, cacheDir) });
+    if (progress && Date.now() - lastPrint > 2000) {
+      process.stderr.write(`features ${i + 1}/${corpus.utterances.length}\n`);
+      lastPrint = Date.now();
+    }
+  }
+  if (progress) process.stderr.write(`features: ${out.length} utterances in ${fmtSecs((Date.now() - t0) / 1000)}\n`);
+  return out;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[]; pooled: Metrics | null; foldsTotal: number }> {
+  const backend = await initTf();
+  await mkdir(o.out, { recursive: true });
+  const arch = resolveConfig({ ...o.arch, numClasses: o.corpus.labels.length, seed: o.train.seed });
+  const utts = await loadFeatures(o.corpus, o.progress, o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir);
+  const folds = makeFolds(o.protocol, utts, { folds: o.folds, seed: o.train.seed, valFraction: o.valFraction });
+  await writeFile(join(o.out, 'run.json'), JSON.stringify({
+    corpus: o.corpus.name, labels: o.corpus.labels, protocol: o.protocol, folds: folds.length, valFraction: o.valFraction,
+    arch, train: o.train, backend, hardware: hardware(), command: o.command, started: new Date().toISOString(),
+  }, null, 1) + '\n');
+  const results: FoldResult[] = [];
+  let trained = 0;
+  for (const fold of folds) {
+    if (o.only && !o.only.includes(fold.index)) continue;
+    const dir = join(o.out, `fold-${String(fold.index + 1).padStart(2, '0')}`);
+    const resultFile = join(dir, 'result.json');
+    if (await exists(resultFile)) {
+      results.push(JSON.parse(await readFile(resultFile, 'utf8')) as FoldResult);
+      if (o.progress) process.stderr.write(`${fold.name}: already done (${resultFile})\n`);
+      continue;
+    }
+    if (o.maxFolds !== undefined && trained >= o.maxFolds) break;
+    results.push(await runFold(o, arch, utts, fold, folds.length, dir, backend));
+    trained++;
+  }
+  const tested = results.filter((r) => r.test);
+  const pooled = tested.length ? poolMetrics(tested.map((r) => r.test as Metrics)) : null;
+  const summary = {
+    corpus: o.corpus.name, protocol: o.protocol, foldsTotal: folds.length, foldsDone: results.length,
+    completedFolds: results.map((r) => r.fold + 1),
+    pooled, meanWa: mean(tested.map((r) => r.test!.wa)), meanUa: mean(tested.map((r) => r.test!.ua)),
+    width: arch.width, variant: arch.variant, attentionPosition: arch.attentionPosition,
+    epochsRun: results.map((r) => r.epochsRun), bestEpochs: results.map((r) => r.bestEpoch),
+    trainSeconds: results.reduce((a, r) => a + r.trainSeconds, 0), backend, hardware: hardware(), command: o.command,
+  };
+  await writeFile(join(o.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
+  if (pooled) {
+    await writeFile(join(o.out, 'confusion.svg'), confusionSvg(pooled, `${o.corpus.name} ${o.protocol} (${results.length}/${folds.length} folds, pooled)`));
+    if (o.progress) process.stderr.write(`\n${o.corpus.name} ${o.protocol}: ${results.length}/${folds.length} folds, pooled over their test sets:\n${formatMetrics(pooled)}\n`);
+  }
+  return { results, pooled, foldsTotal: folds.length };
+}
+
+function mean(xs: number[]): number | null {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+}
+
+async function runFold(o: RunOptions, arch: StaCrnnConfig, utts: LoadedUtterance[], fold: Fold, total: number, dir: string, backend: string): Promise<FoldResult> {
+  await mkdir(dir, { recursive: true });
+  const pick = (idx: number[]) => idx.map((i) => utts[i]);
+  const train = pick(fold.train), val = pick(fold.val), test = pick(fold.test);
+  const norm = normStats(train);
+  const model = buildModel(arch);
+  const label = total > 1 ? `[${fold.name}]` : '';
+  if (o.progress) process.stderr.write(`${fold.name}: ${train.length} train / ${val.length} val / ${test.length} test utterances, backend ${backend}\n`);
+  const log: string[] = [];
+  const res = await trainModel(model, train, val, norm, o.corpus.labels, o.train, {
+    progress: o.progress, label,
+    onEpoch: async (e) => {
+      log.push(JSON.stringify(e));
+      await writeFile(join(dir, 'history.jsonl'), log.join('\n') + '\n');
+    },
+  });
+  const meta: ModelMeta = {
+    name: o.modelName ?? `${o.corpus.name}-${o.protocol}-fold${fold.index + 1}`,
+    labels: o.corpus.labels, arch, features: FEATURES, norm,
+    training: {
+      corpus: o.corpus.name, protocol: o.protocol, fold: fold.name, nTrain: train.length, nVal: val.length,
+      epochsRun: res.history.length, bestEpoch: res.bestEpoch, stoppedEarly: res.stoppedEarly,
+      trainSeconds: Math.round(res.trainSeconds), config: o.train, backend, hardware: hardware(), command: o.command,
+      date: new Date().toISOString(),
+    },
+  };
+  // The fold's trained model is kept (small) so eval can be re-run on it.
+  await saveModelDir(join(dir, 'model'), model, meta);
+  let testMetrics: Metrics | null = null;
+  if (test.length) {
+    testMetrics = (await evaluateUtterances(model, test, norm, o.corpus.labels)).metrics;
+    await writeFile(join(dir, 'confusion.svg'), confusionSvg(testMetrics, `${o.corpus.name} ${o.protocol} ${fold.name}`));
+    if (o.progress) process.stderr.write(`${fold.name} test: ${formatMetrics(testMetrics).split('\n')[0]}\n`);
+  }
+  if (o.protocol === 'all' && o.modelOut) {
+    await saveModelDir(resolve(o.modelOut), model, meta);
+    if (o.progress) process.stderr.write(`model written to ${o.modelOut}\n`);
+  }
+  model.dispose();
+  const result: FoldResult = {
+    fold: fold.index, name: fold.name, nTrain: train.length, nVal: val.length, nTest: test.length,
+    bestEpoch: res.bestEpoch, epochsRun: res.history.length, stoppedEarly: res.stoppedEarly,
+    trainSeconds: res.trainSeconds, trainSegments: res.trainSegments, test: testMetrics, history: res.history,
+  };
+  await writeFile(join(dir, 'result.json'), JSON.stringify(result, null, 1) + '\n');
+  void tf;
+  return result;
+}

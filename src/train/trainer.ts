@@ -1,0 +1,181 @@
+// The training loop: Adam (lr 1e-3) with L2 weight decay added to the gradients (as PyTorch's
+// Adam(weight_decay=…) does), batches of 32, cross-entropy, early stopping on the validation
+// loss with the best epoch's weights restored. All randomness is seeded.
+import { tf } from '../model/tf.js';
+import { N_CHANNELS, N_MELS, WINDOW_FRAMES } from '../dsp/types.js';
+import { makeBatch, segmentsOf, type LoadedUtterance, type Segment } from './dataset.js';
+import { argmax, computeMetrics, type Metrics } from './metrics.js';
+import { rng, shuffle } from './protocols.js';
+import { Progress } from './progress.js';
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  /** Stop after this many epochs without a lower validation loss (0 = never stop early). */
+  patience: number;
+  seed: number;
+}
+
+export const PAPER_TRAINING: TrainConfig = { epochs: 150, batchSize: 32, lr: 1e-3, weightDecay: 5e-4, patience: 15, seed: 1 };
+
+export interface EpochLog {
+  epoch: number;
+  loss: number;
+  acc: number;
+  valLoss: number;
+  valWa: number;
+  valUa: number;
+  samplesPerSec: number;
+  seconds: number;
+}
+
+export interface TrainResult {
+  history: EpochLog[];
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  trainSeconds: number;
+  trainSegments: number;
+}
+
+export interface TrainHooks {
+  /** Called after every epoch (e.g. to write a log line or checkpoint). */
+  onEpoch?: (log: EpochLog, improved: boolean) => Promise<void> | void;
+  /** Show a progress bar on stderr (default true). */
+  progress?: boolean;
+  /** Label for the progress bar, e.g. "fold 3/10". */
+  label?: string;
+}
+
+const EPS = 1e-7;
+
+function crossEntropy(probs: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(probs, EPS, 1))), -1))) as tf.Scalar);
+}
+
+function batchTensors(utts: readonly LoadedUtterance[], segs: readonly Segment[], norm: { mean: number[]; std: number[] }, k: number) {
+  const { x, y } = makeBatch(utts, segs, norm.mean, norm.std);
+  return {
+    x: tf.tensor4d(x, [segs.length, WINDOW_FRAMES, N_MELS, N_CHANNELS]),
+    y: tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), k)),
+  };
+}
+
+/** Segment posteriors averaged per utterance (the paper's test-time decision rule). */
+export async function predictUtterances(model: tf.LayersModel, utts: readonly LoadedUtterance[], norm: { mean: number[]; std: number[] }, batchSize = 32):
+  Promise<{ posteriors: Float32Array[]; segLoss: number }> {
+  const k = model.outputs[0].shape[1] as number;
+  const segs = segmentsOf(utts);
+  const sums = utts.map(() => new Float32Array(k));
+  const counts = new Int32Array(utts.length);
+  let lossSum = 0;
+  for (let i = 0; i < segs.length; i += batchSize) {
+    const part = segs.slice(i, i + batchSize);
+    const { x, y } = batchTensors(utts, part, norm, k);
+    const p = model.predict(x) as tf.Tensor;
+    const loss = crossEntropy(p, y);
+    const pv = (await p.data()) as Float32Array;
+    lossSum += (await loss.data())[0] * part.length;
+    tf.dispose([x, y, p, loss]);
+    part.forEach((s, b) => {
+      for (let c = 0; c < k; c++) sums[s.utt][c] += pv[b * k + c];
+      counts[s.utt]++;
+    });
+  }
+  return { posteriors: sums.map((s, u) => s.map((v) => v / Math.max(1, counts[u]))), segLoss: segs.length ? lossSum / segs.length : NaN };
+}
+
+export async function evaluateUtterances(model: tf.LayersModel, utts: readonly LoadedUtterance[], norm: { mean: number[]; std: number[] }, labels: string[]):
+  Promise<{ metrics: Metrics; posteriors: Float32Array[]; segLoss: number }> {
+  const { posteriors, segLoss } = await predictUtterances(model, utts, norm);
+  const metrics = computeMetrics(utts.map((u) => u.y), posteriors.map(argmax), labels);
+  return { metrics, posteriors, segLoss };
+}
+
+export async function trainModel(
+  model: tf.LayersModel,
+  train: readonly LoadedUtterance[],
+  val: readonly LoadedUtterance[],
+  norm: { mean: number[]; std: number[] },
+  labels: string[],
+  cfg: TrainConfig,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
+  const k = labels.length;
+  const rand = rng(cfg.seed * 7919 + 17);
+  const segs = segmentsOf(train);
+  const optimizer = tf.train.adam(cfg.lr);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const history: EpochLog[] = [];
+  let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null };
+  let stoppedEarly = false;
+  const t0 = performance.now();
+  const batches = Math.ceil(segs.length / cfg.batchSize);
+  const bar = new Progress(hooks.progress ?? true, hooks.label ?? '');
+
+  for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+    const order = shuffle(segs.slice(), rand);
+    const e0 = performance.now();
+    let lossSum = 0, correct = 0, seen = 0;
+    for (let b = 0; b < batches; b++) {
+      const part = order.slice(b * cfg.batchSize, (b + 1) * cfg.batchSize);
+      const { x, y } = batchTensors(train, part, norm, k);
+      let pred: tf.Tensor | null = null;
+      const { value, grads } = tf.variableGrads(() => {
+        const p = model.apply(x, { training: true }) as tf.Tensor;
+        pred = tf.keep(tf.argMax(p, -1));
+        return crossEntropy(p, y);
+      }, vars);
+      tf.tidy(() => {
+        const decayed: tf.NamedTensorMap = {};
+        for (const v of vars) decayed[v.name] = cfg.weightDecay ? tf.add(grads[v.name], tf.mul(v, cfg.weightDecay)) : grads[v.name];
+        optimizer.applyGradients(decayed as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+      });
+      const lossV = (await value.data())[0];
+      const pv = (await (pred as unknown as tf.Tensor).data()) as Int32Array;
+      part.forEach((s, i) => { if (pv[i] === s.y) correct++; });
+      lossSum += lossV * part.length;
+      seen += part.length;
+      tf.dispose([x, y, value, pred as unknown as tf.Tensor, ...Object.values(grads)]);
+      const secs = (performance.now() - e0) / 1000;
+      bar.update(`epoch ${epoch}/${cfg.epochs}`, (b + 1) / batches,
+        `loss ${(lossSum / seen).toFixed(3)} acc ${(100 * correct / seen).toFixed(1)}% ${(seen / secs).toFixed(1)} samples/s ETA ${fmtSecs(secs / (b + 1) * (batches - b - 1))}`);
+    }
+    const seconds = (performance.now() - e0) / 1000;
+    const v = val.length ? await evaluateUtterances(model, val, norm, labels) : null;
+    const log: EpochLog = {
+      epoch, loss: lossSum / seen, acc: correct / seen,
+      valLoss: v ? v.segLoss : NaN, valWa: v ? v.metrics.wa : NaN, valUa: v ? v.metrics.ua : NaN,
+      samplesPerSec: seen / seconds, seconds,
+    };
+    history.push(log);
+    // Without a validation set, the training loss stands in (no early stopping then).
+    const crit = v ? log.valLoss : log.loss;
+    const improved = crit < best.loss;
+    if (improved) {
+      best.weights?.forEach((t) => t.dispose());
+      best = { loss: crit, epoch, weights: model.getWeights().map((t) => t.clone()) };
+    }
+    bar.done(`epoch ${epoch}/${cfg.epochs} loss ${log.loss.toFixed(3)} acc ${(100 * log.acc).toFixed(1)}%` +
+      (v ? ` | val loss ${log.valLoss.toFixed(3)} WA ${(100 * log.valWa).toFixed(1)}% UA ${(100 * log.valUa).toFixed(1)}%` : '') +
+      ` | ${log.samplesPerSec.toFixed(1)} samples/s ${seconds.toFixed(0)} s${improved ? ' *' : ''}`);
+    await hooks.onEpoch?.(log, improved);
+    if (v && cfg.patience > 0 && epoch - best.epoch >= cfg.patience) {
+      stoppedEarly = true;
+      break;
+    }
+  }
+  if (best.weights) {
+    model.setWeights(best.weights);
+    best.weights.forEach((t) => t.dispose());
+  }
+  optimizer.dispose();
+  return { history, bestEpoch: best.epoch, stoppedEarly, trainSeconds: (performance.now() - t0) / 1000, trainSegments: segs.length };
+}
+
+export function fmtSecs(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  s = Math.round(s);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
