@@ -1,0 +1,71 @@
+// A real emostream server in a child process on an ephemeral loopback port, so the load
+// generator and the server do not share an event loop and the server's memory is its own.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO } from './models.js';
+
+export interface ServerProcOptions {
+  model: string;
+  engine: 'tfjs' | 'onnx';
+  threads?: number;
+  maxBatch?: number;
+  maxWaitMs?: number;
+  maxSessions?: number;
+}
+
+export interface ServerProc {
+  url: string;
+  wsUrl: string;
+  pid: number;
+  /** Resident set size now, bytes (from /proc). */
+  rss(): number;
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Everything it wrote to stderr (warnings and errors; the log level is 'warn'). */
+  stderr(): string;
+}
+
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+export async function startServerProc(o: ServerProcOptions): Promise<ServerProc> {
+  const args = [
+    '--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'serve',
+    '--host', '127.0.0.1', '--port', '0', '--model', o.model, '--engine', o.engine,
+    '--log-level', 'warn', '--max-sessions', String(o.maxSessions ?? 1024),
+  ];
+  if (o.threads) args.push('--threads', String(o.threads));
+  if (o.maxBatch) args.push('--max-batch', String(o.maxBatch));
+  if (o.maxWaitMs !== undefined) args.push('--max-wait-ms', String(o.maxWaitMs));
+  const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (b) => { err += b; if (err.length > 100_000) err = err.slice(-50_000); });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${err}`)), 60_000);
+    child.stdout!.on('data', (b) => {
+      out += b;
+      const m = /serving .* at (http:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening:\n${err}`)); });
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    pid: child.pid!,
+    rss: () => rssOf(child.pid!),
+    stderr: () => err,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}

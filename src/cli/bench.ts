@@ -1,0 +1,85 @@
+// `emostream bench`: engine, latency, capacity, memory and front-end benchmarks against a real
+// server on loopback (bench/run.ts), printed as Markdown tables and written as JSON.
+import { parseArgs } from 'node:util';
+import { CliError } from './errors.js';
+
+const HELP = `usage: emostream bench [--quick] [--out FILE] [options]
+
+Runs the benchmarks end to end: a server child process on an ephemeral loopback port, real
+Emo-DB speech streamed in 20 ms chunks at real-time pace (from ../shared/data/emodb).
+
+  engine     windows/s and ms/window at batch 1, 8, 32: tfjs, ONNX Runtime 1 and 2 threads
+  latency    last audio sample sent → posterior received, p50/p95/p99, for 1…64 streams
+  capacity   most streams that keep up at hop 1 s and 0.5 s with p99 < 250 ms
+  memory     server RSS idle and at capacity
+  frontend   front-end speed (times real time)
+  peak       the machine's ceiling: GFLOP/s of a large ONNX Runtime MatMul
+
+The full run takes about 10–15 minutes; --quick about one minute (shipped model, fewer points).
+
+options:
+  --quick              short run
+  --out FILE           write the JSON report here (e.g. runs/bench.json)
+  --models LIST        paper,shipped (default: both; quick: shipped). 'paper' is an untrained
+                       width-1.0 STA-CRNN (speed does not depend on the weights)
+  --model DIR          the shipped model directory (default models/basic-4)
+  --sections LIST      any of peak,engine,latency,capacity,memory,frontend (default: all)
+  --threads N          server engine threads (default 2)
+  --max-batch N        server batcher max batch (default 16)
+  --max-wait-ms X      server batcher max wait (default 0)
+  --json               print the JSON report instead of tables`;
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        models: { type: 'string' },
+        model: { type: 'string' },
+        sections: { type: 'string' },
+        threads: { type: 'string', default: '2' },
+        'max-batch': { type: 'string', default: '16' },
+        'max-wait-ms': { type: 'string', default: '0' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new CliError('BAD_USAGE', `${(err as Error).message}\n\n${HELP}`, 2);
+  }
+  const v = args.values;
+  if (v.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const { runBench, formatReport, SECTIONS } = await import('../../bench/run.js');
+  const list = (s: string | undefined, allowed: readonly string[], name: string, def: string[]): string[] => {
+    if (s === undefined) return def;
+    const xs = s.split(',').map((x) => x.trim()).filter(Boolean);
+    const badOne = xs.find((x) => !allowed.includes(x));
+    if (badOne || xs.length === 0) throw new CliError('BAD_USAGE', `--${name} takes a comma-separated list of ${allowed.join(', ')}; got '${s}'`, 2);
+    return xs;
+  };
+  const int = (s: string, name: string, min: number) => {
+    const n = Number(s);
+    if (!Number.isFinite(n) || n < min || (name !== 'max-wait-ms' && !Number.isInteger(n))) throw new CliError('BAD_USAGE', `--${name} must be a number ≥ ${min}, got '${s}'`, 2);
+    return n;
+  };
+  const report = await runBench({
+    quick: v.quick,
+    models: list(v.models, ['paper', 'shipped'], 'models', v.quick ? ['shipped'] : ['paper', 'shipped']) as ('paper' | 'shipped')[],
+    sections: list(v.sections, SECTIONS, 'sections', [...SECTIONS]) as typeof SECTIONS,
+    threads: int(v.threads, 'threads', 1),
+    maxBatch: int(v['max-batch'], 'max-batch', 1),
+    maxWaitMs: int(v['max-wait-ms'], 'max-wait-ms', 0),
+    shippedDir: v.model,
+    out: v.out,
+    log: (line) => console.error(line),
+  });
+  console.log(v.json ? JSON.stringify(report, null, 1) : formatReport(report));
+  if (v.out) console.error(`wrote ${v.out}`);
+  return 0;
+}
