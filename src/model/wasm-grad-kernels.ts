@@ -2,14 +2,13 @@
 //
 // tfjs-backend-wasm 4.x ships Conv2D and Conv2DBackpropInput but no Conv2DBackpropFilter, so
 // any conv layer's weight gradient throws there. We register one that reuses the backend's
-// own fast kernels: the filter gradient of a stride-1 convolution is, for each kernel offset
-// (i, j), the matrix product X_ij^T · dY, where X_ij is the input shifted by (i, j) (zero
-// outside) flattened to [N·Ho·Wo, Cin] and dY is [N·Ho·Wo, Cout]. We build each X_ij directly
+// own fast kernels: the filter gradient of a convolution is, for each kernel offset (i, j),
+// the matrix product X_ij^T · dY, where X_ij is the input seen through offset (i, j) at the
+// output positions (zero outside) flattened to [N·Ho·Wo, Cin] and dY is [N·Ho·Wo, Cout]. We build each X_ij directly
 // on the WASM heap (a strided copy, no pad/slice kernels) and hand the product to the
 // backend's BatchMatMul as dY^T · X_ij with dY^T transposed once up front: the wasm GEMM is
 // ~10x slower with transposeA than on plain row-major operands (measured: 838 vs 83 ms for
-// [48000x128]^T·[48000x128]). The small [Cout, Cin] results are transposed in JS at the end. Other strides/dilations fall back to the
-// backend's native (slower, naive) Conv3DBackpropFilterV2 with a depth of 1.
+// [48000x128]^T·[48000x128]). The small [Cout, Cin] results are transposed in JS at the end.
 //
 // Conv2DBackpropInput exists on wasm but is a naive loop (it was 2/3 of a training step's
 // kernel time); for stride 1 we replace it by the forward convolution of dY with the
@@ -23,7 +22,7 @@
 // dropout and softmax gradients need all exist on wasm already (checked in
 // test/model-grad.test.ts by training a model end to end on the wasm backend).
 import * as tf from '@tensorflow/tfjs';
-import { backend_util, util } from '@tensorflow/tfjs';
+import { backend_util } from '@tensorflow/tfjs';
 
 type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 // The parts of BackendWasm we use; the class is not exported with these members typed.
@@ -41,8 +40,7 @@ export function registerWasmTrainingKernels(): void {
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) return;
   const matMul = tf.getKernel('BatchMatMul', 'wasm');
   const transpose = tf.getKernel('Transpose', 'wasm');
-  const conv3dFilter = tf.getKernel('Conv3DBackpropFilterV2', 'wasm');
-  if (!matMul || !conv3dFilter || !transpose) return;
+  if (!matMul || !transpose) return;
   const conv2d = tf.getKernel('Conv2D', 'wasm');
   const nativeInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
   if (conv2d && nativeInput) {
@@ -81,8 +79,8 @@ export function registerWasmTrainingKernels(): void {
         x.shape as [number, number, number, number], filterShape, strides, 1,
         pad as 'same', dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat as 'NHWC'),
       );
-      if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dataFormat !== 'channelsLast' || Array.isArray(pad)) {
-        return viaConv3d(conv3dFilter.kernelFunc as unknown as KernelFn, backend, x, dy, filterShape, strides, pad);
+      if (info.dataFormat !== 'channelsLast' || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
+        throw new Error('Conv2DBackpropFilter (wasm): only NHWC without dilation is supported');
       }
       return perOffsetMatMul(matMul.kernelFunc as unknown as KernelFn, transpose.kernelFunc as unknown as KernelFn, backend, x, dy, info);
     }) as unknown as tf.KernelFunc,
@@ -102,6 +100,7 @@ function groupSize(k: number, rows: number, cin: number): number {
 
 function perOffsetMatMul(matMul: KernelFn, transpose: KernelFn, backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: ho, outWidth: wo, outChannels: cout, filterHeight: kh, filterWidth: kw } = info;
+  const sh = info.strideHeight, sw = info.strideWidth;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const rows = n * ho * wo;
@@ -126,21 +125,22 @@ function perOffsetMatMul(matMul: KernelFn, transpose: KernelFn, backend: WasmBac
     for (let q = 0; q < gn; q++) {
       const i = Math.floor((k0 + q) / kw);
       const j = (k0 + q) % kw;
-      // Valid ox for this offset form one contiguous run of input pixels.
-      const oxLo = Math.max(0, left - j);
-      const oxHi = Math.min(wo, w + left - j);
+      // Valid ox for this offset (ix = ox·sw + j − left in [0, w)) form one run of input
+      // pixels, contiguous when sw = 1.
+      const oxLo = Math.max(0, Math.ceil((left - j) / sw));
+      const oxHi = Math.min(wo, Math.floor((w - 1 + left - j) / sw) + 1);
       if (oxHi <= oxLo) continue;
       for (let b = 0; b < n; b++) {
         for (let oy = 0; oy < ho; oy++) {
-          const iy = oy + i - top;
+          const iy = oy * sh + i - top;
           if (iy < 0 || iy >= h) continue;
-          const src = ((b * h + iy) * w + oxLo + j - left) * cin;
+          const src = ((b * h + iy) * w + oxLo * sw + j - left) * cin;
           const dst = ((b * ho + oy) * wo + oxLo) * stride + q * cin;
-          if (gn === 1) {
+          if (gn === 1 && sw === 1) {
             sv.set(xv.subarray(src, src + (oxHi - oxLo) * cin), dst);
           } else {
             for (let p = 0; p < oxHi - oxLo; p++) {
-              const s0 = src + p * cin;
+              const s0 = src + p * sw * cin;
               const d0 = dst + p * stride;
               for (let c = 0; c < cin; c++) sv[d0 + c] = xv[s0 + c];
             }
@@ -212,14 +212,3 @@ export function registerFastBatchNormGrad(): void {
   });
 }
 
-function viaConv3d(kernel: KernelFn, backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo,
-  filterShape: [number, number, number, number], strides: number | [number, number], pad: 'same' | 'valid' | number | number[][]): TensorInfo {
-  if (Array.isArray(pad) || typeof pad === 'number') throw new Error('Conv2DBackpropFilter (wasm): explicit/numeric padding is not supported');
-  const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
-  const x5: TensorInfo = { dataId: x.dataId, shape: [x.shape[0], 1, x.shape[1], x.shape[2], x.shape[3]], dtype: 'float32' };
-  const dy5: TensorInfo = { dataId: dy.dataId, shape: [dy.shape[0], 1, dy.shape[1], dy.shape[2], dy.shape[3]], dtype: 'float32' };
-  const res = kernel({ inputs: { x: x5, dy: dy5 }, backend, attrs: { strides: [1, sh, sw], pad, filterShape: [1, ...filterShape] } });
-  return { dataId: res.dataId, shape: filterShape, dtype: 'float32' };
-}
-
-export const _internal = { util };

@@ -1,0 +1,58 @@
+// emostream analyze <audio>: utterance-level posteriors of one file, through the same Engine
+// the server uses (segments as in training, posteriors averaged).
+import { parseArgs } from 'node:util';
+import { resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CliError } from './errors.js';
+
+const HELP = `usage: emostream analyze <audio.wav> [--model DIR] [--json]
+
+  --model DIR    model directory (default models/basic-4)
+  --json         one JSON object: {file, model, label, posteriors: {label: p}, segments}
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values, positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv, allowPositionals: true,
+      options: { model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }));
+  } catch (err) {
+    throw new CliError('BAD_ARGUMENT', `${(err as Error).message}\n\n${HELP}`, 2);
+  }
+  if (values.help) { process.stdout.write(HELP); return 0; }
+  if (positionals.length !== 1) throw new CliError('BAD_ARGUMENT', `give exactly one audio file\n\n${HELP}`, 2);
+  const file = resolve(positionals[0]);
+  const modelDir = resolve(values.model ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../models/basic-4'));
+
+  const { loadAudio16k } = await import('../ingest/load.js');
+  const { computeFeatures } = await import('../dsp/features.js');
+  const { segmentsOf, rawWindow } = await import('../train/dataset.js');
+  const { loadEngine } = await import('../model/load-engine.js');
+  const signal = await loadAudio16k(file);
+  const features = computeFeatures(signal);
+  if (features.frames === 0) throw new CliError('AUDIO_TOO_SHORT', `'${positionals[0]}' is shorter than one 25 ms frame`);
+  const utt = [{ path: file, speaker: '', label: '', y: 0, features }];
+  const windows = segmentsOf(utt).map((s) => rawWindow(utt, s));
+  const engine = await loadEngine(modelDir);
+  try {
+    const post = await engine.infer(windows);
+    const k = engine.labels.length;
+    const avg = new Float32Array(k);
+    for (const p of post) for (let c = 0; c < k; c++) avg[c] += p[c] / post.length;
+    let best = 0;
+    for (let c = 1; c < k; c++) if (avg[c] > avg[best]) best = c;
+    const posteriors = Object.fromEntries(engine.labels.map((l, c) => [l, Number(avg[c].toFixed(4))]));
+    if (values.json) {
+      console.log(JSON.stringify({ file: positionals[0], model: engine.model, backend: engine.backend, label: engine.labels[best], posteriors, segments: windows.length, seconds: signal.length / 16000 }));
+    } else {
+      console.log(`${positionals[0]}: ${engine.labels[best]}  (${(signal.length / 16000).toFixed(2)} s, ${windows.length} segment${windows.length > 1 ? 's' : ''}, model ${engine.model})`);
+      const w = Math.max(...engine.labels.map((l) => l.length));
+      engine.labels.forEach((l, c) => console.log(`  ${l.padEnd(w)}  ${avg[c].toFixed(3)}  ${'█'.repeat(Math.round(avg[c] * 40))}`));
+    }
+  } finally {
+    await engine.dispose();
+  }
+  return 0;
+}
