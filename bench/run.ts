@@ -19,7 +19,27 @@ import { P99_LIMIT_MS, runStreams, type StreamLoadResult } from './streams.js';
 export type Section = 'peak' | 'engine' | 'latency' | 'capacity' | 'memory' | 'frontend';
 export const SECTIONS: Section[] = ['peak', 'engine', 'latency', 'capacity', 'memory', 'frontend'];
 
+/** What each section runs; the defaults depend on quick/full, tests shrink them further. */
+export interface BenchPlan {
+  engines: string[];
+  engineBatches: number[];
+  engineSeconds: number;
+  latencyStreams: number[];
+  capacityHops: number[];
+  capacityLadder: number[];
+  /** Audio seconds per stream in each latency/capacity/memory trial. */
+  audioSeconds: number;
+  frontendSeconds: number;
+}
+
+export function defaultPlan(quick: boolean): BenchPlan {
+  return quick
+    ? { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8], engineSeconds: 0.5, latencyStreams: [1, 8], capacityHops: [1000], capacityLadder: [8, 32], audioSeconds: 8, frontendSeconds: 10 }
+    : { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8, 32], engineSeconds: 3, latencyStreams: [1, 8, 32, 64], capacityHops: [1000, 500], capacityLadder: [8, 16, 32, 48, 64, 96, 128, 192, 256], audioSeconds: 14, frontendSeconds: 60 };
+}
+
 export interface BenchOptions {
+  plan?: Partial<BenchPlan>;
   quick: boolean;
   models: ('paper' | 'shipped')[];
   sections: Section[];
@@ -86,6 +106,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const t0 = performance.now();
   const log = opts.log;
   const q = opts.quick;
+  const plan = { ...defaultPlan(q), ...opts.plan };
   const report: BenchReport = {
     date: new Date().toISOString(),
     mode: q ? 'quick' : 'full',
@@ -106,7 +127,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const arch = JSON.parse(readFileSync(join(m.dir, 'meta.json'), 'utf8')).arch as StaCrnnConfig;
     report.models.push({ ...m, gflopPerWindow: staCrnnFlops(resolveConfig(arch)).total / 1e9 });
   }
-  const audioSeconds = q ? 8 : 14;
+  const audioSeconds = plan.audioSeconds;
   const audio = toS16le(await corpusSignal(120));
   const server = (m: BenchModel): ServerProcOptions => ({ model: m.dir, engine: 'onnx', threads: opts.threads, maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs });
 
@@ -123,7 +144,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     report.engine = [];
     for (const m of models) {
       report.engine.push(...await runEngineBench(m, {
-        batches: q ? [1, 8] : [1, 8, 32], seconds: q ? 0.5 : 3, engines: ['tfjs', 'onnx:1', 'onnx:2'], log,
+        batches: plan.engineBatches, seconds: plan.engineSeconds, engines: plan.engines, log,
       }));
     }
   }
@@ -132,7 +153,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     report.latency = [];
     for (const m of models) {
       await withServer(server(m), async (srv) => {
-        for (const n of q ? [1, 8] : [1, 8, 32, 64]) {
+        for (const n of plan.latencyStreams) {
           const r = await runStreams({ wsUrl: srv.wsUrl, streams: n, hopMs: 1000, seconds: audioSeconds, audio });
           report.latency!.push({ model: m.label, streams: n, hopMs: 1000, result: r });
           log(`latency ${m.label} ${n} streams: p50 ${f1(r.latency.p50)} p95 ${f1(r.latency.p95)} p99 ${f1(r.latency.p99)} ms (server ${f1(r.serverLatency.p99)} p99), ${r.windowsReceived}/${r.windowsExpected} windows${r.keptUp ? '' : `, NOT kept up: ${r.reason}`}`);
@@ -144,9 +165,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   if (opts.sections.includes('capacity')) {
     report.capacity = [];
     for (const m of models) {
-      for (const hopMs of q ? [1000] : [1000, 500]) {
+      for (const hopMs of plan.capacityHops) {
         const row: CapacityRow = { model: m.label, hopMs, capacity: 0, limitReached: false, trials: [] };
-        const ceiling = q ? 32 : 256;
         await withServer(server(m), async (srv) => {
           const trial = async (n: number) => {
             const r = await runStreams({ wsUrl: srv.wsUrl, streams: n, hopMs, seconds: audioSeconds, audio });
@@ -155,10 +175,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
             return r.keptUp;
           };
           // Grow until a count fails, then bisect to a step of 4 streams.
-          const ladder = q ? [8, 32] : [8, 16, 32, 48, 64, 96, 128, 192, 256];
           let ok = 0, bad = 0;
-          for (const n of ladder) {
-            if (n > ceiling) break;
+          for (const n of plan.capacityLadder) {
             if (await trial(n)) ok = n;
             else { bad = n; break; }
           }
@@ -196,7 +214,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   if (opts.sections.includes('frontend')) {
     try {
       const { runFrontendBench } = await import('./frontend.js');
-      const r = runFrontendBench(q ? 10 : 60, q ? 1 : 3);
+      const r = runFrontendBench(plan.frontendSeconds, q ? 1 : 3);
       report.frontend = r;
       log(`front end: ${f1(r.timesRealTime.total)}× real time on one core (48 kHz in → windows)`);
     } catch (err) {
