@@ -25,6 +25,10 @@ export function sessionOptions(opts: OrtSessionOptions = {}): ort.InferenceSessi
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3,
+    // Idle pool threads sleep instead of spinning: the server's event loop (sockets, front end)
+    // needs the same cores between batches, and spinning threads on a busy or shared machine
+    // made 2-thread inference slower than 1-thread (measured, docs/performance.md).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }
 
