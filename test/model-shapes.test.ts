@@ -81,6 +81,21 @@ t('temporal attention weights sum to 1 over time; spatial mask is in (0, 1)', ()
   tf.dispose([h, mu, out, manual, x, y, mask]);
 });
 
+t('dropout draws a fresh mask at every training call (a fixed mask would train another network)', () => {
+  const m = buildModel({ width: W, numClasses: 4, dropout: 0.5 });
+  const x = tf.randomNormal([1, 300, 40, 3], 0, 1, 'float32', 8);
+  const sub = tf.model({ inputs: m.inputs, outputs: m.getLayer('dropout1').output as tf.SymbolicTensor });
+  const a = (sub.apply(x, { training: true }) as tf.Tensor).dataSync();
+  const b = (sub.apply(x, { training: true }) as tf.Tensor).dataSync();
+  let differ = 0;
+  for (let i = 0; i < a.length; i++) if ((a[i] === 0) !== (b[i] === 0)) differ++;
+  assert.ok(differ > a.length / 10, `masks differ in ${differ} of ${a.length} units`);
+  const c = (sub.apply(x, { training: false }) as tf.Tensor).dataSync();
+  const d = (sub.apply(x, { training: false }) as tf.Tensor).dataSync();
+  assert.ok(d.every((v, i) => v === c[i]), 'inference is deterministic');
+  m.dispose();
+});
+
 t('bad configurations are refused with a clear message', () => {
   assert.throws(() => resolveConfig({ attentionPosition: 8 }), /attentionPosition must be 1…7/);
   assert.throws(() => resolveConfig({ width: 0 }), /width/);

@@ -87,7 +87,10 @@ export function buildModel(partial: Partial<StaCrnnConfig> = {}): tf.LayersModel
     }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.batchNormalization({ name: `bn${k}`, axis: -1, momentum: 0.9 }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.reLU({ name: `relu${k}` }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.dropout({ name: `dropout${k}`, rate: c.dropout, seed: nextSeed() }).apply(x) as tf.SymbolicTensor;
+    // No per-layer seed: tfjs reuses a seeded dropout mask on every call (the same units
+    // dropped at every step), which trains a different network from the one inferred. The
+    // trainer seeds the global generator instead (see src/train/trainer.ts).
+    x = tf.layers.dropout({ name: `dropout${k}`, rate: c.dropout }).apply(x) as tf.SymbolicTensor;
     if (c.poolAfter.includes(k)) {
       x = tf.layers.maxPooling2d({ name: `pool${c.poolAfter.indexOf(k) + 1}`, poolSize: c.pool, strides: c.pool }).apply(x) as tf.SymbolicTensor;
     }

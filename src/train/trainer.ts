@@ -113,58 +113,67 @@ export async function trainModel(
   const t0 = performance.now();
   const batches = Math.ceil(segs.length / cfg.batchSize);
   const bar = new Progress(hooks.progress ?? true, hooks.label ?? '');
+  // tfjs draws unseeded random numbers (dropout masks) from seeds taken from Math.random;
+  // a seeded Math.random for the duration of training makes runs repeatable while every
+  // step still gets a fresh mask.
+  const savedRandom = Math.random;
+  Math.random = rng(cfg.seed * 104729 + 3);
+  try {
 
-  for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
-    const order = shuffle(segs.slice(), rand);
-    const e0 = performance.now();
-    let lossSum = 0, correct = 0, seen = 0;
-    for (let b = 0; b < batches; b++) {
-      const part = order.slice(b * cfg.batchSize, (b + 1) * cfg.batchSize);
-      const { x, y } = batchTensors(train, part, norm, k);
-      let pred: tf.Tensor | null = null;
-      const { value, grads } = tf.variableGrads(() => {
-        const p = model.apply(x, { training: true }) as tf.Tensor;
-        pred = tf.keep(tf.argMax(p, -1));
-        return crossEntropy(p, y);
-      }, vars);
-      tf.tidy(() => {
-        const decayed: tf.NamedTensorMap = {};
-        for (const v of vars) decayed[v.name] = cfg.weightDecay ? tf.add(grads[v.name], tf.mul(v, cfg.weightDecay)) : grads[v.name];
-        optimizer.applyGradients(decayed as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-      });
-      const lossV = (await value.data())[0];
-      const pv = (await (pred as unknown as tf.Tensor).data()) as Int32Array;
-      part.forEach((s, i) => { if (pv[i] === s.y) correct++; });
-      lossSum += lossV * part.length;
-      seen += part.length;
-      tf.dispose([x, y, value, pred as unknown as tf.Tensor, ...Object.values(grads)]);
-      const secs = (performance.now() - e0) / 1000;
-      bar.update(`epoch ${epoch}/${cfg.epochs}`, (b + 1) / batches,
-        `loss ${(lossSum / seen).toFixed(3)} acc ${(100 * correct / seen).toFixed(1)}% ${(seen / secs).toFixed(1)} samples/s ETA ${fmtSecs(secs / (b + 1) * (batches - b - 1))}`);
+    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
+      const order = shuffle(segs.slice(), rand);
+      const e0 = performance.now();
+      let lossSum = 0, correct = 0, seen = 0;
+      for (let b = 0; b < batches; b++) {
+        const part = order.slice(b * cfg.batchSize, (b + 1) * cfg.batchSize);
+        const { x, y } = batchTensors(train, part, norm, k);
+        let pred: tf.Tensor | null = null;
+        const { value, grads } = tf.variableGrads(() => {
+          const p = model.apply(x, { training: true }) as tf.Tensor;
+          pred = tf.keep(tf.argMax(p, -1));
+          return crossEntropy(p, y);
+        }, vars);
+        tf.tidy(() => {
+          const decayed: tf.NamedTensorMap = {};
+          for (const v of vars) decayed[v.name] = cfg.weightDecay ? tf.add(grads[v.name], tf.mul(v, cfg.weightDecay)) : grads[v.name];
+          optimizer.applyGradients(decayed as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+        });
+        const lossV = (await value.data())[0];
+        const pv = (await (pred as unknown as tf.Tensor).data()) as Int32Array;
+        part.forEach((s, i) => { if (pv[i] === s.y) correct++; });
+        lossSum += lossV * part.length;
+        seen += part.length;
+        tf.dispose([x, y, value, pred as unknown as tf.Tensor, ...Object.values(grads)]);
+        const secs = (performance.now() - e0) / 1000;
+        bar.update(`epoch ${epoch}/${cfg.epochs}`, (b + 1) / batches,
+          `loss ${(lossSum / seen).toFixed(3)} acc ${(100 * correct / seen).toFixed(1)}% ${(seen / secs).toFixed(1)} samples/s ETA ${fmtSecs(secs / (b + 1) * (batches - b - 1))}`);
+      }
+      const seconds = (performance.now() - e0) / 1000;
+      const v = val.length ? await evaluateUtterances(model, val, norm, labels) : null;
+      const log: EpochLog = {
+        epoch, loss: lossSum / seen, acc: correct / seen,
+        valLoss: v ? v.segLoss : NaN, valWa: v ? v.metrics.wa : NaN, valUa: v ? v.metrics.ua : NaN,
+        samplesPerSec: seen / seconds, seconds,
+      };
+      history.push(log);
+      // Without a validation set, the training loss stands in (no early stopping then).
+      const crit = v ? log.valLoss : log.loss;
+      const improved = crit < best.loss;
+      if (improved) {
+        best.weights?.forEach((t) => t.dispose());
+        best = { loss: crit, epoch, weights: model.getWeights().map((t) => t.clone()) };
+      }
+      bar.done(`epoch ${epoch}/${cfg.epochs} loss ${log.loss.toFixed(3)} acc ${(100 * log.acc).toFixed(1)}%` +
+        (v ? ` | val loss ${log.valLoss.toFixed(3)} WA ${(100 * log.valWa).toFixed(1)}% UA ${(100 * log.valUa).toFixed(1)}%` : '') +
+        ` | ${log.samplesPerSec.toFixed(1)} samples/s ${seconds.toFixed(0)} s${improved ? ' *' : ''}`);
+      await hooks.onEpoch?.(log, improved);
+      if (v && cfg.patience > 0 && epoch - best.epoch >= cfg.patience) {
+        stoppedEarly = true;
+        break;
+      }
     }
-    const seconds = (performance.now() - e0) / 1000;
-    const v = val.length ? await evaluateUtterances(model, val, norm, labels) : null;
-    const log: EpochLog = {
-      epoch, loss: lossSum / seen, acc: correct / seen,
-      valLoss: v ? v.segLoss : NaN, valWa: v ? v.metrics.wa : NaN, valUa: v ? v.metrics.ua : NaN,
-      samplesPerSec: seen / seconds, seconds,
-    };
-    history.push(log);
-    // Without a validation set, the training loss stands in (no early stopping then).
-    const crit = v ? log.valLoss : log.loss;
-    const improved = crit < best.loss;
-    if (improved) {
-      best.weights?.forEach((t) => t.dispose());
-      best = { loss: crit, epoch, weights: model.getWeights().map((t) => t.clone()) };
-    }
-    bar.done(`epoch ${epoch}/${cfg.epochs} loss ${log.loss.toFixed(3)} acc ${(100 * log.acc).toFixed(1)}%` +
-      (v ? ` | val loss ${log.valLoss.toFixed(3)} WA ${(100 * log.valWa).toFixed(1)}% UA ${(100 * log.valUa).toFixed(1)}%` : '') +
-      ` | ${log.samplesPerSec.toFixed(1)} samples/s ${seconds.toFixed(0)} s${improved ? ' *' : ''}`);
-    await hooks.onEpoch?.(log, improved);
-    if (v && cfg.patience > 0 && epoch - best.epoch >= cfg.patience) {
-      stoppedEarly = true;
-      break;
-    }
+  } finally {
+    Math.random = savedRandom;
   }
   if (best.weights) {
     model.setWeights(best.weights);
