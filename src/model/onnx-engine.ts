@@ -15,6 +15,8 @@ import type { WorkerInit, WorkerReply, WorkerRequest } from '../onnx/session-wor
 import type { Engine } from './engine.js';
 
 export interface OnnxEngineOptions extends OrtSessionOptions {
+  /** 'int8' loads model.int8.onnx (export-onnx --int8) instead of model.onnx. */
+  precision?: 'fp32' | 'int8';
   /** Run ORT in a worker thread (default true): the Node binding computes synchronously on
    *  the calling thread, so in-thread inference stalls every socket for the batch's duration. */
   worker?: boolean;
@@ -96,9 +98,10 @@ async function workerRunner(modelPath: string, options: OrtSessionOptions): Prom
 }
 
 /** Refuses a model.onnx exported from other weights or normalisation than the directory's. */
-async function checkFresh(modelDir: string, modelPath: string): Promise<void> {
-  if (!existsSync(join(modelDir, 'model.json'))) return; // an ONNX-only directory: nothing to compare
-  const recorded = readOnnxMetadata(await readFile(modelPath))[FINGERPRINT_KEY];
+async function checkFresh(modelDir: string, modelPath: string): Promise<Record<string, string>> {
+  const metadata = readOnnxMetadata(await readFile(modelPath));
+  if (!existsSync(join(modelDir, 'model.json'))) return metadata; // an ONNX-only directory: nothing to compare
+  const recorded = metadata[FINGERPRINT_KEY];
   let current: string;
   try {
     current = await sourceFingerprint(modelDir);
@@ -106,8 +109,10 @@ async function checkFresh(modelDir: string, modelPath: string): Promise<void> {
     throw new UserError('MODEL_INVALID', `${modelDir}: cannot read the model files (${(err as Error).message})`);
   }
   if (recorded !== current) {
-    throw new UserError('MODEL_STALE', `${modelPath} was not exported from this directory's current weights; run 'emostream export-onnx ${modelDir}'`);
+    const int8 = metadata['emostream.quantization'] !== undefined ? ' --int8' : '';
+    throw new UserError('MODEL_STALE', `${modelPath} was not exported from this directory's current weights; run 'emostream export-onnx ${modelDir}${int8}'`);
   }
+  return metadata;
 }
 
 export class OnnxEngine implements Engine {
@@ -122,10 +127,11 @@ export class OnnxEngine implements Engine {
 
   static async load(dir: string, opts: OnnxEngineOptions = {}): Promise<OnnxEngine> {
     const modelDir = resolve(dir);
-    const modelPath = join(modelDir, 'model.onnx');
+    const file = opts.precision === 'int8' ? 'model.int8.onnx' : 'model.onnx';
+    const modelPath = join(modelDir, file);
     const metaPath = join(modelDir, 'meta.json');
     if (!existsSync(modelPath)) {
-      throw new UserError('MODEL_NOT_FOUND', `${modelPath} does not exist (run 'emostream export-onnx ${dir}' to create it)`);
+      throw new UserError('MODEL_NOT_FOUND', `${modelPath} does not exist (run 'emostream export-onnx ${dir}${opts.precision === 'int8' ? ' --int8' : ''}' to create it)`);
     }
     let labels: string[];
     try {
@@ -134,7 +140,8 @@ export class OnnxEngine implements Engine {
     } catch (err) {
       throw new UserError('MODEL_INVALID', `${metaPath}: cannot read the model's labels (${(err as Error).message})`);
     }
-    await checkFresh(modelDir, modelPath);
+    const metadata = await checkFresh(modelDir, modelPath);
+    const int8 = metadata['emostream.quantization'] !== undefined;
     const threads = Math.max(1, Math.floor(opts.threads ?? 1));
     const providers: OrtProvider[] = [...(opts.providers ?? ['cpu'])];
     const options: OrtSessionOptions = { threads, providers };
@@ -151,7 +158,7 @@ export class OnnxEngine implements Engine {
       if (err instanceof UserError) throw err;
       throw new UserError('MODEL_INVALID', `ONNX Runtime cannot load ${modelPath}: ${message}`);
     }
-    const where = providers[0] === 'cuda' ? 'cuda' : `cpu(${threads} thread${threads > 1 ? 's' : ''})`;
+    const where = providers[0] === 'cuda' ? 'cuda' : `cpu(${threads} thread${threads > 1 ? 's' : ''}${int8 ? ', int8' : ''})`;
     return new OnnxEngine(`onnxruntime-${where}`, basename(modelDir), labels, runner);
   }
 

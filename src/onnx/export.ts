@@ -9,7 +9,10 @@ import { loadModelDir, type ModelMeta } from '../model/save.js';
 import { normalizeFrames } from '../model/normalize.js';
 import { FRAME_SIZE, N_CHANNELS, N_MELS, WINDOW_FRAMES } from '../dsp/types.js';
 import { FINGERPRINT_KEY, sourceFingerprint } from './fingerprint.js';
+import { calibrationWindows } from './calibration.js';
 import { GraphBuilder } from './graph.js';
+import { decodeModel, encodeModel } from './proto.js';
+import { quantizeConvs } from './quantize.js';
 import { convertLayersModel } from './keras-to-onnx.js';
 import { INPUT_NAME, OUTPUT_NAME, sessionOptions } from './session.js';
 import './sta-crnn-layers.js';
@@ -68,21 +71,60 @@ export function syntheticWindows(meta: Pick<ModelMeta, 'norm'>, n: number, seed 
   });
 }
 
-export interface ExportResult { path: string; bytes: number; parity?: ParityResult }
+export interface Int8Check { windows: number; maxAbsDiff: number; argmaxAgreement: number; convs: number }
+export interface ExportResult { path: string; bytes: number; parity?: ParityResult; int8?: Int8Check }
 
-/** Writes `<dir>/model.onnx` (or `out`) and, unless told not to, checks it against tfjs. */
-export async function exportModelDir(dir: string, opts: { out?: string; verify?: boolean } = {}): Promise<ExportResult> {
+export interface ExportOptions {
+  out?: string;
+  verify?: boolean;
+  /** Quantize the convolutions to int8 with windows of this audio for calibration; writes model.int8.onnx. */
+  int8?: { calibrationDir: string; windows?: number };
+}
+
+/** Writes `<dir>/model.onnx` (model.int8.onnx with int8, or `out`) and checks it against tfjs. */
+export async function exportModelDir(dir: string, opts: ExportOptions = {}): Promise<ExportResult> {
   await initTf();
   const { model, meta } = await loadModelDir(dir);
   try {
-    const bytes = exportOnnx(model, meta, await sourceFingerprint(dir));
-    const path = opts.out ?? join(dir, 'model.onnx');
+    const fingerprint = await sourceFingerprint(dir);
+    let bytes = exportOnnx(model, meta, fingerprint);
+    let int8: Int8Check | undefined;
+    if (opts.int8) {
+      // Calibrate on the first half of the windows, check on the other half.
+      const windows = await calibrationWindows(opts.int8.calibrationDir, opts.int8.windows ?? 64);
+      const half = Math.max(1, Math.floor(windows.length / 2));
+      const { model: q, convs } = await quantizeConvs(decodeModel(bytes), windows.slice(0, half), [WINDOW_FRAMES, N_MELS, N_CHANNELS]);
+      bytes = encodeModel(q);
+      const held = windows.length > 1 ? windows.slice(half) : windows;
+      int8 = { ...(await compareInt8(model, meta, bytes, held)), convs };
+    }
+    const path = opts.out ?? join(dir, opts.int8 ? 'model.int8.onnx' : 'model.onnx');
     const tmp = `${path}.tmp-${process.pid}`;
     await writeFile(tmp, bytes);
     await rename(tmp, path);
-    const parity = opts.verify === false ? undefined : await checkParity(model, meta, bytes, syntheticWindows(meta, 2));
-    return { path, bytes: bytes.length, parity };
+    const parity = opts.verify === false || opts.int8 ? undefined : await checkParity(model, meta, bytes, syntheticWindows(meta, 2));
+    return { path, bytes: bytes.length, parity, int8 };
   } finally {
     model.dispose();
+  }
+}
+
+/** How far int8 posteriors are from tfjs's float ones, and how often they pick the same class. */
+async function compareInt8(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'norm' | 'labels'>, onnx: Uint8Array, windows: readonly Float32Array[]): Promise<Omit<Int8Check, 'convs'>> {
+  const n = windows.length, k = meta.labels.length;
+  const raw = new Float32Array(n * WINDOW_SIZE);
+  windows.forEach((w, i) => raw.set(w, i * WINDOW_SIZE));
+  const normed = normalizeFrames(raw, meta.norm.mean, meta.norm.std);
+  const ref = tf.tidy(() => (model.predict(tf.tensor4d(normed, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS])) as tfjs.Tensor).dataSync() as Float32Array);
+  const session = await ort.InferenceSession.create(onnx, sessionOptions({ threads: 1 }));
+  try {
+    const out = (await session.run({ [INPUT_NAME]: new ort.Tensor('float32', raw, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS]) }))[OUTPUT_NAME].data as Float32Array;
+    let maxAbsDiff = 0, agree = 0;
+    const argmax = (a: Float32Array, i: number) => { let b = 0; for (let c = 1; c < k; c++) if (a[i * k + c] > a[i * k + b]) b = c; return b; };
+    for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref[i] - out[i]));
+    for (let i = 0; i < n; i++) if (argmax(ref, i) === argmax(out, i)) agree++;
+    return { windows: n, maxAbsDiff, argmaxAgreement: agree / n };
+  } finally {
+    await session.release();
   }
 }

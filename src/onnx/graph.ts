@@ -51,7 +51,8 @@ function valueInfo(name: string, elemType: number, dims: readonly Dim[]): ValueI
   };
 }
 
-function littleEndianBytes(data: Float32Array | Int32Array | BigInt64Array): Uint8Array {
+function littleEndianBytes(data: Float32Array | Int32Array | BigInt64Array | Int8Array | Uint8Array): Uint8Array {
+  if (data instanceof Int8Array || data instanceof Uint8Array) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   // Typed arrays use the platform's byte order; ONNX raw_data is little-endian.
   const out = new Uint8Array(data.byteLength);
   const view = new DataView(out.buffer);
@@ -59,6 +60,13 @@ function littleEndianBytes(data: Float32Array | Int32Array | BigInt64Array): Uin
   else if (data instanceof Int32Array) data.forEach((v, i) => view.setInt32(i * 4, v, true));
   else data.forEach((v, i) => view.setBigInt64(i * 8, v, true));
   return out;
+}
+
+/** A TensorProto message of raw little-endian data. */
+export function tensorMsg(name: string, data: Float32Array | BigInt64Array | Int8Array | Uint8Array | Int32Array, dims: readonly number[]): TensorMsg {
+  const type = data instanceof Float32Array ? DataType.FLOAT : data instanceof BigInt64Array ? DataType.INT64
+    : data instanceof Int8Array ? DataType.INT8 : data instanceof Uint8Array ? DataType.UINT8 : DataType.INT32;
+  return { name, dims: [...dims], data_type: type, raw_data: littleEndianBytes(data) };
 }
 
 export class GraphBuilder {
@@ -101,7 +109,22 @@ export class GraphBuilder {
     return this.addTensor(prefix, BigInt64Array.from(values.map((v) => BigInt(v))), dims, DataType.INT64);
   }
 
-  private addTensor(prefix: string, data: Float32Array | BigInt64Array, dims: readonly number[], dataType: number): string {
+  /** An int8 constant (quantized weights); returns its name. */
+  int8(prefix: string, values: Int8Array, dims: readonly number[]): string {
+    return this.addTensor(prefix, values, dims, DataType.INT8);
+  }
+
+  /** An int32 constant (quantized biases); returns its name. */
+  int32(prefix: string, values: Int32Array, dims: readonly number[]): string {
+    return this.addTensor(prefix, values, dims, DataType.INT32);
+  }
+
+  /** A uint8 constant (zero points); returns its name. */
+  uint8(prefix: string, values: readonly number[] | Uint8Array, dims: readonly number[]): string {
+    return this.addTensor(prefix, Uint8Array.from(values), dims, DataType.UINT8);
+  }
+
+  private addTensor(prefix: string, data: Float32Array | BigInt64Array | Int8Array | Uint8Array | Int32Array, dims: readonly number[], dataType: number): string {
     const n = dims.reduce((a, b) => a * b, 1);
     if (n !== data.length) throw new Error(`constant ${prefix}: ${data.length} values for shape [${dims.join(',')}]`);
     const name = this.fresh(prefix);
