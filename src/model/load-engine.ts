@@ -7,10 +7,11 @@ import { UserError } from '../cli/errors.js';
 export async function loadEngine(dir: string, opts: EngineOptions = {}): Promise<Engine> {
   // ONNX Runtime serves by default wherever the directory carries an exported model.onnx.
   const kind = opts.kind ?? (existsSync(join(dir, 'model.onnx')) ? 'onnx' : 'tfjs');
-  if (kind === 'onnx' || kind === 'onnx-cuda') {
+  if (kind === 'onnx' || kind === 'onnx-cuda' || kind === 'onnx-int8') {
     const { OnnxEngine } = await import('./onnx-engine.js');
     const providers = kind === 'onnx-cuda' ? ['cuda' as const] : ['cpu' as const];
-    if (opts.kind) return OnnxEngine.load(dir, { threads: opts.threads, providers });
+    const precision = kind === 'onnx-int8' ? 'int8' as const : 'fp32' as const;
+    if (opts.kind) return OnnxEngine.load(dir, { threads: opts.threads, providers, precision });
     try {
       return await OnnxEngine.load(dir, { threads: opts.threads, providers });
     } catch (err) {
