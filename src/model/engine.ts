@@ -17,8 +17,9 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
-/** 'onnx-cuda': ONNX Runtime's CUDA provider (needs onnxruntime-node installed with CUDA; docs/performance.md). */
-export type EngineKind = 'tfjs' | 'onnx' | 'onnx-cuda';
+/** 'onnx-cuda': ONNX Runtime's CUDA provider (needs onnxruntime-node installed with CUDA);
+ *  'onnx-int8': the int8-quantized model.int8.onnx on CPU (docs/performance.md). */
+export type EngineKind = 'tfjs' | 'onnx' | 'onnx-cuda' | 'onnx-int8';
 
 export interface EngineOptions {
   kind?: EngineKind;
