@@ -103,7 +103,8 @@ export function buildModel(partial: Partial<StaCrnnConfig> = {}): tf.LayersModel
     tf.layers.bidirectional({
       name, mergeMode: 'concat',
       layer: tf.layers.lstm({
-        units, returnSequences,
+        // sigmoid gates as in the paper (and ONNX's LSTM default); tfjs defaults to hardSigmoid.
+        units, returnSequences, recurrentActivation: 'sigmoid',
         kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
         recurrentInitializer: tf.initializers.orthogonal({ seed: nextSeed() }),
       }) as unknown as tf.RNN,
