@@ -3,7 +3,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UserError } from '../src/cli/errors.js';
-import { PcmDecoder } from '../src/ingest/pcm.js';
+import { PcmDecoder, sanitize } from '../src/ingest/pcm.js';
 import { rawPcm } from '../src/ingest/raw.js';
 import { randomPieces, rng } from './fixtures/wavgen.js';
 
@@ -91,9 +91,14 @@ test('rawPcm: a stream cut inside a sample errors with pcm_partial_sample', asyn
   }
 });
 
-test('f32le: NaN and ±Infinity become 0 (silence), finite values pass through even beyond ±1', () => {
+test('f32le: PcmDecoder returns values as sent; sanitize() and rawPcm turn NaN/±Inf into 0', async () => {
   const bytes = new Uint8Array(new Float32Array([NaN, Infinity, -Infinity, 1.5, -0.5]).buffer);
-  assert.equal(Array.from(new PcmDecoder('f32le').push(bytes)), [0, 0, 0, 1.5, -0.5]);
+  const raw = new PcmDecoder('f32le').push(bytes);
+  assert.ok(Number.isNaN(raw[0]) && raw[1] === Infinity && raw[2] === -Infinity);
+  assert.is(sanitize(raw), 3);
+  assert.equal(Array.from(raw), [0, 0, 0, 1.5, -0.5]);
+  const chunks = await lastValueFrom(rawPcm(Readable.from([Buffer.from(bytes)]), { encoding: 'f32le', sampleRate: 16000, channels: 1 }).pipe(toArray()));
+  assert.equal(Array.from(chunks[0].samples), [0, 0, 0, 1.5, -0.5]);
 });
 
 test('rawPcm: a stream destroyed without end still completes the audio', async () => {

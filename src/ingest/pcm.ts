@@ -9,6 +9,19 @@ export function isSampleEncoding(x: string): x is SampleEncoding {
   return x === 's16le' || x === 'f32le';
 }
 
+/** Replaces NaN/±Inf (never audio; they would poison every feature they touch) by 0, in place; returns how many. */
+export function sanitize(samples: Float32Array): number {
+  let bad = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i];
+    if (v - v !== 0) {
+      samples[i] = 0;
+      bad++;
+    }
+  }
+  return bad;
+}
+
 export class PcmDecoder {
   readonly frameBytes: number;
   private readonly pending: Uint8Array;
@@ -74,10 +87,9 @@ export class PcmDecoder {
       return at + n;
     }
     const n = b.length >> 2;
-    for (let i = 0; i < n; i++) {
-      const v = view.getFloat32(i * 4, true);
-      out[at + i] = v - v === 0 ? v : 0; // NaN/±Inf → silence: one bad sample must not poison the stream
-    }
+    // Values are returned as sent, NaN/±Inf included: what to do with those (replace and report)
+    // is the caller's policy (see sanitize()).
+    for (let i = 0; i < n; i++) out[at + i] = view.getFloat32(i * 4, true);
     return at + n;
   }
 }

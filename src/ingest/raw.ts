@@ -1,7 +1,7 @@
 // Raw PCM from any byte stream (stdin, a socket) with a format declared by the caller.
 import { Observable } from 'rxjs';
 import { UserError } from '../cli/errors.js';
-import { PcmDecoder } from './pcm.js';
+import { PcmDecoder, sanitize } from './pcm.js';
 import type { AudioChunk, SampleEncoding } from './types.js';
 
 export interface RawPcmFormat {
@@ -27,6 +27,7 @@ export function rawPcm(stream: NodeJS.ReadableStream, fmt: RawPcmFormat): Observ
     const onData = (b: Buffer | string) => {
       const bytes = typeof b === 'string' ? Buffer.from(b, 'binary') : b;
       const samples = decoder.push(bytes);
+      if (fmt.encoding === 'f32le') sanitize(samples);
       if (samples.length > 0) sub.next({ format, samples });
     };
     const onEnd = () => {
