@@ -9,6 +9,7 @@ import type { BenchModel } from './models.js';
 
 export interface EngineRow {
   model: string;
+  base: string;
   engine: string;
   backend: string;
   batch: number;
@@ -22,7 +23,8 @@ export interface EngineBenchOptions {
   batches: number[];
   /** Measuring time per (engine, batch), after one warm-up batch. */
   seconds: number;
-  /** Which engines: 'tfjs', 'onnx:1', 'onnx:2' (ONNX Runtime with that many threads). */
+  /** Which engines: 'tfjs', 'onnx:1', 'onnx:2' (ONNX Runtime with that many threads on the
+   *  directory's model.onnx, which is int8 for an int8 bench model). */
   engines: string[];
   log?: (line: string) => void;
 }
@@ -56,7 +58,7 @@ export async function runEngineBench(model: BenchModel, opts: EngineBenchOptions
       for (const batch of opts.batches) {
         const { runs, msPerBatch } = await timeBatches(engine, windows, batch, opts.seconds);
         const row: EngineRow = {
-          model: model.label, engine: spec, backend: engine.backend, batch, runs, msPerBatch,
+          model: model.label, base: model.base, engine: spec, backend: engine.backend, batch, runs, msPerBatch,
           msPerWindow: msPerBatch / batch, windowsPerSec: (1000 * batch) / msPerBatch,
         };
         rows.push(row);

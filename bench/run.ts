@@ -35,13 +35,16 @@ export interface BenchPlan {
 export function defaultPlan(quick: boolean): BenchPlan {
   return quick
     ? { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8], engineSeconds: 0.5, latencyStreams: [1, 8], capacityHops: [1000], capacityLadder: [8, 32], audioSeconds: 8, frontendSeconds: 10 }
-    : { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8, 32], engineSeconds: 3, latencyStreams: [1, 8, 32, 64], capacityHops: [1000, 500], capacityLadder: [8, 16, 32, 48, 64, 96, 128, 192, 256], audioSeconds: 14, frontendSeconds: 60 };
+    : { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8, 32], engineSeconds: 2, latencyStreams: [1, 8, 32, 64], capacityHops: [1000, 500], capacityLadder: [16, 32, 48, 64, 96, 128, 192, 256], audioSeconds: 10, frontendSeconds: 30 };
 }
+
+export type ModelChoice = 'paper' | 'paper-int8' | 'shipped' | 'shipped-int8';
+export const MODEL_CHOICES: ModelChoice[] = ['paper', 'paper-int8', 'shipped', 'shipped-int8'];
 
 export interface BenchOptions {
   plan?: Partial<BenchPlan>;
   quick: boolean;
-  models: ('paper' | 'shipped')[];
+  models: ModelChoice[];
   sections: Section[];
   /** Server settings under test. */
   threads: number;
@@ -121,8 +124,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   if (report.machine.otherBusyProcesses.length) log(`note: other busy processes (timings will be noisy):\n  ${report.machine.otherBusyProcesses.join('\n  ')}`);
 
   const models: BenchModel[] = [];
-  if (opts.models.includes('paper')) models.push(await paperWidthModel());
-  if (opts.models.includes('shipped')) models.push(await shippedModel(opts.shippedDir));
+  for (const choice of opts.models) {
+    const precision = choice.endsWith('-int8') ? 'int8' as const : 'fp32' as const;
+    models.push(choice.startsWith('paper') ? await paperWidthModel(precision) : await shippedModel(opts.shippedDir, precision));
+  }
   for (const m of models) {
     const arch = JSON.parse(readFileSync(join(m.dir, 'meta.json'), 'utf8')).arch as StaCrnnConfig;
     report.models.push({ ...m, gflopPerWindow: staCrnnFlops(resolveConfig(arch)).total / 1e9 });
@@ -143,8 +148,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   if (opts.sections.includes('engine')) {
     report.engine = [];
     for (const m of models) {
+      // tfjs runs the float weights only; int8 rows are compared with their float model's tfjs rows.
+      const engines = m.precision === 'int8' ? plan.engines.filter((e) => e !== 'tfjs') : plan.engines;
       report.engine.push(...await runEngineBench(m, {
-        batches: plan.engineBatches, seconds: plan.engineSeconds, engines: plan.engines, log,
+        batches: plan.engineBatches, seconds: plan.engineSeconds, engines, log,
       }));
     }
   }
@@ -174,15 +181,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
             log(`capacity ${m.label} hop ${hopMs} ms, ${n} streams: ${r.keptUp ? 'kept up' : `failed (${r.reason})`}, p99 ${f1(r.latency.p99)} ms`);
             return r.keptUp;
           };
-          // Grow until a count fails, then bisect to a step of 4 streams.
+          // Grow until a count fails, then bisect to a step of 8 streams.
           let ok = 0, bad = 0;
           for (const n of plan.capacityLadder) {
             if (await trial(n)) ok = n;
             else { bad = n; break; }
           }
           if (!bad) row.limitReached = true;
-          while (!q && bad && bad - ok > 4) {
-            const mid = Math.round((ok + bad) / 2 / 4) * 4 || ok + 4;
+          while (!q && bad && bad - ok > 8) {
+            const mid = Math.round((ok + bad) / 2 / 8) * 8 || ok + 8;
             if (mid <= ok || mid >= bad) break;
             if (await trial(mid)) ok = mid; else bad = mid;
           }
@@ -249,7 +256,7 @@ export function formatReport(r: BenchReport): string {
   if (r.peak) out.push('', table(['machine ceiling', 'GFLOP/s'], r.peak.map((p) => [`ORT ${p.n}² MatMul, ${p.threads} thread(s)`, f1(p.gflops)])));
   if (r.engine) {
     out.push('', '### Engine throughput', '', table(['model', 'engine', 'batch', 'ms/window', 'windows/s', 'vs tfjs (same batch)'], r.engine.map((e) => {
-      const tf = r.engine!.find((x) => x.model === e.model && x.engine === 'tfjs' && x.batch === e.batch);
+      const tf = r.engine!.find((x) => x.base === e.base && x.engine === 'tfjs' && x.batch === e.batch);
       return [e.model, e.backend, e.batch, f2(e.msPerWindow), f1(e.windowsPerSec), tf ? `${f1(e.windowsPerSec / tf.windowsPerSec)}×` : '–'];
     })));
   }

@@ -20,8 +20,9 @@ The full run takes about 10–15 minutes; --quick about one minute (shipped mode
 options:
   --quick              short run
   --out FILE           write the JSON report here (e.g. runs/bench.json)
-  --models LIST        paper,shipped (default: both; quick: shipped). 'paper' is an untrained
-                       width-1.0 STA-CRNN (speed does not depend on the weights)
+  --models LIST        any of paper,paper-int8,shipped,shipped-int8 (default: paper,paper-int8,
+                       shipped; quick: shipped). 'paper' is an untrained width-1.0 STA-CRNN
+                       (speed does not depend on the weights); -int8: its export-onnx --int8
   --model DIR          the shipped model directory (default models/basic-4)
   --sections LIST      any of peak,engine,latency,capacity,memory,frontend (default: all)
   --threads N          server engine threads (default 2)
@@ -55,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const { runBench, formatReport, SECTIONS } = await import('../../bench/run.js');
+  const { runBench, formatReport, SECTIONS, MODEL_CHOICES } = await import('../../bench/run.js');
   const list = (s: string | undefined, allowed: readonly string[], name: string, def: string[]): string[] => {
     if (s === undefined) return def;
     const xs = s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -70,7 +71,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   const report = await runBench({
     quick: v.quick,
-    models: list(v.models, ['paper', 'shipped'], 'models', v.quick ? ['shipped'] : ['paper', 'shipped']) as ('paper' | 'shipped')[],
+    models: list(v.models, MODEL_CHOICES, 'models', v.quick ? ['shipped'] : ['paper', 'paper-int8', 'shipped']) as typeof MODEL_CHOICES,
     sections: list(v.sections, SECTIONS, 'sections', [...SECTIONS]) as typeof SECTIONS,
     threads: int(v.threads, 'threads', 1),
     maxBatch: int(v['max-batch'], 'max-batch', 1),
