@@ -50,6 +50,21 @@ test('--npy writes a v1.0 .npy of shape (T, 40, 3) <f4 equal to the library feat
   assert.is(json.data[123], want.data[123]);
 });
 
+test('numpy reads the .npy back (when python3 with numpy is installed)', () => {
+  const probe = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    console.warn('note: python3/numpy not available; skipping the numpy cross-check');
+    return;
+  }
+  const out = join(dir, 'np.npy');
+  assert.is(cli(wav, '--npy', out).code, 0);
+  const r = spawnSync('python3', ['-c', `import numpy as np, sys; a = np.load(sys.argv[1]); print(a.shape, a.dtype, a.flags['C_CONTIGUOUS'], repr(float(a[10, 5, 1])))`, out], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const decoded = decodeWav(wavBytes, wav);
+  const want = computeFeatures(resample(downmix(decoded.samples, 2), 44100, 16000));
+  assert.is(r.stdout.trim(), `(78, 40, 3) float32 True ${want.data[10 * 120 + 5 * 3 + 1]}`);
+});
+
 test('without flags prints a summary', () => {
   const r = cli(wav);
   assert.is(r.code, 0, r.stderr);
