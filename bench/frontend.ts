@@ -11,14 +11,19 @@ import { FeatureStream } from '../src/dsp/features.js';
 import { Resampler } from '../src/dsp/resample.js';
 import { Windower } from '../src/dsp/windows.js';
 
+type Stages = { resample: number; features: number; windows: number; total: number };
+
 export interface FrontendBenchResult {
   audioSeconds: number;
   inputRate: number;
   chunkMs: number;
   /** Wall-clock milliseconds for each stage alone and for the whole chain (best of `repeats`). */
-  ms: { resample: number; features: number; windows: number; total: number };
+  ms: Stages;
   /** audioSeconds / wall seconds. */
-  timesRealTime: { resample: number; features: number; windows: number; total: number };
+  timesRealTime: Stages;
+  /** The same from process CPU time (user + system) of the best run: less sensitive to other load on a shared machine. */
+  cpuMs: Stages;
+  cpuTimesRealTime: Stages;
   frames: number;
   windows: number;
   resamplerTaps: number;
@@ -40,10 +45,13 @@ function testSignal(rate: number, seconds: number): Float32Array {
   return x;
 }
 
-function timeIt(fn: () => void): number {
+function timeIt(fn: () => void): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
 }
 
 export function runFrontendBench(seconds = 60, repeats = 3): FrontendBenchResult {
@@ -91,19 +99,25 @@ export function runFrontendBench(seconds = 60, repeats = 3): FrontendBenchResult
     fs.end();
     windows += w.end().length;
   };
-  // Warm up the JIT on a short run of each, then take the best of `repeats`.
+  // Warm up the JIT with one run of each, then keep the fastest of `repeats` (wall clock).
   const best = (fn: () => void) => {
     fn();
-    return Math.min(...Array.from({ length: repeats }, () => timeIt(fn)));
+    const runs = Array.from({ length: repeats }, () => timeIt(fn));
+    return runs.reduce((a, b) => (b.wall < a.wall ? b : a));
   };
-  const ms = { resample: best(resampleOnly), features: best(featuresOnly), windows: best(windowsOnly), total: best(total) };
-  const xrt = (m: number) => Math.round((seconds / (m / 1000)) * 10) / 10;
+  const runs = { resample: best(resampleOnly), features: best(featuresOnly), windows: best(windowsOnly), total: best(total) };
+  const pick = (k: 'wall' | 'cpu') => Object.fromEntries(Object.entries(runs).map(([s, v]) => [s, Math.round(v[k] * 100) / 100])) as Stages;
+  const xrt = (m: Stages) => Object.fromEntries(Object.entries(m).map(([s, v]) => [s, Math.round((seconds / (v / 1000)) * 10) / 10])) as Stages;
+  const ms = pick('wall');
+  const cpuMs = pick('cpu');
   return {
     audioSeconds: seconds,
     inputRate,
     chunkMs,
-    ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, Math.round(v * 100) / 100])) as FrontendBenchResult['ms'],
-    timesRealTime: { resample: xrt(ms.resample), features: xrt(ms.features), windows: xrt(ms.windows), total: xrt(ms.total) },
+    ms,
+    timesRealTime: xrt(ms),
+    cpuMs,
+    cpuTimesRealTime: xrt(cpuMs),
     frames,
     windows,
     resamplerTaps: taps,
@@ -118,10 +132,12 @@ async function main(): Promise<void> {
   const seconds = Number(values.seconds);
   const r = runFrontendBench(seconds, Number(values.repeats));
   console.log(`front end on ${r.audioSeconds} s of ${r.inputRate / 1000} kHz audio in ${r.chunkMs} ms chunks (best of ${r.repeats}, ${r.cpu}, node ${r.node}):`);
-  console.log(`  resample 48k→16k (${r.resamplerTaps} taps): ${r.ms.resample.toFixed(1)} ms  ${r.timesRealTime.resample}× real time`);
-  console.log(`  log-mel/Δ/ΔΔ features:      ${r.ms.features.toFixed(1)} ms  ${r.timesRealTime.features}× real time`);
-  console.log(`  300-frame windows:          ${r.ms.windows.toFixed(1)} ms  ${r.timesRealTime.windows}× real time`);
-  console.log(`  whole chain:                ${r.ms.total.toFixed(1)} ms  ${r.timesRealTime.total}× real time (${r.frames} frames, ${r.windows} windows)`);
+  const line = (label: string, k: keyof Stages) =>
+    console.log(`  ${label.padEnd(30)} ${r.ms[k].toFixed(1).padStart(7)} ms wall ${String(r.timesRealTime[k]).padStart(8)}× real time | ${r.cpuMs[k].toFixed(1).padStart(7)} ms CPU ${String(r.cpuTimesRealTime[k]).padStart(8)}×`);
+  line(`resample 48k→16k (${r.resamplerTaps} taps)`, 'resample');
+  line('log-mel/Δ/ΔΔ features', 'features');
+  line('300-frame windows', 'windows');
+  line(`whole chain (${r.frames} frames)`, 'total');
   if (values.json) writeFileSync(values.json, JSON.stringify(r, null, 2) + '\n');
 }
 

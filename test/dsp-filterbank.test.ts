@@ -23,6 +23,20 @@ test('RealFft power spectrum equals a naive DFT (sizes 8, 64, 512)', () => {
   }
 });
 
+test('RealFft.powerWindowed equals power() of the windowed, zero-padded frame', () => {
+  const rand = rng(6);
+  const signal = new Float32Array(1000).map(() => rand() - 0.5);
+  const w = hammingWindow();
+  const f = new RealFft(512);
+  const frame = new Float64Array(512);
+  for (let n = 0; n < 400; n++) frame[n] = signal[123 + n] * w[n];
+  const a = new Float64Array(257), b = new Float64Array(257);
+  f.power(new Float64Array(512).fill(3), b); // leave stale data in the scratch buffers
+  f.power(frame, a);
+  f.powerWindowed(signal, 123, w, b);
+  assert.equal(Array.from(b), Array.from(a));
+});
+
 test('RealFft reuses its buffers: two transforms of the same input agree', () => {
   const f = new RealFft(512);
   const x = new Float64Array(512).map((_, i) => Math.sin(i * 0.3));

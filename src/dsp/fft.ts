@@ -43,13 +43,39 @@ export class RealFft {
 
   /** out[k] = |X_k|² for k = 0…size/2, X the DFT of `input` (length `size`). */
   power(input: Float64Array, out: Float64Array): void {
-    const { half: h, rev, re, im, cos, sin } = this;
+    const { half: h, rev, re, im } = this;
     // Pack even samples as real parts and odd samples as imaginary parts, bit-reversed.
     for (let m = 0; m < h; m++) {
       const r = rev[m];
       re[r] = input[2 * m];
       im[r] = input[2 * m + 1];
     }
+    this.transform(out);
+  }
+
+  /**
+   * Power spectrum of signal[offset … offset+window.length) · window, zero-padded to `size`
+   * (window.length even, ≤ size). Windowing, padding and packing in one pass.
+   */
+  powerWindowed(signal: Float32Array, offset: number, window: Float64Array, out: Float64Array): void {
+    const { half: h, rev, re, im } = this;
+    const pairs = window.length >> 1;
+    for (let m = 0; m < pairs; m++) {
+      const r = rev[m];
+      const j = 2 * m;
+      re[r] = signal[offset + j] * window[j];
+      im[r] = signal[offset + j + 1] * window[j + 1];
+    }
+    for (let m = pairs; m < h; m++) {
+      const r = rev[m];
+      re[r] = 0;
+      im[r] = 0;
+    }
+    this.transform(out);
+  }
+
+  private transform(out: Float64Array): void {
+    const { half: h, re, im, cos, sin } = this;
     // First two stages together as radix-4 butterflies: their twiddles are 1 and −i, no multiplies.
     for (let a = 0; a < h; a += 4) {
       const r0 = re[a], i0 = im[a], r1 = re[a + 1], i1 = im[a + 1];

@@ -25,16 +25,14 @@ export function hammingWindow(): Float64Array {
 /** Reusable scratch for log-mel frames; one per stream (not shareable across concurrent users). */
 export class LogMelAnalyzer {
   private readonly fft = new RealFft(N_FFT);
-  private readonly frame = new Float64Array(N_FFT); // tail stays zero: the zero padding
   private readonly power = new Float64Array(N_FFT / 2 + 1);
   private readonly window = hammingWindow();
   private readonly bank = frontEndFilterbank();
 
   /** Log-mel of signal[offset … offset+400) into out[outOffset … outOffset+40). */
   compute(signal: Float32Array, offset: number, out: Float64Array, outOffset = 0): void {
-    const { frame, window, power, bank } = this;
-    for (let n = 0; n < FRAME_LENGTH; n++) frame[n] = signal[offset + n] * window[n];
-    this.fft.power(frame, power);
+    const { window, power, bank } = this;
+    this.fft.powerWindowed(signal, offset, window, power);
     const { weights, lo, hi, nBins } = bank;
     for (let m = 0; m < N_MELS; m++) {
       let e = 0;
