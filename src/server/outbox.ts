@@ -1,7 +1,7 @@
 // Sending to one WebSocket without letting a slow reader grow our memory: above `softLimit`
 // buffered bytes posteriors are shed (and the reader is told how many when it catches up);
-// above `hardLimit` the connection is closed with slow_consumer. Emotion, speech, error and end
-// messages are never shed.
+// a reader that stays above it for `slowMs`, or goes above `hardLimit`, is closed with
+// slow_consumer. Emotion, speech, error and end messages are never shed.
 import type { WebSocket } from 'ws';
 import type { Codec } from './codec.js';
 import type { ClientMessage, ServerMessage } from './messages.js';
@@ -9,6 +9,8 @@ import type { ClientMessage, ServerMessage } from './messages.js';
 export interface OutboxLimits {
   softLimit: number;
   hardLimit: number;
+  /** Longest a reader may stay above softLimit, ms. */
+  slowMs: number;
 }
 
 export const CLOSE_SLOW_CONSUMER = 4008;
@@ -17,6 +19,8 @@ export class Outbox {
   shed = 0;
   private unreported = 0;
   private closing = false;
+  /** When the buffer last went above softLimit (undefined while below). */
+  private overSince: number | undefined;
   /** Whether this reader wants posterior messages at all. */
   posteriors = true;
 
@@ -35,7 +39,9 @@ export class Outbox {
     if (!this.open) return;
     if (msg.type === 'posterior' && !this.posteriors) return;
     const buffered = this.ws.bufferedAmount;
-    if (buffered > this.limits.hardLimit) {
+    if (buffered <= this.limits.softLimit) this.overSince = undefined;
+    else this.overSince ??= performance.now();
+    if (buffered > this.limits.hardLimit || (this.overSince !== undefined && performance.now() - this.overSince > this.limits.slowMs)) {
       this.slow();
       return;
     }

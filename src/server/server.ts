@@ -26,6 +26,8 @@ export interface ServerLimits {
   sendSoftLimit: number;
   /** … and above which the connection is closed with slow_consumer. */
   sendHardLimit: number;
+  /** A connection whose send buffer stays above sendSoftLimit this long is closed (slow_consumer), ms. */
+  slowConsumerMs: number;
   /** Windows a session may have waiting for inference before its socket is paused. */
   maxPendingWindows: number;
   maxSessions: number;
@@ -37,6 +39,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   hardMaxMessageBytes: 16 << 20,
   sendSoftLimit: 256 << 10,
   sendHardLimit: 4 << 20,
+  slowConsumerMs: 10000,
   maxPendingWindows: 32,
   maxSessions: 256,
   maxSubscribersPerSession: 64,
@@ -220,7 +223,7 @@ export class EmostreamServer {
   }
 
   private outbox(ws: WebSocket, encoding: Encoding): Outbox {
-    return new Outbox(ws, serverCodec(encoding), { softLimit: this.limits.sendSoftLimit, hardLimit: this.limits.sendHardLimit }, {
+    return new Outbox(ws, serverCodec(encoding), { softLimit: this.limits.sendSoftLimit, hardLimit: this.limits.sendHardLimit, slowMs: this.limits.slowConsumerMs }, {
       onShed: () => this.metrics.shed.inc(),
       onSlow: () => this.metrics.slowConsumers.inc(),
       onError: (code) => this.metrics.errors.inc(1, { code }),

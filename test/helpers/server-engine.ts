@@ -6,12 +6,16 @@ import type { Engine } from '../../src/model/engine.js';
 export class TestEngine implements Engine {
   readonly backend = 'test';
   readonly model = 'test-4';
-  readonly labels = ['angry', 'happy', 'sad', 'neutral'] as const;
+  readonly labels: readonly string[];
   readonly batches: number[] = [];
   disposed = false;
   fail = false;
 
-  constructor(private readonly delayMs = 0) {}
+  /** `labels` may be given, e.g. very long ones to make big posterior messages. */
+  constructor(private readonly delayMs = 0, labels: readonly string[] = ['angry', 'happy', 'sad', 'neutral']) {
+    if (labels.length !== 4) throw new RangeError('the test engine has 4 outputs');
+    this.labels = labels;
+  }
 
   async infer(windows: readonly Float32Array[]): Promise<Float32Array[]> {
     this.batches.push(windows.length);

@@ -1,0 +1,229 @@
+// The emostream demo page: microphone (getUserMedia + AudioWorklet) or a dropped WAV file,
+// streamed as f32le over protocol v1 (JSON encoding); posteriors drawn live on a canvas.
+const $ = (id) => document.getElementById(id);
+const COLORS = ['#ff6b6b', '#ffd166', '#4fb3ff', '#9be38f', '#c792ea', '#f78c6c', '#89ddff', '#b0bec5'];
+const HISTORY_MS = 30000;
+
+const state = { ws: null, ctx: null, source: null, node: null, stream: null, labels: [], posteriors: [], emotion: null, sending: false, stopFile: false };
+// For tests and the curious: what the page has received.
+window.emostream = state;
+
+function wsUrl() {
+  const u = new URL('/v1/stream', location.href);
+  u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const token = new URLSearchParams(location.search).get('token');
+  if (token) u.searchParams.set('token', token);
+  return u.toString();
+}
+
+function status(text) {
+  $('status').textContent = text;
+}
+
+function log(text, cls = '') {
+  const li = document.createElement('li');
+  li.textContent = text;
+  if (cls) li.className = cls;
+  $('log').prepend(li);
+  while ($('log').children.length > 60) $('log').lastChild.remove();
+}
+
+/** Opens a publishing connection for audio at `sampleRate`; resolves once the server is ready. */
+function openSession(sampleRate, source) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(), 'emostream.v1.json');
+    ws.binaryType = 'arraybuffer';
+    let ready = false;
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ type: 'start', audio: { sampleRate, encoding: 'f32le', channels: 1 }, hopMs: 500, minWindowMs: 1000 }));
+    };
+    ws.onmessage = (ev) => {
+      const m = JSON.parse(ev.data);
+      if (!ready && m.type === 'ready') {
+        ready = true;
+        onReady(m, source);
+        resolve(ws);
+        return;
+      }
+      if (!ready && m.type === 'error') {
+        reject(new Error(`[${m.code}] ${m.message}`));
+        return;
+      }
+      onMessage(m);
+    };
+    ws.onerror = () => {
+      if (!ready) reject(new Error('cannot connect to the server'));
+    };
+    ws.onclose = (ev) => {
+      if (ready) status(`session ended${ev.code === 1000 ? '' : ` (code ${ev.code})`}`);
+      if (state.ws === ws) stopAll(false);
+    };
+  });
+}
+
+function onReady(m, source) {
+  state.labels = m.labels;
+  state.posteriors = [];
+  state.emotion = null;
+  status(`${source} → session ${m.session} · ${m.model} (${m.backend})`);
+  $('session').textContent = `follow it from a terminal: emostream subscribe ${m.session}`;
+  $('legend').innerHTML = m.labels.map((l, i) => `<span style="--c:${COLORS[i % COLORS.length]}">${l}</span>`).join('');
+  log(`ready: session ${m.session}, window ${m.windowMs} ms, hop ${m.hopMs} ms`);
+}
+
+function onMessage(m) {
+  switch (m.type) {
+    case 'posterior':
+      state.posteriors.push(m);
+      while (state.posteriors.length > 1 && m.endMs - state.posteriors[0].endMs > HISTORY_MS) state.posteriors.shift();
+      draw();
+      break;
+    case 'emotion':
+      state.emotion = m.kind === 'end' ? null : m;
+      $('emotion').textContent = state.emotion ? m.label : '—';
+      $('confidence').textContent = state.emotion ? `confidence ${(m.confidence * 100).toFixed(0)}%` : '\u00a0';
+      log(`${(m.atMs / 1000).toFixed(2)} s  ${m.kind} ${m.kind === 'change' ? `${m.previous} → ` : ''}${m.label} (${m.confidence.toFixed(2)})`, 'emo');
+      break;
+    case 'speech':
+      $('speech').textContent = m.active ? 'speaking' : 'silence';
+      break;
+    case 'error':
+      log(`error [${m.code}] ${m.message}`, 'err');
+      break;
+    case 'end':
+      log(`end: ${m.windows} windows, ${(m.audioMs / 1000).toFixed(1)} s of audio`);
+      break;
+  }
+}
+
+function draw() {
+  const cv = $('chart');
+  const dpr = window.devicePixelRatio || 1;
+  const w = cv.clientWidth, h = cv.clientHeight;
+  if (cv.width !== Math.round(w * dpr)) { cv.width = Math.round(w * dpr); cv.height = Math.round(h * dpr); }
+  const g = cv.getContext('2d');
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, w, h);
+  const pad = { l: 36, r: 10, t: 10, b: 24 };
+  const ps = state.posteriors;
+  const tEnd = ps.length ? ps[ps.length - 1].endMs : HISTORY_MS;
+  const tStart = Math.max(0, tEnd - HISTORY_MS);
+  const x = (t) => pad.l + ((t - tStart) / Math.max(1, tEnd - tStart)) * (w - pad.l - pad.r);
+  const y = (p) => pad.t + (1 - p) * (h - pad.t - pad.b);
+  g.strokeStyle = '#263140';
+  g.fillStyle = '#8b98a5';
+  g.font = '11px system-ui';
+  g.lineWidth = 1;
+  for (const p of [0, 0.25, 0.5, 0.75, 1]) {
+    g.beginPath(); g.moveTo(pad.l, y(p)); g.lineTo(w - pad.r, y(p)); g.stroke();
+    g.fillText(p.toFixed(2), 4, y(p) + 4);
+  }
+  g.fillText(`${(tStart / 1000).toFixed(1)} s`, pad.l, h - 6);
+  g.fillText(`${(tEnd / 1000).toFixed(1)} s`, w - pad.r - 40, h - 6);
+  state.labels.forEach((label, i) => {
+    g.strokeStyle = COLORS[i % COLORS.length];
+    g.lineWidth = 2;
+    g.beginPath();
+    ps.forEach((m, k) => {
+      const px = x(m.endMs), py = y(m.probs[label] ?? 0);
+      if (k === 0) g.moveTo(px, py); else g.lineTo(px, py);
+    });
+    g.stroke();
+    for (const m of ps) { g.fillStyle = COLORS[i % COLORS.length]; g.fillRect(x(m.endMs) - 2, y(m.probs[label] ?? 0) - 2, 4, 4); }
+  });
+}
+
+function setBusy(busy) {
+  $('mic').disabled = busy;
+  $('stop').disabled = !busy;
+}
+
+async function startMic() {
+  setBusy(true);
+  try {
+    state.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    state.ctx = new AudioContext();
+    await state.ctx.audioWorklet.addModule('/worklet.js');
+    state.ws = await openSession(state.ctx.sampleRate, 'microphone');
+    state.source = state.ctx.createMediaStreamSource(state.stream);
+    state.node = new AudioWorkletNode(state.ctx, 'pcm-tap');
+    state.node.port.onmessage = (ev) => {
+      if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(ev.data.buffer);
+    };
+    const mute = state.ctx.createGain();
+    mute.gain.value = 0; // the worklet must be pulled by the graph, but we do not want to hear ourselves
+    state.source.connect(state.node).connect(mute).connect(state.ctx.destination);
+  } catch (err) {
+    log(`microphone: ${err.message}`, 'err');
+    status('microphone unavailable');
+    stopAll(true);
+  }
+}
+
+async function streamFile(file) {
+  if (state.sending || state.ws) stopAll(true);
+  setBusy(true);
+  try {
+    const bytes = await file.arrayBuffer();
+    const ctx = new AudioContext();
+    const audio = await ctx.decodeAudioData(bytes); // any format the browser knows, at ctx's rate
+    ctx.close();
+    const mono = new Float32Array(audio.length);
+    for (let c = 0; c < audio.numberOfChannels; c++) {
+      const ch = audio.getChannelData(c);
+      for (let i = 0; i < ch.length; i++) mono[i] += ch[i] / audio.numberOfChannels;
+    }
+    state.ws = await openSession(audio.sampleRate, file.name);
+    state.sending = true;
+    state.stopFile = false;
+    const step = Math.round(audio.sampleRate / 10); // 100 ms per message
+    const t0 = performance.now();
+    for (let i = 0; i < mono.length && !state.stopFile; i += step) {
+      const ws = state.ws;
+      if (!ws || ws.readyState !== WebSocket.OPEN) break;
+      ws.send(mono.slice(i, i + step).buffer);
+      if ($('fast').checked) {
+        while (ws.bufferedAmount > 1 << 20) await new Promise((r) => setTimeout(r, 10));
+      } else {
+        const ahead = ((i + step) / audio.sampleRate) * 1000 - (performance.now() - t0);
+        if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+      }
+    }
+    state.sending = false;
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: 'stop' }));
+  } catch (err) {
+    state.sending = false;
+    log(`${file.name}: ${err.message}`, 'err');
+    stopAll(true);
+  }
+}
+
+function stopAll(sendStop) {
+  state.stopFile = true;
+  if (state.node) { state.node.port.onmessage = null; state.node.disconnect(); state.node = null; }
+  if (state.source) { state.source.disconnect(); state.source = null; }
+  if (state.stream) { state.stream.getTracks().forEach((t) => t.stop()); state.stream = null; }
+  if (state.ctx) { state.ctx.close(); state.ctx = null; }
+  const ws = state.ws;
+  state.ws = null;
+  if (ws && sendStop && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'stop' }));
+  setBusy(false);
+}
+
+$('mic').onclick = startMic;
+$('stop').onclick = () => stopAll(true);
+const drop = $('drop');
+drop.onclick = () => $('file').click();
+drop.onkeydown = (e) => { if (e.key === 'Enter' || e.key === ' ') $('file').click(); };
+$('file').onchange = () => { const f = $('file').files[0]; if (f) streamFile(f); };
+drop.ondragover = (e) => { e.preventDefault(); drop.classList.add('over'); };
+drop.ondragleave = () => drop.classList.remove('over');
+drop.ondrop = (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const f = e.dataTransfer.files[0];
+  if (f) streamFile(f);
+};
+
+fetch('/healthz').then((r) => r.json()).then((h) => status(`ready · ${h.model} (${h.backend})`), () => status('server unreachable'));
+draw();

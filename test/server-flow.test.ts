@@ -1,0 +1,229 @@
+// Lifecycle and flow control against a real server with the deterministic TestEngine:
+// vanished publishers, auth, backpressure, overload skipping, slow consumers, shutdown.
+import http from 'node:http';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { frameCount } from '../src/dsp/features.js';
+import { planWindows } from '../src/dsp/windows.js';
+import { EmostreamServer, type ServerOptions } from '../src/server/server.js';
+import { TestEngine } from './helpers/server-engine.js';
+import { connect, sendChunks, toF32, toS16 } from './helpers/server-ws.js';
+
+function tone(seconds: number, rate = 16000): Float32Array {
+  const x = new Float32Array(Math.round(seconds * rate));
+  for (let i = 0; i < x.length; i++) x[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / rate) * (1 + 0.5 * Math.sin((2 * Math.PI * 3 * i) / rate));
+  return x;
+}
+const START = { type: 'start' as const, audio: { sampleRate: 16000, encoding: 'f32le' as const, channels: 1 } };
+
+async function serve(opts: Partial<ServerOptions> & { engine?: TestEngine } = {}) {
+  const engine = opts.engine ?? new TestEngine();
+  const server = new EmostreamServer({ ...opts, engine, port: 0 });
+  const { port } = await server.listen();
+  return { server, engine, base: `ws://127.0.0.1:${port}`, http: `http://127.0.0.1:${port}` };
+}
+
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
+    }).on('error', reject);
+  });
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const F = suite('server flow');
+
+F('a publisher killed mid-stream leaves no session, queue, or timer behind', async () => {
+  const { server, engine, base } = await serve({ engine: new TestEngine(20), batch: { maxBatch: 1 } });
+  const pub = await connect(`${base}/v1/stream`);
+  pub.send({ ...START, session: 'doomed', hopMs: 100 });
+  await pub.next('ready');
+  const sub = await connect(`${base}/v1/subscribe/doomed`);
+  await sub.next('ready');
+  sendChunks(pub, toF32(tone(6)), 8000); // ~30 windows at 20 ms each: most are still queued
+  await sub.next('posterior');
+  pub.ws.terminate();
+  const gone = await sub.next('error');
+  assert.is(gone.code, 'publisher_gone');
+  await sub.next('end');
+  assert.is((await sub.closed).code, 1000);
+  assert.equal(server.sessionIds(), []);
+  assert.is(server.batcher.depth, 0, 'its queued windows were dropped');
+  const batches = engine.batches.length;
+  await wait(100);
+  assert.is(engine.batches.length, batches, 'no inference for it after it left');
+  const metrics = server.metrics.registry.render();
+  assert.match(metrics, /^emostream_sessions 0$/m);
+  assert.match(metrics, /^emostream_subscribers 0$/m);
+  await server.close();
+});
+
+F('auth off: no token needed; auth on: scopes, Bearer header and ?token=', async () => {
+  const open = await serve();
+  const c = await connect(`${open.base}/v1/stream`);
+  c.send(START);
+  await c.next('ready');
+  await open.server.close();
+
+  const { server, base } = await serve({ auth: { publishTokens: ['pub-secret'], subscribeTokens: ['sub-secret'], origins: ['https://ok.example'] } });
+  const refused = async (url: string, headers: Record<string, string> = {}) => {
+    const r = await connect(url, 'json', headers);
+    const e = await r.next('error');
+    assert.is(e.fatal, true);
+    assert.is((await r.closed).code, 1008);
+    return e.code;
+  };
+  assert.is(await refused(`${base}/v1/stream`), 'unauthorized');
+  assert.is(await refused(`${base}/v1/stream?token=nope`), 'bad_token');
+  assert.is(await refused(`${base}/v1/stream`, { authorization: 'Bearer sub-secret' }), 'forbidden');
+  assert.is(await refused(`${base}/v1/stream?token=pub-secret`, { origin: 'https://evil.example' }), 'origin_not_allowed');
+  const pub = await connect(`${base}/v1/stream`, 'json', { authorization: 'Bearer pub-secret', origin: 'https://ok.example' });
+  pub.send({ ...START, session: 'private' });
+  await pub.next('ready');
+  assert.is(await refused(`${base}/v1/subscribe/private`), 'unauthorized');
+  const sub = await connect(`${base}/v1/subscribe/private?token=sub-secret`);
+  await sub.next('ready');
+  const sub2 = await connect(`${base}/v1/subscribe/private?token=pub-secret`);
+  await sub2.next('ready');
+  await server.close();
+});
+
+F('backpressure: a faster-than-real-time publisher is paused, nothing is lost', async () => {
+  const { server, base } = await serve({ engine: new TestEngine(15), batch: { maxBatch: 2 }, limits: { maxPendingWindows: 4 } });
+  const c = await connect(`${base}/v1/stream`);
+  c.send({ ...START, hopMs: 100 });
+  await c.next('ready');
+  const x = tone(8);
+  sendChunks(c, toF32(x), 3200); // 100 ms per frame, all at once
+  c.send({ type: 'stop' });
+  const end = await c.next('end', 0, 30000);
+  const expected = planWindows(frameCount(x.length), { hopFrames: 10 }).length;
+  assert.is(end.windows, expected, 'every window computed');
+  assert.is(c.of('posterior').length, expected);
+  assert.equal(c.of('posterior').map((p) => p.seq), [...Array(expected).keys()]);
+  const m = server.metrics.registry.render();
+  const pauses = Number(/^emostream_publisher_pauses_total (\d+)/m.exec(m)?.[1]);
+  const maxPending = Number(/^emostream_session_pending_max (\d+)/m.exec(m)?.[1]);
+  assert.ok(pauses > 0, 'the socket was paused');
+  // Bounded: the limit plus the windows in frames the socket had already read when paused.
+  assert.ok(maxPending <= 4 + 20, `pending windows stayed bounded (${maxPending})`);
+  await server.close();
+});
+
+F('overload: stale windows are skipped and reported, never silently', async () => {
+  const { server, base } = await serve({ engine: new TestEngine(40), batch: { maxBatch: 1, staleMs: 60 }, limits: { maxPendingWindows: 1000 } });
+  const c = await connect(`${base}/v1/stream`);
+  c.send({ ...START, hopMs: 100 });
+  await c.next('ready');
+  const x = tone(5);
+  sendChunks(c, toF32(x), 16000);
+  c.send({ type: 'stop' });
+  const end = await c.next('end', 0, 30000);
+  const expected = planWindows(frameCount(x.length), { hopFrames: 10 }).length;
+  const reported = c.of('error').filter((e) => e.code === 'overloaded').reduce((n, e) => n + (e.skipped ?? 0), 0);
+  assert.ok(end.skipped > 0, 'windows were skipped');
+  assert.is(reported, end.skipped, 'every skipped window was reported');
+  assert.is(end.windows + end.skipped, expected, 'computed + skipped = all windows');
+  assert.is(c.of('posterior').length, end.windows);
+  const seqs = c.of('posterior').map((p) => p.seq);
+  assert.equal(seqs, [...seqs].sort((a, b) => a - b), 'still in order');
+  assert.is(seqs[seqs.length - 1], expected - 1, 'the newest window is never skipped');
+  await server.close();
+});
+
+F('slow consumer: posteriors shed first, then closed with slow_consumer; others unaffected', async () => {
+  // The kernel absorbs megabytes for a reader that stops reading; big posteriors (long labels)
+  // fill that in a few hundred windows.
+  const labels = ['angry', 'happy', 'sad', 'neutral'].map((l) => l + '_'.repeat(4000));
+  const { server, base } = await serve({ engine: new TestEngine(0, labels), limits: { sendSoftLimit: 4000, sendHardLimit: 10_000_000, slowConsumerMs: 300 } });
+  try {
+    const pub = await connect(`${base}/v1/stream`);
+    pub.send({ ...START, session: 'busy', hopMs: 100 });
+    await pub.next('ready');
+    const slow = await connect(`${base}/v1/subscribe/busy`);
+    const fine = await connect(`${base}/v1/subscribe/busy`);
+    await Promise.all([slow.next('ready'), fine.next('ready')]);
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // stops reading
+    const x = toF32(tone(10));
+    const deadline = Date.now() + 30000;
+    while (server.metrics.slowConsumers.get() === 0 && Date.now() < deadline) {
+      sendChunks(pub, x, 32000);
+      await pub.next('posterior', pub.messages.length); // keep pace with the server
+      await wait(20);
+    }
+    assert.is(server.metrics.slowConsumers.get(), 1, 'the slow subscriber was cut off');
+    assert.ok(server.metrics.shed.get() > 0, 'posteriors were shed before that');
+    pub.send({ type: 'stop' });
+    const end = await pub.next('end', 0, 30000);
+    await fine.closed;
+    assert.is(fine.of('posterior').length, end.windows, 'the other subscriber got every posterior');
+    assert.is(pub.of('posterior').length, end.windows, 'so did the publisher');
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    const closed = await slow.closed;
+    assert.ok(closed.code === 4008 || closed.code === 1006, `slow consumer closed (${closed.code})`);
+    assert.ok(slow.of('posterior').length < end.windows);
+  } finally {
+    await server.close();
+  }
+});
+
+F('graceful shutdown flushes sessions: final posteriors and end, then close', async () => {
+  const { server, base, http: h } = await serve();
+  const c = await connect(`${base}/v1/stream`);
+  c.send({ ...START, hopMs: 500 });
+  await c.next('ready');
+  const x = tone(2.2); // shorter than a window: only the flush produces one
+  sendChunks(c, toF32(x), 8000);
+  await wait(50);
+  assert.is(c.of('posterior').length, 0);
+  await server.close();
+  const end = await c.next('end');
+  assert.is(end.windows, planWindows(frameCount(x.length), { hopFrames: 50 }).length);
+  assert.is(c.of('posterior').length, 1);
+  assert.ok([1000, 1001].includes((await c.closed).code));
+  const after = await get(`${h}/healthz`).catch((e: Error) => e);
+  assert.ok(after instanceof Error, 'no longer accepting');
+});
+
+F('HTTP: /healthz, /metrics, demo page, 404', async () => {
+  const { server, http: h } = await serve();
+  const health = await get(`${h}/healthz`);
+  assert.is(health.status, 200);
+  assert.equal(JSON.parse(health.body), { status: 'ok', model: 'test-4', backend: 'test', sessions: 0 });
+  const metrics = await get(`${h}/metrics`);
+  assert.match(metrics.type, 'text/plain');
+  for (const name of ['emostream_sessions', 'emostream_windows_total', 'emostream_batch_size_bucket', 'emostream_queue_depth', 'emostream_inference_seconds_count', 'emostream_latency_seconds_sum']) {
+    assert.match(metrics.body, name);
+  }
+  const page = await get(`${h}/`);
+  assert.is(page.status, 200);
+  assert.match(page.type, 'text/html');
+  assert.match(page.body, 'demo.js');
+  assert.is((await get(`${h}/demo.js`)).status, 200);
+  assert.is((await get(`${h}/worklet.js`)).status, 200);
+  assert.is((await get(`${h}/nope`)).status, 404);
+  assert.is((await get(`${h}/v1/stream`)).status, 426);
+  await server.close();
+});
+
+F('s16le and f32le of the same audio give the same windows', async () => {
+  const { server, base } = await serve();
+  const x = tone(4);
+  const run = async (encoding: 's16le' | 'f32le') => {
+    const c = await connect(`${base}/v1/stream`);
+    c.send({ type: 'start', audio: { sampleRate: 16000, encoding, channels: 1 }, hopMs: 250 });
+    await c.next('ready');
+    sendChunks(c, encoding === 's16le' ? toS16(x) : toF32(x), 1001);
+    c.send({ type: 'stop' });
+    await c.next('end');
+    return c.of('posterior').map((p) => [p.startMs, p.endMs]);
+  };
+  assert.equal(await run('s16le'), await run('f32le'));
+  await server.close();
+});
+
+F.run();
