@@ -75,7 +75,9 @@ test('a streamed file with data size 0xFFFFFFFF reads to the end of the file', (
 const good = () => makeWav({ sampleRate: 16000, channels: 2, type: 'int', bits: 16, samples: values });
 
 test('error: not a RIFF file names the file', () => {
-  expectCode(() => decodeWav(new TextEncoder().encode('ID3\x04 this is an mp3, honest'), 'song.mp3'), 'wav_not_riff', ['song.mp3']);
+  expectCode(() => decodeWav(new TextEncoder().encode('ID3\x04 this is an mp3, honest'), 'song.mp3'), 'wav_not_riff', ['song.mp3', 'MP3', 'ffmpeg']);
+  expectCode(() => decodeWav(new TextEncoder().encode('OggS\x00\x02 and more bytes'), 'a.opus'), 'wav_not_riff', ['Ogg']);
+  expectCode(() => decodeWav(new TextEncoder().encode('{"not": "audio at all"}'), 'x.json'), 'wav_not_riff', ["'{\"no'"]);
   expectCode(() => decodeWav(new Uint8Array(0), 'empty.wav'), 'wav_not_riff', ['empty.wav', 'empty']);
 });
 

@@ -39,6 +39,18 @@ function printable(tag: string): string {
   return `bytes ${Array.from(tag, (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join(' ')}`;
 }
 
+/** Names common non-WAV audio containers, so the error can say what the file is. */
+function sniff(b: Uint8Array): string | undefined {
+  const t4 = fourcc(b, 0);
+  if (t4.startsWith('ID3') || (b[0] === 0xff && (b[1] & 0xe0) === 0xe0 && (b[1] & 0x06) !== 0)) return 'MP3';
+  if (t4 === 'OggS') return 'Ogg (Vorbis/Opus)';
+  if (t4 === 'fLaC') return 'FLAC';
+  if (t4 === 'FORM') return 'AIFF';
+  if (b.length >= 8 && fourcc(b, 4) === 'ftyp') return 'MP4/M4A';
+  if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return 'WebM/Matroska';
+  return undefined;
+}
+
 /** Reads the RIFF header and chunk list; throws a coded UserError naming `name` on bad input. */
 export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
   if (buf.length < 12) {
@@ -49,7 +61,11 @@ export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
   if (head === 'RIFX' || head === 'RF64') {
     throw new UserError('wav_unsupported_format', `${name}: ${head} WAV files are not supported (only little-endian RIFF)`);
   }
-  if (head !== 'RIFF') throw new UserError('wav_not_riff', `${name}: not a WAV file (starts with ${printable(head)}, expected 'RIFF')`);
+  if (head !== 'RIFF') {
+    const kind = sniff(buf);
+    if (kind) throw new UserError('wav_not_riff', `${name}: not a WAV file (looks like ${kind}); convert it first, e.g. ffmpeg -i '${name}' -ar 16000 -ac 1 out.wav`);
+    throw new UserError('wav_not_riff', `${name}: not a WAV file (starts with ${printable(head)}, expected 'RIFF')`);
+  }
   if (fourcc(buf, 8) !== 'WAVE') throw new UserError('wav_not_riff', `${name}: RIFF file of type ${printable(fourcc(buf, 8))}, not 'WAVE'`);
 
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -62,7 +78,8 @@ export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
     const size = view.getUint32(pos + 4, true);
     const body = pos + 8;
     if (id === 'fmt ') {
-      if (size < 16 || body + 16 > buf.length) throw new UserError('wav_truncated', `${name}: file is truncated inside the 'fmt ' chunk`);
+      if (size < 16) throw new UserError('wav_bad_header', `${name}: 'fmt ' chunk is ${size} bytes, at least 16 expected`);
+      if (body + 16 > buf.length) throw new UserError('wav_truncated', `${name}: file is truncated inside the 'fmt ' chunk`);
       fmt = parseFmt(view, body, size, name);
     } else if (id === 'data') {
       if (!fmt) throw new UserError('wav_bad_header', `${name}: 'data' chunk comes before the 'fmt ' chunk`);
