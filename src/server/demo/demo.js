@@ -4,7 +4,7 @@ const $ = (id) => document.getElementById(id);
 const COLORS = ['#ff6b6b', '#ffd166', '#4fb3ff', '#9be38f', '#c792ea', '#f78c6c', '#89ddff', '#b0bec5'];
 const HISTORY_MS = 30000;
 
-const state = { ws: null, ctx: null, source: null, node: null, stream: null, labels: [], posteriors: [], emotion: null, sending: false, stopFile: false };
+const state = { ws: null, ctx: null, source: null, node: null, stream: null, session: null, labels: [], posteriors: [], emotion: null, end: null, sending: false, stopFile: false };
 // For tests and the curious: what the page has received.
 window.emostream = state;
 
@@ -62,9 +62,11 @@ function openSession(sampleRate, source) {
 }
 
 function onReady(m, source) {
+  state.session = m.session;
   state.labels = m.labels;
   state.posteriors = [];
   state.emotion = null;
+  state.end = null;
   status(`${source} → session ${m.session} · ${m.model} (${m.backend})`);
   $('session').textContent = `follow it from a terminal: emostream subscribe ${m.session}`;
   $('legend').innerHTML = m.labels.map((l, i) => `<span style="--c:${COLORS[i % COLORS.length]}">${l}</span>`).join('');
@@ -91,6 +93,7 @@ function onMessage(m) {
       log(`error [${m.code}] ${m.message}`, 'err');
       break;
     case 'end':
+      state.end = m;
       log(`end: ${m.windows} windows, ${(m.audioMs / 1000).toFixed(1)} s of audio`);
       break;
   }

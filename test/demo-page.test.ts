@@ -1,0 +1,90 @@
+// The demo page for real, in headless Chromium: Chromium's fake microphone plays an Emo-DB WAV
+// file into getUserMedia, the page streams it through its AudioWorklet to the server, and the
+// posteriors it receives are drawn. Then a WAV file goes through the drop zone's file input.
+// Screenshots land in runs/ (git-ignored).
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Engine } from '../src/model/engine.js';
+import { loadEngine } from '../src/model/load-engine.js';
+import { EmostreamServer } from '../src/server/server.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const WAV = fileURLToPath(new URL('../../shared/data/emodb/wav/03a01Wa.wav', import.meta.url));
+const MODEL = fileURLToPath(new URL('../models/basic-4', import.meta.url));
+const RUNS = fileURLToPath(new URL('../runs/', import.meta.url));
+const ready = existsSync(CHROMIUM) && existsSync(WAV);
+
+interface PageState {
+  session: string | null;
+  end: { windows: number; audioMs: number } | null;
+  posteriors: { seq: number; probs: Record<string, number> }[];
+  labels: string[];
+}
+declare global {
+  interface Window {
+    emostream: PageState;
+  }
+}
+
+const D = suite('demo page in Chromium');
+
+D('prerequisites (Chromium and the Emo-DB data are required in CI)', () => {
+  if (!ready && process.env.CI === 'true') assert.unreachable(`missing ${existsSync(CHROMIUM) ? WAV : CHROMIUM}`);
+});
+
+D('fake microphone → AudioWorklet → server → posteriors on the chart; WAV drop zone too', async () => {
+  if (!ready) return;
+  const { chromium } = await import('playwright-core');
+  const engine: Engine = await loadEngine(MODEL);
+  const server = new EmostreamServer({ engine, port: 0 });
+  const { url } = await server.listen();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${WAV}`,
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 720 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(url);
+    await page.waitForFunction(() => /ready/.test(document.getElementById('status')!.textContent ?? ''));
+    await page.click('#mic');
+    // First window after 1 s of audio (early window), then one every 500 ms.
+    await page.waitForFunction(() => window.emostream.posteriors.length >= 3, null, { timeout: 30000 });
+    const mic = await page.evaluate(() => ({ n: window.emostream.posteriors.length, labels: window.emostream.labels, status: document.getElementById('status')!.textContent }));
+    assert.equal(mic.labels, ['angry', 'happy', 'sad', 'neutral']);
+    assert.match(mic.status ?? '', 'microphone');
+    const first = await page.evaluate(() => window.emostream.posteriors[0]);
+    const sum = Object.values(first.probs).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-4);
+    mkdirSync(RUNS, { recursive: true });
+    await page.screenshot({ path: `${RUNS}demo-mic.png` });
+    assert.equal(server.sessionIds().length, 1, 'the page publishes one session');
+
+    await page.click('#stop');
+    await page.waitForFunction(() => (document.getElementById('mic') as HTMLButtonElement).disabled === false);
+    await page.check('#fast');
+    await page.setInputFiles('#file', WAV);
+    await page.waitForFunction(() => /03a01Wa\.wav/.test(document.getElementById('status')!.textContent ?? ''), null, { timeout: 15000 });
+    await page.waitForFunction(() => window.emostream.end !== null, null, { timeout: 30000 });
+    const file = await page.evaluate(() => ({ n: window.emostream.posteriors.length, end: window.emostream.end! }));
+    // 2 s of audio, hop 500 ms, early window at 1 s: windows end at 1.0, 1.5 and 2.0 s.
+    assert.ok(file.n >= 2, `the file gave posteriors (${file.n})`);
+    assert.is(file.end.windows, file.n);
+    assert.ok(Math.abs(file.end.audioMs - 2001.375) < 30, `the whole file was sent (${file.end.audioMs} ms)`);
+    await page.screenshot({ path: `${RUNS}demo-file.png` });
+    assert.equal(pageErrors, [], 'no script errors on the page');
+  } finally {
+    await browser.close();
+    await server.close();
+    await engine.dispose();
+  }
+});
+
+D.run();
