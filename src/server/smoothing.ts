@@ -20,7 +20,8 @@ export class PosteriorSmoother {
     const dt = Math.max(0, atMs - this.lastMs);
     this.lastMs = atMs;
     const a = this.timeConstantMs === 0 ? 1 : 1 - Math.exp(-dt / this.timeConstantMs);
-    for (let i = 0; i < probs.length; i++) this.state[i] += a * (probs[i] - this.state[i]);
+    if (a === 1) this.state.set(Array.from(probs));
+    else for (let i = 0; i < probs.length; i++) this.state[i] += a * (probs[i] - this.state[i]);
     return Float64Array.from(this.state);
   }
 
