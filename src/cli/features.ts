@@ -53,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   if (values.json) {
-    process.stdout.write(`{"shape":${JSON.stringify(shape)},"data":${JSON.stringify(Array.from(data))}}\n`);
+    await writeJson(shape, data);
   } else {
     const { sampleRate, channels } = audio.format;
     const seconds = audio.samples.length / channels / sampleRate;
@@ -68,4 +68,36 @@ export async function run(argv: string[]): Promise<number> {
     console.log(lines.join('\n'));
   }
   return 0;
+}
+
+/**
+ * Writes {"shape":…,"data":[…]} in pieces, so an hour of audio does not build one 800 MB string.
+ * A reader that goes away (`| head`) just ends the output: EPIPE is not an error here.
+ */
+async function writeJson(shape: number[], data: Float32Array): Promise<void> {
+  const out = process.stdout;
+  let closed = false;
+  const onError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    closed = true;
+  };
+  out.on('error', onError);
+  const write = (text: string) =>
+    closed || out.write(text)
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          out.once('drain', resolve);
+          out.once('error', () => resolve());
+        });
+  try {
+    await write(`{"shape":${JSON.stringify(shape)},"data":[`);
+    const piece = 65536;
+    for (let at = 0; at < data.length && !closed; at += piece) {
+      const text = JSON.stringify(Array.from(data.subarray(at, at + piece)));
+      await write((at > 0 ? ',' : '') + text.slice(1, -1));
+    }
+    await write(']}\n');
+  } finally {
+    if (!closed) out.off('error', onError);
+  }
 }
