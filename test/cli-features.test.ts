@@ -72,6 +72,16 @@ test('without flags prints a summary', () => {
   assert.match(r.stdout, /shape:\s+\[78, 40, 3\]/);
 });
 
+test("'-' reads a WAV from stdin, also one written to a pipe (data size 0xFFFFFFFF)", () => {
+  const piped = Uint8Array.from(wavBytes);
+  const dataSizeAt = piped.length - st.length * 2 - 4;
+  new DataView(piped.buffer).setUint32(dataSizeAt, 0xffffffff, true);
+  const r = spawnSync(process.execPath, [bin, 'features', '-'], { input: piped, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /file:\s+\(stdin\)/);
+  assert.match(r.stdout, /shape:\s+\[78, 40, 3\]/);
+});
+
 test('a bad file is one coded line on stderr, exit 1, no stack', () => {
   const bad = join(dir, 'cut.wav');
   writeFileSync(bad, wavBytes.subarray(0, 1000));

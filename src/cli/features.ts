@@ -6,13 +6,14 @@ import { encodeNpyF32 } from '../dsp/npy.js';
 import { N_CHANNELS, N_MELS, SAMPLE_RATE } from '../dsp/types.js';
 import { windowCount } from '../dsp/windows.js';
 import { toMono16kSignal } from '../ingest/load.js';
-import { readWavFile } from '../ingest/wav.js';
+import { decodeWav, readWavFile } from '../ingest/wav.js';
 import { CliError, UserError } from './errors.js';
 
-const HELP = `usage: emostream features <audio.wav> [--npy out.npy] [--json]
+const HELP = `usage: emostream features <audio.wav | -> [--npy out.npy] [--json]
 
 Computes the Log-Mel/Δ/ΔΔ features of a WAV file (any rate, mono or stereo; resampled to 16 kHz)
 as defined in docs/features.md: T frames × 40 mel bands × 3 channels (static, Δ, ΔΔ).
+'-' reads the WAV from stdin, e.g. ffmpeg -i talk.mp3 -f wav - | emostream features - --npy f.npy
 
 options:
   --npy <path>  write the [T, 40, 3] float32 array as a NumPy .npy file
@@ -40,7 +41,7 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new CliError('usage', `expected exactly one audio file, got ${positionals.length}\n\n${HELP}`, 2);
   const path = positionals[0];
 
-  const audio = await readWavFile(path);
+  const audio = path === '-' ? decodeWav(await readStdin(), 'stdin') : await readWavFile(path);
   const signal = toMono16kSignal(audio);
   const { frames, data } = computeFeatures(signal);
   const shape = [frames, N_MELS, N_CHANNELS];
@@ -58,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     const { sampleRate, channels } = audio.format;
     const seconds = audio.samples.length / channels / sampleRate;
     const lines = [
-      `file:     ${path}`,
+      `file:     ${path === '-' ? '(stdin)' : path}`,
       `input:    ${sampleRate} Hz, ${channels} channel${channels === 1 ? '' : 's'}, ${seconds.toFixed(3)} s${sampleRate !== SAMPLE_RATE || channels !== 1 ? ' (converted to 16 kHz mono)' : ''}`,
       `frames:   ${frames} (10 ms hop, 25 ms frames)`,
       `shape:    [${shape.join(', ')}] float32`,
@@ -100,4 +101,10 @@ async function writeJson(shape: number[], data: Float32Array): Promise<void> {
   } finally {
     if (!closed) out.off('error', onError);
   }
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  const parts: Buffer[] = [];
+  for await (const b of process.stdin) parts.push(b as Buffer);
+  return Buffer.concat(parts);
 }
