@@ -37,11 +37,7 @@ interface Item {
   reject(err: unknown): void;
 }
 
-// Measured on the 2-core machine (docs/performance.md): no wait — an idle engine takes a lone
-// window at once and batches form from windows that arrive while it computes — and at most 8
-// per batch, since on CPU a bigger batch barely raises windows/s but every window in it waits
-// for the whole batch (16 doubled p99 at 64 streams).
-export const DEFAULT_BATCHER: BatcherOptions = { maxBatch: 8, maxWaitMs: 0, staleMs: 10000 };
+export const DEFAULT_BATCHER: BatcherOptions = { maxBatch: 16, maxWaitMs: 5, staleMs: 10000 };
 
 export class Batcher {
   readonly opts: BatcherOptions;
