@@ -26,7 +26,7 @@ options:
   --model DIR          the shipped model directory (default models/basic-4)
   --sections LIST      any of peak,engine,latency,capacity,memory,frontend (default: all)
   --threads N          server engine threads (default 2)
-  --max-batch N        server batcher max batch (default 16)
+  --max-batch N        server batcher max batch (default 8)
   --max-wait-ms X      server batcher max wait (default 0)
   --json               print the JSON report instead of tables`;
 
@@ -42,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
         model: { type: 'string' },
         sections: { type: 'string' },
         threads: { type: 'string', default: '2' },
-        'max-batch': { type: 'string', default: '16' },
+        'max-batch': { type: 'string', default: '8' },
         'max-wait-ms': { type: 'string', default: '0' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
