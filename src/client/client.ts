@@ -54,31 +54,17 @@ function endpoint(base: string, path: string): string {
   return u.toString();
 }
 
-/** Opens a WebSocket; network failures become coded UserErrors. */
-function open(url: string, opts: ConnectOptions): Promise<{ ws: WebSocket; codec: Codec<ClientMessage, ServerMessage> }> {
+/**
+ * Opens a WebSocket whose server messages go to `into` (attached before the handshake ends, so
+ * a message the server sends right away is not missed). Network failures before the connection
+ * is open reject with a coded UserError; after that, `into` errors or completes when it closes.
+ */
+function open(url: string, opts: ConnectOptions, into: Subject<ServerMessage>): Promise<WebSocket> {
   const encoding = opts.encoding ?? 'json';
+  const codec = clientCodec(encoding);
   const headers: Record<string, string> = {};
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const ws = new WebSocket(url, encoding === 'proto' ? SUBPROTOCOL_PROTO : SUBPROTOCOL_JSON, { headers, handshakeTimeout: opts.timeoutMs ?? 10000 });
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error & { code?: string }) => {
-      ws.off('open', onOpen);
-      const where = url.replace(/\?.*$/, '');
-      if (err.code === 'ECONNREFUSED') reject(new UserError('server_unreachable', `cannot connect to ${where}: connection refused (is 'emostream serve' running there?)`));
-      else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') reject(new UserError('server_unreachable', `cannot connect to ${where}: unknown host`));
-      else reject(new UserError('server_unreachable', `cannot connect to ${where}: ${err.message}`));
-    };
-    const onOpen = () => {
-      ws.off('error', onError);
-      resolve({ ws, codec: clientCodec(encoding) });
-    };
-    ws.once('error', onError);
-    ws.once('open', onOpen);
-  });
-}
-
-/** Server messages of one connection; protocol errors from the server become UserErrors on fatal. */
-function messagesOf(ws: WebSocket, codec: Codec<ClientMessage, ServerMessage>, into: Subject<ServerMessage>): void {
   let fatal: ErrorMsg | undefined;
   ws.on('message', (data, isBinary) => {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -93,12 +79,27 @@ function messagesOf(ws: WebSocket, codec: Codec<ClientMessage, ServerMessage>, i
     if (msg.type === 'error' && msg.fatal) fatal = msg;
     into.next(msg);
   });
-  ws.on('error', () => {}); // reported through 'close'
-  ws.once('close', (code, reason) => {
-    if (fatal) into.error(new UserError(fatal.code, fatal.message));
-    else if (code === 1000 || code === 1001) into.complete();
-    else if (code === 4008) into.error(new UserError('slow_consumer', 'the server closed the connection: this client read its results too slowly'));
-    else into.error(new UserError('connection_lost', `connection closed unexpectedly (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`));
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error & { code?: string }) => {
+      ws.off('open', onOpen);
+      const where = url.replace(/\?.*$/, '');
+      if (err.code === 'ECONNREFUSED') reject(new UserError('server_unreachable', `cannot connect to ${where}: connection refused (is 'emostream serve' running there?)`));
+      else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') reject(new UserError('server_unreachable', `cannot connect to ${where}: unknown host`));
+      else reject(new UserError('server_unreachable', `cannot connect to ${where}: ${err.message}`));
+    };
+    const onOpen = () => {
+      ws.off('error', onError);
+      ws.on('error', () => {}); // reported through 'close'
+      ws.once('close', (code, reason) => {
+        if (fatal) into.error(new UserError(fatal.code, fatal.message));
+        else if (code === 1000 || code === 1001) into.complete();
+        else if (code === 4008) into.error(new UserError('slow_consumer', 'the server closed the connection: this client read its results too slowly'));
+        else into.error(new UserError('connection_lost', `connection closed unexpectedly (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`));
+      });
+      resolve(ws);
+    };
+    ws.once('error', onError);
+    ws.once('open', onOpen);
   });
 }
 
@@ -145,7 +146,6 @@ export class Publisher {
   /** Connects to /v1/stream, sends `start` and resolves once the server is `ready`. */
   static async connect(opts: PublishOptions): Promise<Publisher> {
     const { url, encoding, token, timeoutMs, ...start } = opts;
-    const { ws, codec } = await open(endpoint(url ?? DEFAULT_URL, '/v1/stream'), { encoding, token, timeoutMs });
     const subject = new ReplaySubject<ServerMessage>(REPLAY);
     let ready: ReadyMsg | undefined;
     const buffered = new Subject<ServerMessage>();
@@ -168,7 +168,8 @@ export class Publisher {
         complete: () => (ready ? subject.complete() : reject(new UserError('connection_lost', 'the server closed the connection before it was ready'))),
       });
     });
-    messagesOf(ws, codec, buffered);
+    const ws = await open(endpoint(url ?? DEFAULT_URL, '/v1/stream'), { encoding, token, timeoutMs }, buffered);
+    const codec = clientCodec(encoding ?? 'json');
     ws.send(codec.encode({ type: 'start', ...start } as StartMsg));
     const r = await got;
     return new Publisher(ws, codec, r, subject);
@@ -243,10 +244,9 @@ export function subscribe(session: string, opts: SubscribeOptions = {}): Observa
         complete: () => sub.complete(),
       });
       try {
-        const c = await open(url, opts);
-        if (stopped) return c.ws.terminate();
-        ws = c.ws;
-        messagesOf(c.ws, c.codec, inner);
+        const opened = await open(url, opts, inner);
+        if (stopped) return opened.terminate();
+        ws = opened;
       } catch (e) {
         inner.error(e);
       }

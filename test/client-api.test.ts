@@ -1,0 +1,181 @@
+// The TypeScript client (Publisher, subscribe with reconnect) and the stream/subscribe CLIs
+// against a real server (deterministic TestEngine, so speed does not matter).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WebSocketServer } from 'ws';
+import { UserError } from '../src/cli/errors.js';
+import { Publisher, subscribe } from '../src/client/client.js';
+import { frameCount } from '../src/dsp/features.js';
+import { planWindows } from '../src/dsp/windows.js';
+import type { ServerMessage } from '../src/server/messages.js';
+import { EmostreamServer } from '../src/server/server.js';
+import { TestEngine } from './helpers/server-engine.js';
+import { toS16 } from './helpers/server-ws.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WAV = fileURLToPath(new URL('../../shared/data/emodb/wav/03a01Wa.wav', import.meta.url));
+const haveData = existsSync(WAV);
+
+function tone(seconds: number, rate = 16000): Float32Array {
+  const x = new Float32Array(Math.round(seconds * rate));
+  for (let i = 0; i < x.length; i++) x[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / rate) * (1 + 0.5 * Math.sin((2 * Math.PI * 3 * i) / rate));
+  return x;
+}
+
+function cli(args: string[], stdin?: Uint8Array): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    if (stdin) p.stdin.end(Buffer.from(stdin));
+    else p.stdin.end();
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+const C = suite<{ server: EmostreamServer; url: string; port: number }>('client');
+
+C.before(async (ctx) => {
+  ctx.server = new EmostreamServer({ engine: new TestEngine(), port: 0 });
+  const { port } = await ctx.server.listen();
+  ctx.port = port;
+  ctx.url = `ws://127.0.0.1:${port}`;
+});
+C.after(async ({ server }) => server.close());
+
+C('Publisher: ready, posteriors and events as Observables, stop() resolves with end', async ({ url }) => {
+  for (const encoding of ['json', 'proto'] as const) {
+    const pub = await Publisher.connect({ url, encoding, audio: { sampleRate: 16000, encoding: 's16le', channels: 1 }, hopMs: 500 });
+    assert.is(pub.ready.model, 'test-4');
+    const posteriors = lastValueFrom(pub.posteriors$.pipe(toArray()));
+    const x = tone(4);
+    const pcm = toS16(x);
+    for (let i = 0; i < pcm.length; i += 3000) await pub.send(pcm.subarray(i, i + 3000));
+    const end = await pub.stop();
+    const ps = await posteriors;
+    const expected = planWindows(frameCount(x.length), { hopFrames: 50 }).length;
+    assert.is(end.windows, expected);
+    assert.is(ps.length, expected, `${encoding}: all posteriors reached the Observable`);
+    assert.equal(ps.map((p) => p.seq), [...Array(expected).keys()]);
+  }
+});
+
+C('Publisher: a rejected start and an unreachable server are coded errors', async ({ url, server }) => {
+  const bad = await Publisher.connect({ url, audio: { sampleRate: 5, encoding: 's16le', channels: 1 } }).catch((e) => e);
+  assert.instance(bad, UserError);
+  assert.is(bad.code, 'unsupported_format');
+  const probe = new EmostreamServer({ engine: new TestEngine(), port: 0 });
+  const { port } = await probe.listen();
+  await probe.close(); // a port nobody listens on now
+  const down = await Publisher.connect({ url: `ws://127.0.0.1:${port}`, audio: { sampleRate: 16000, encoding: 's16le', channels: 1 } }).catch((e) => e);
+  assert.instance(down, UserError);
+  assert.is(down.code, 'server_unreachable');
+  const badUrl = await Publisher.connect({ url: 'ftp://x', audio: { sampleRate: 16000, encoding: 's16le', channels: 1 } }).catch((e) => e);
+  assert.is(badUrl.code, 'bad_url');
+  assert.ok(server.sessionIds().length === 0);
+});
+
+C('subscribe: the session as an Observable that completes at end; unknown session errors', async ({ url }) => {
+  const pub = await Publisher.connect({ url, session: 'obs', audio: { sampleRate: 16000, encoding: 's16le', channels: 1 }, hopMs: 500 });
+  const all = lastValueFrom(subscribe('obs', { url, posteriors: false }).pipe(toArray()));
+  await new Promise((r) => setTimeout(r, 50));
+  const pcm = toS16(tone(3.5));
+  await pub.send(pcm);
+  await pub.stop();
+  const msgs = await all;
+  assert.is(msgs[0].type, 'ready');
+  assert.is(msgs[msgs.length - 1].type, 'end');
+  assert.is(msgs.filter((m) => m.type === 'posterior').length, 0, 'posteriors: false');
+  const e = await firstValueFrom(subscribe('nope', { url })).catch((err) => err);
+  assert.is(e.code, 'unknown_session');
+});
+
+C('subscribe reconnects with backoff after a dropped connection', async () => {
+  // A stand-in server: drops the first connection, serves the second properly.
+  const wss = new WebSocketServer({ port: 0, handleProtocols: () => 'emostream.v1.json' });
+  await new Promise((r) => wss.once('listening', r));
+  let n = 0;
+  wss.on('connection', (ws) => {
+    n++;
+    ws.send(JSON.stringify({ type: 'ready', session: 's', model: 'm', labels: ['a'], windowMs: 3000, hopMs: 1000, backend: 'b' }));
+    if (n === 1) return setTimeout(() => ws.terminate(), 20);
+    ws.send(JSON.stringify({ type: 'end', windows: 0, audioMs: 0, skipped: 0 }));
+    ws.close(1000);
+  });
+  const port = (wss.address() as { port: number }).port;
+  const attempts: number[] = [];
+  const msgs: ServerMessage[] = await lastValueFrom(subscribe('s', { url: `ws://127.0.0.1:${port}`, onReconnect: (a, ms) => attempts.push(ms) }).pipe(toArray()));
+  assert.equal(msgs.map((m) => m.type), ['ready', 'ready', 'end']);
+  assert.equal(attempts, [250]);
+  await new Promise((r) => wss.close(r));
+});
+
+C('CLI subscribe prints a session until it ends', async ({ url, server }) => {
+  const pub = await Publisher.connect({ url, session: 'cli-sub', audio: { sampleRate: 16000, encoding: 's16le', channels: 1 }, hopMs: 500 });
+  const sub = cli(['subscribe', 'cli-sub', '--url', url, '--json']);
+  const deadline = Date.now() + 15000;
+  while (!/^emostream_subscribers 1$/m.test(server.metrics.registry.render()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await pub.send(toS16(tone(3.5)));
+  const end = await pub.stop();
+  const s = await sub;
+  assert.is(s.code, 0, s.stderr);
+  const lines = s.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(lines[0].type, 'ready');
+  assert.equal(lines[lines.length - 1], end);
+  assert.is(lines.filter((m) => m.type === 'posterior').length, end.windows);
+});
+
+C('CLI stream (file, --fast, --json and readable lines)', async ({ url }) => {
+  if (!haveData) {
+    if (process.env.CI === 'true') assert.unreachable(`missing ${WAV}`);
+    return;
+  }
+  const r = await cli(['stream', WAV, '--url', url, '--fast', '--json', '--session', 'cli-1', '--hop-ms', '500', '--min-window-ms', '1000']);
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(lines[0].type, 'ready');
+  assert.is(lines[0].session, 'cli-1');
+  assert.is(lines[lines.length - 1].type, 'end');
+  assert.is(lines.filter((m) => m.type === 'posterior').length, 3, 'windows ending at 1.0, 1.5 and 2.0 s');
+
+  const text = await cli(['stream', WAV, '--url', url, '--fast']);
+  assert.is(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^session \S+ · model test-4/m);
+  assert.match(text.stdout, /^\[\s+0\.00 –\s+1\.98 s\] #0 {2}angry \d\.\d\d/m);
+  assert.match(text.stdout, /emotion start/);
+  assert.match(text.stdout, /^end: 1 window\(s\), 2\.00 s of audio$/m);
+});
+
+C('CLI stream - reads raw PCM from stdin in the declared format', async ({ url }) => {
+  const x = tone(3.2, 48000);
+  const stereo = new Float32Array(x.length * 2);
+  x.forEach((v, i) => ((stereo[2 * i] = v), (stereo[2 * i + 1] = -v)));
+  const r = await cli(['stream', '-', '--url', url, '--fast', '--json', '--rate', '48000', '--channels', '2', '--encoding', 's16le', '--hop-ms', '1000'], toS16(stereo));
+  assert.is(r.code, 0, r.stderr);
+  const end = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).pop();
+  assert.equal(end, { type: 'end', windows: planWindows(frameCount(3.2 * 16000)).length, audioMs: 3200, skipped: 0 });
+});
+
+C('CLI errors: server not running, bad usage — coded, no stack trace', async ({ port }) => {
+  const probe = new EmostreamServer({ engine: new TestEngine(), port: 0 });
+  const free = (await probe.listen()).port;
+  await probe.close();
+  const r = await cli(['stream', '-', '--url', `ws://127.0.0.1:${free}`], new Uint8Array(0));
+  assert.is(r.code, 1);
+  assert.match(r.stderr, 'emostream: error [server_unreachable]: cannot connect to ws://127.0.0.1:');
+  assert.not.match(r.stderr, /\n\s+at /);
+  const u = await cli(['stream']);
+  assert.is(u.code, 2);
+  assert.match(u.stderr, '[usage]');
+  const serve = await cli(['serve', '--port', String(port), '--log-level', 'silent', '--engine', 'tfjs']);
+  assert.is(serve.code, 1);
+  assert.match(serve.stderr, 'emostream: error [port_in_use]');
+});
+
+C.run();
