@@ -1,7 +1,9 @@
 // The TypeScript client (Publisher, subscribe with reconnect) and the stream/subscribe CLIs
 // against a real server (deterministic TestEngine, so speed does not matter).
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { suite } from 'uvu';
@@ -26,9 +28,9 @@ function tone(seconds: number, rate = 16000): Float32Array {
   return x;
 }
 
-function cli(args: string[], stdin?: Uint8Array): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], stdin?: Uint8Array, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -160,6 +162,22 @@ C('CLI stream - reads raw PCM from stdin in the declared format', async ({ url }
   assert.is(r.code, 0, r.stderr);
   const end = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).pop();
   assert.equal(end, { type: 'end', windows: planWindows(frameCount(3.2 * 16000)).length, audioMs: 3200, skipped: 0 });
+});
+
+C('CLI mic: a (fake) recorder on PATH is streamed; the session ends when it stops', async ({ url }) => {
+  const bin = mkdtempSync(join(tmpdir(), 'emostream-fake-rec-'));
+  // 3.5 s of a 220 Hz tone at 16 kHz s16le, in odd-sized writes, then exit 0.
+  writeFileSync(join(bin, 'rec'), `#!${process.execPath}
+const n = 56000, b = Buffer.alloc(n * 2);
+for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(9000 * Math.sin(2 * Math.PI * 220 * i / 16000)), i * 2);
+for (let at = 0; at < b.length; at += 3331) process.stdout.write(b.subarray(at, at + 3331));
+`);
+  chmodSync(join(bin, 'rec'), 0o755);
+  const r = await cli(['mic', '--url', url, '--json', '--hop-ms', '500'], undefined, { ...process.env, PATH: `${bin}:${process.env.PATH}` });
+  assert.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(lines[0].type, 'ready');
+  assert.equal(lines[lines.length - 1], { type: 'end', windows: planWindows(frameCount(56000), { hopFrames: 50 }).length, audioMs: 3500, skipped: 0 });
 });
 
 C('CLI errors: server not running, bad usage — coded, no stack trace', async ({ port }) => {

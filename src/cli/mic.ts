@@ -1,0 +1,93 @@
+// emostream mic: stream the microphone (through SoX's rec, sox or arecord) to a server.
+import { parseArgs } from 'node:util';
+import { DEFAULT_URL, Publisher } from '../client/client.js';
+import { formatMessage } from '../client/format.js';
+import { microphone, type RecorderName } from '../ingest/mic.js';
+import type { ServerMessage } from '../server/messages.js';
+import { CliError } from './errors.js';
+
+const HELP = `usage: emostream mic [options]
+
+Streams the default microphone to an emostream server and prints posteriors and emotion
+events until Ctrl-C (which flushes the last window and ends the session). Needs SoX ('rec')
+or, with --recorder arecord, ALSA's arecord.
+
+options:
+  --url <url>            server [${DEFAULT_URL}]
+  --recorder <name>      rec, sox or arecord [rec]
+  --device <name>        recorder device (AUDIODEV for SoX, -D for arecord)
+  --rate <hz>            capture rate [16000]
+  --hop-ms <ms>          hop between windows [server default 1000]
+  --min-window-ms <ms>   first (early, zero-padded) window after this much audio
+  --session <id>         publish under this session id
+  --events-only          no posteriors, only emotion/speech events
+  --json                 print every server message as one JSON line
+  --proto                use the protobuf encoding
+  --token <token>        publish token (or EMOSTREAM_TOKEN)
+  -h, --help             show this help`;
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      options: {
+        url: { type: 'string' }, recorder: { type: 'string' }, device: { type: 'string' }, rate: { type: 'string' },
+        'hop-ms': { type: 'string' }, 'min-window-ms': { type: 'string' }, session: { type: 'string' }, 'events-only': { type: 'boolean' },
+        json: { type: 'boolean' }, proto: { type: 'boolean' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
+  }
+  const o = parsed.values;
+  if (o.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const rate = o.rate === undefined ? 16000 : Number(o.rate);
+  if (!Number.isInteger(rate) || rate < 8000 || rate > 192000) throw new CliError('usage', `--rate must be an integer in 8000..192000, got '${o.rate}'`, 2);
+  const json = !!o.json;
+  const print = (m: ServerMessage) => {
+    if (json) process.stdout.write(JSON.stringify(m) + '\n');
+    else if (m.type === 'error') console.error(formatMessage(m));
+    else console.log(formatMessage(m));
+  };
+
+  const pub = await Publisher.connect({
+    url: o.url ?? DEFAULT_URL,
+    encoding: o.proto ? 'proto' : 'json',
+    token: o.token ?? process.env.EMOSTREAM_TOKEN,
+    session: o.session,
+    audio: { sampleRate: rate, encoding: 'f32le', channels: 1 },
+    hopMs: o['hop-ms'] === undefined ? undefined : Number(o['hop-ms']),
+    minWindowMs: o['min-window-ms'] === undefined ? undefined : Number(o['min-window-ms']),
+    posteriors: !o['events-only'],
+  });
+  print(pub.ready);
+  pub.messages$.subscribe({ next: print, error: () => {} });
+  if (!json) console.error('emostream: listening to the microphone; Ctrl-C to stop');
+
+  // Ctrl-C stops the recorder; the session is then flushed and ended.
+  await new Promise<void>((resolve, reject) => {
+    const sub = microphone({ sampleRate: rate, recorder: (o.recorder ?? 'rec') as RecorderName, device: o.device }).subscribe({
+      next: (chunk) => void pub.send(new Uint8Array(chunk.samples.buffer, chunk.samples.byteOffset, chunk.samples.byteLength)).catch(reject),
+      error: reject,
+      complete: resolve,
+    });
+    process.once('SIGINT', () => {
+      sub.unsubscribe();
+      resolve();
+    });
+    pub.end.then(() => {
+      sub.unsubscribe();
+      resolve();
+    }, reject);
+  }).catch(async (err) => {
+    pub.close();
+    throw err;
+  });
+  await pub.stop();
+  return 0;
+}
