@@ -261,7 +261,7 @@ Set_('start defaults and validation', () => {
 });
 Set_('serve config: flags over environment over defaults', () => {
   const d = resolveServeConfig({}, {});
-  assert.equal([d.host, d.port, d.model, d.engine, d.batch.maxBatch], ['127.0.0.1', 8080, 'models/basic-4', 'tfjs', 16]);
+  assert.equal([d.host, d.port, d.model, d.engine, d.batch.maxBatch, d.batch.maxWaitMs], ['127.0.0.1', 8080, 'models/basic-4', undefined, 8, 0]);
   assert.equal(d.auth, { publishTokens: [], subscribeTokens: [], origins: [] });
   const e = resolveServeConfig({ port: '9000' }, { EMOSTREAM_PORT: '7000', EMOSTREAM_MAX_BATCH: '4', EMOSTREAM_PUBLISH_TOKENS: 'a, b', EMOSTREAM_ENGINE: 'onnx' });
   assert.equal([e.port, e.batch.maxBatch, e.auth.publishTokens, e.engine], [9000, 4, ['a', 'b'], 'onnx']);

@@ -10,13 +10,16 @@ export interface ServeConfig {
   host: string;
   port: number;
   model: string;
-  engine: EngineKind;
+  /** undefined: loadEngine's choice (ONNX Runtime when the model has a model.onnx, else tfjs). */
+  engine: EngineKind | undefined;
   threads: number | undefined;
   batch: BatcherOptions;
   limits: ServerLimits;
   auth: AuthConfig;
   logLevel: string;
 }
+
+const ENGINES: EngineKind[] = ['tfjs', 'onnx', 'onnx-int8', 'onnx-cuda'];
 
 type Kind = 'string' | 'int' | 'number' | 'list';
 interface Setting {
@@ -33,7 +36,7 @@ export const SETTINGS: Setting[] = [
   { flag: 'host', env: 'EMOSTREAM_HOST', kind: 'string', def: '127.0.0.1', help: 'address to listen on (0.0.0.0 for every interface)' },
   { flag: 'port', env: 'EMOSTREAM_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'TCP port (0 = any free port)' },
   { flag: 'model', env: 'EMOSTREAM_MODEL', kind: 'string', def: 'models/basic-4', help: 'model directory' },
-  { flag: 'engine', env: 'EMOSTREAM_ENGINE', kind: 'string', def: 'tfjs', help: 'inference engine: tfjs or onnx' },
+  { flag: 'engine', env: 'EMOSTREAM_ENGINE', kind: 'string', def: '', help: `inference engine: ${ENGINES.join(', ')} (default: onnx if the model has model.onnx, else tfjs)` },
   { flag: 'threads', env: 'EMOSTREAM_THREADS', kind: 'int', def: '', min: 1, max: 256, help: "engine threads (engine's default if unset)" },
   { flag: 'max-batch', env: 'EMOSTREAM_MAX_BATCH', kind: 'int', def: String(DEFAULT_BATCHER.maxBatch), min: 1, max: 1024, help: 'most windows per inference batch, across sessions' },
   { flag: 'max-wait-ms', env: 'EMOSTREAM_MAX_WAIT_MS', kind: 'number', def: String(DEFAULT_BATCHER.maxWaitMs), min: 0, max: 10000, help: 'longest a window waits for its batch to fill, ms' },
@@ -78,8 +81,8 @@ export function resolveServeConfig(flags: Record<string, string | string[] | und
     else if (env[s.env] !== undefined && env[s.env] !== '') v[s.flag] = parse(s, env[s.env]!);
     else v[s.flag] = s.def === '' ? (s.kind === 'list' ? [] : undefined) : parse(s, s.def);
   }
-  const engine = v.engine as string;
-  if (engine !== 'tfjs' && engine !== 'onnx') throw new UserError('bad_config', `--engine must be tfjs or onnx, got '${engine}'`);
+  const engine = v.engine as EngineKind | undefined;
+  if (engine !== undefined && !ENGINES.includes(engine)) throw new UserError('bad_config', `--engine must be one of ${ENGINES.join(', ')}, got '${engine}'`);
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(v['log-level'] as string)) throw new UserError('bad_config', `--log-level must be one of ${levels.join(', ')}, got '${v['log-level']}'`);
   const limits: ServerLimits = {
