@@ -112,12 +112,13 @@ export async function run(argv: string[]): Promise<number> {
   try {
     for await (const chunk of chunks) {
       if (interrupted) break;
-      await pub.send(chunk);
       sent += chunk.length;
       if (!o.fast) {
-        const ahead = sent / bytesPerMs - (performance.now() - t0);
-        if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+        // Like a live source: a chunk goes out once its last sample has "happened".
+        const early = sent / bytesPerMs - (performance.now() - t0);
+        if (early > 0) await new Promise((r) => setTimeout(r, early));
       }
+      await pub.send(chunk);
     }
   } catch (err) {
     if (err instanceof UserError) throw err;

@@ -184,13 +184,14 @@ async function streamFile(file) {
     for (let i = 0; i < mono.length && !state.stopFile; i += step) {
       const ws = state.ws;
       if (!ws || ws.readyState !== WebSocket.OPEN) break;
-      ws.send(mono.slice(i, i + step).buffer);
       if ($('fast').checked) {
         while (ws.bufferedAmount > 1 << 20) await new Promise((r) => setTimeout(r, 10));
       } else {
-        const ahead = ((i + step) / audio.sampleRate) * 1000 - (performance.now() - t0);
-        if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
+        // Like a live source: a chunk goes out once its last sample has "happened".
+        const early = (Math.min(i + step, mono.length) / audio.sampleRate) * 1000 - (performance.now() - t0);
+        if (early > 0) await new Promise((r) => setTimeout(r, early));
       }
+      ws.send(mono.slice(i, i + step).buffer);
     }
     state.sending = false;
     if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: 'stop' }));
