@@ -2,6 +2,7 @@
 // keeps serving everyone else. Uses the deterministic TestEngine (speed-independent).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { frameCount } from '../src/dsp/features.js';
 import { planWindows } from '../src/dsp/windows.js';
@@ -198,6 +199,26 @@ S('unknown session, bad subscribe path, unsupported subprotocol, subscriber send
   dup.ws.close();
   pub.send({ type: 'stop' });
   await sub.closed;
+});
+
+S('invalid UTF-8, broken %-encoding, odd request targets: coded errors, no crash', async ({ base }) => {
+  const c = await connect(`${base}/v1/stream`);
+  assert.is((await errorAfter(c, () => c.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false }))).code, 'malformed_json');
+  c.ws.close();
+  const s = await connect(`${base}/v1/subscribe/%E0%A4%A`);
+  assert.is((await s.next('error')).code, 'unknown_session');
+  const port = new URL(base).port;
+  const status = await new Promise<string>((resolve) => {
+    const sock = net.connect(Number(port), '127.0.0.1', () => sock.write('GET //[ HTTP/1.1\r\nHost: x\r\n\r\n'));
+    let got = '';
+    sock.on('data', (d) => {
+      got += d;
+      sock.destroy();
+      resolve(got.split('\r\n')[0]);
+    });
+    sock.on('error', () => resolve('error'));
+  });
+  assert.match(status, /^HTTP\/1\.1 \d{3}/);
 });
 
 S('after all of the above the server still serves', async ({ base }) => {

@@ -62,6 +62,23 @@ F('a publisher killed mid-stream leaves no session, queue, or timer behind', asy
   await server.close();
 });
 
+F('heartbeat: a publisher that stops answering pings (dead network) loses its session', async () => {
+  const { server, base } = await serve({ limits: { heartbeatMs: 50 } });
+  try {
+    const c = await connect(`${base}/v1/stream`);
+    c.send({ ...START, session: 'silent-peer' });
+    await c.next('ready');
+    await wait(200);
+    assert.equal(server.sessionIds(), ['silent-peer'], 'a live peer answers pings and stays');
+    (c.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // no more pongs
+    const deadline = Date.now() + 5000;
+    while (server.sessionIds().length > 0 && Date.now() < deadline) await wait(25);
+    assert.equal(server.sessionIds(), []);
+  } finally {
+    await server.close();
+  }
+});
+
 F('auth off: no token needed; auth on: scopes, Bearer header and ?token=', async () => {
   const open = await serve();
   const c = await connect(`${open.base}/v1/stream`);

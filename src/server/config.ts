@@ -46,6 +46,7 @@ export const SETTINGS: Setting[] = [
   { flag: 'send-soft-limit', env: 'EMOSTREAM_SEND_SOFT_LIMIT', kind: 'int', def: String(DEFAULT_LIMITS.sendSoftLimit), min: 0, max: 1 << 30, help: 'unsent bytes per connection above which posteriors are shed' },
   { flag: 'send-hard-limit', env: 'EMOSTREAM_SEND_HARD_LIMIT', kind: 'int', def: String(DEFAULT_LIMITS.sendHardLimit), min: 0, max: 1 << 30, help: 'unsent bytes per connection above which it is closed (slow_consumer)' },
   { flag: 'slow-consumer-ms', env: 'EMOSTREAM_SLOW_CONSUMER_MS', kind: 'number', def: String(DEFAULT_LIMITS.slowConsumerMs), min: 0, max: 3600000, help: 'close a connection whose send buffer stays above the soft limit this long, ms' },
+  { flag: 'heartbeat-ms', env: 'EMOSTREAM_HEARTBEAT_MS', kind: 'number', def: String(DEFAULT_LIMITS.heartbeatMs), min: 0, max: 3600000, help: 'WebSocket ping interval; a peer missing a pong is dropped (0 = off), ms' },
   { flag: 'max-sessions', env: 'EMOSTREAM_MAX_SESSIONS', kind: 'int', def: String(DEFAULT_LIMITS.maxSessions), min: 1, max: 100000, help: 'most concurrent sessions' },
   { flag: 'publish-token', env: 'EMOSTREAM_PUBLISH_TOKENS', kind: 'list', def: '', help: 'token allowed to publish (and subscribe); repeat or comma-separate' },
   { flag: 'subscribe-token', env: 'EMOSTREAM_SUBSCRIBE_TOKENS', kind: 'list', def: '', help: 'token allowed to subscribe only' },
@@ -92,6 +93,7 @@ export function resolveServeConfig(flags: Record<string, string | string[] | und
     sendSoftLimit: v['send-soft-limit'] as number,
     sendHardLimit: v['send-hard-limit'] as number,
     slowConsumerMs: v['slow-consumer-ms'] as number,
+    heartbeatMs: v['heartbeat-ms'] as number,
     maxSessions: v['max-sessions'] as number,
   };
   limits.hardMaxMessageBytes = Math.max(limits.hardMaxMessageBytes, limits.maxMessageBytes * 2);

@@ -32,6 +32,8 @@ export interface ServerLimits {
   maxPendingWindows: number;
   maxSessions: number;
   maxSubscribersPerSession: number;
+  /** WebSocket ping interval; a connection that misses a pong for this long is dropped, ms (0 = off). */
+  heartbeatMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -43,6 +45,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxPendingWindows: 32,
   maxSessions: 256,
   maxSubscribersPerSession: 64,
+  heartbeatMs: 30000,
 };
 
 export interface ServerOptions {
@@ -64,6 +67,23 @@ interface Entry {
 }
 
 const DEMO_DIR = new URL('./demo/', import.meta.url);
+
+/** The request's path and query; odd request targets parse as "/" rather than throwing. */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return new URL('http://localhost/');
+  }
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s; // not valid %-encoding: look it up as is (and find no such session)
+  }
+}
 const DEMO_FILES: Record<string, [string, string]> = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/index.html': ['index.html', 'text/html; charset=utf-8'],
@@ -105,6 +125,8 @@ export class EmostreamServer {
       noServer: true,
       maxPayload: this.limits.hardMaxMessageBytes,
       perMessageDeflate: false,
+      // Invalid UTF-8 in a text frame then fails as malformed_json instead of closing the connection.
+      skipUTF8Validation: true,
       handleProtocols: (offered) => (offered.has(SUBPROTOCOL_PROTO) ? SUBPROTOCOL_PROTO : offered.has(SUBPROTOCOL_JSON) ? SUBPROTOCOL_JSON : false),
     });
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
@@ -162,7 +184,7 @@ export class EmostreamServer {
   // ------------------------------------------------------------------ HTTP
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
+    const url = requestUrl(req);
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.reply(res, 405, 'text/plain', 'method not allowed\n');
       if (url.pathname === '/healthz') {
@@ -188,7 +210,8 @@ export class EmostreamServer {
   // ------------------------------------------------------------------ WebSocket
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://x');
+    socket.on('error', () => {}); // a client resetting mid-handshake must not crash the server
+    const url = requestUrl(req);
     const sub = /^\/v1\/subscribe\/([^/]*)$/.exec(url.pathname);
     if (url.pathname !== '/v1/stream' && !sub) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -217,7 +240,8 @@ export class EmostreamServer {
         this.log.info({ code: e.code, scope }, 'connection refused');
         return out.fatal(e.code, e.message);
       }
-      if (sub) this.subscriber(ws, out, decodeURIComponent(sub[1]), url);
+      this.heartbeat(ws);
+      if (sub) this.subscriber(ws, out, decodeSegment(sub[1]), url);
       else this.publisher(ws, out);
     });
   }
@@ -228,6 +252,43 @@ export class EmostreamServer {
       onSlow: () => this.metrics.slowConsumers.inc(),
       onError: (code) => this.metrics.errors.inc(1, { code }),
     });
+  }
+
+  /** A bug while handling one connection's message ends that connection, never the server. */
+  private guard(out: Outbox, fn: (data: RawData, isBinary: boolean) => void): (data: RawData, isBinary: boolean) => void {
+    return (data, isBinary) => {
+      try {
+        fn(data, isBinary);
+      } catch (err) {
+        this.log.error({ err }, 'message handler failed');
+        out.fatal('internal_error', `the server failed to handle a message: ${(err as Error)?.message ?? String(err)}`, 1011);
+      }
+    };
+  }
+
+  /**
+   * WebSocket ping every heartbeatMs; a peer that has not answered the previous one is gone
+   * (a dropped network sends no FIN), so its connection and its session are ended.
+   */
+  private heartbeat(ws: WebSocket): void {
+    if (!(this.limits.heartbeatMs > 0)) return;
+    let alive = true;
+    ws.on('pong', () => (alive = true));
+    const timer = setInterval(() => {
+      if (!alive) {
+        this.log.info('no pong: terminating connection');
+        ws.terminate();
+        return;
+      }
+      alive = false;
+      try {
+        ws.ping();
+      } catch {
+        /* closing */
+      }
+    }, this.limits.heartbeatMs);
+    timer.unref();
+    ws.once('close', () => clearInterval(timer));
   }
 
   /** Reads one frame into a message; sends the coded error and returns undefined if it is not one. */
@@ -251,7 +312,7 @@ export class EmostreamServer {
     let stopping = false;
     const log = this.log.child({ conn: 'publisher' });
 
-    ws.on('message', (data, isBinary) => {
+    ws.on('message', this.guard(out, (data, isBinary) => {
       const arrivedAt = performance.now();
       const msg = this.read(out, data, isBinary);
       if (!msg) return;
@@ -284,7 +345,7 @@ export class EmostreamServer {
           void entry.session.stop();
           return;
       }
-    });
+    }));
 
     ws.once('close', () => {
       if (entry && this.sessions.get(entry.session.id) === entry) {
@@ -331,6 +392,7 @@ export class EmostreamServer {
         for (const s of entry.subscribers) s.send(m);
       },
       complete: () => {
+        this.log.info({ session: session.id, windows: session.windows, skipped: session.skipped, audioMs: Math.round(session.audioMs) }, 'session ended');
         if (session.maxPending > this.maxPendingEver) this.maxPendingEver = session.maxPending;
         if (this.sessions.get(session.id) === entry) this.sessions.delete(session.id);
         for (const s of entry.subscribers) s.close(1000, 'session ended');
@@ -354,12 +416,12 @@ export class EmostreamServer {
     out.send(session.ready);
     for (const m of [session.last.posterior, session.last.speech, session.last.emotion]) if (m) out.send(m);
     entry.subscribers.add(out);
-    ws.on('message', (data, isBinary) => {
+    ws.on('message', this.guard(out, (data, isBinary) => {
       const msg = this.read(out, data, isBinary);
       if (!msg) return;
       if (msg.type === 'ping') return out.send({ type: 'pong', id: msg.id ?? '' });
       out.send({ type: 'error', code: 'subscriber_cannot_publish', message: `a subscriber connection only accepts 'ping', not '${msg.type}'`, fatal: false });
-    });
+    }));
     ws.once('close', () => entry.subscribers.delete(out));
   }
 }
