@@ -58,6 +58,7 @@ S('audio before start, then a normal session on the same connection', async ({ b
   assert.is((await errorAfter(c, () => c.send(START))).code, 'already_started');
   sendChunks(c, toS16(tone(3.5)), 999);
   c.send({ type: 'stop' });
+  assert.is((await errorAfter(c, () => c.ws.send(Buffer.alloc(320)))).code, 'after_stop');
   const end = await c.next('end');
   assert.is(end.windows, 2);
 });

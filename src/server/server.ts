@@ -333,9 +333,11 @@ export class EmostreamServer {
         }
         case 'audio':
           if (!entry) return out.send({ type: 'error', code: 'audio_before_start', message: "audio received before 'start': send a start message declaring the audio format first", fatal: false });
+          if (stopping) return out.send({ type: 'error', code: 'after_stop', message: "audio received after 'stop' was ignored", fatal: false });
           return entry.session.audio(msg.data, arrivedAt);
         case 'flush':
           if (!entry) return out.send({ type: 'error', code: 'not_started', message: "'flush' before 'start': there is nothing to flush", fatal: false });
+          if (stopping) return;
           void entry.session.flush();
           return;
         case 'stop':
