@@ -1,6 +1,5 @@
-// The HTTP + WebSocket server: routes, connection lifecycles, the session registry and the
+// The WebSocket server: upgrades, connection lifecycles, the session registry and the
 // shared batcher. Per-session processing lives in session.ts; sending limits in outbox.ts.
-import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -10,6 +9,7 @@ import { UserError } from '../cli/errors.js';
 import type { Engine } from '../model/engine.js';
 import { authorize, NO_AUTH, type AuthConfig, type Scope } from './auth.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
+import { handleHttp, requestUrl } from './http.js';
 import { serverCodec } from './codec.js';
 import { SUBPROTOCOL_JSON, SUBPROTOCOL_PROTO, type ClientMessage, type Encoding } from './messages.js';
 import { ServerMetrics } from './metrics.js';
@@ -66,17 +66,6 @@ interface Entry {
   subscribers: Set<Outbox>;
 }
 
-const DEMO_DIR = new URL('./demo/', import.meta.url);
-
-/** The request's path and query; odd request targets parse as "/" rather than throwing. */
-function requestUrl(req: IncomingMessage): URL {
-  try {
-    return new URL(req.url ?? '/', 'http://localhost');
-  } catch {
-    return new URL('http://localhost/');
-  }
-}
-
 function decodeSegment(s: string): string {
   try {
     return decodeURIComponent(s);
@@ -84,13 +73,6 @@ function decodeSegment(s: string): string {
     return s; // not valid %-encoding: look it up as is (and find no such session)
   }
 }
-const DEMO_FILES: Record<string, [string, string]> = {
-  '/': ['index.html', 'text/html; charset=utf-8'],
-  '/index.html': ['index.html', 'text/html; charset=utf-8'],
-  '/demo.js': ['demo.js', 'text/javascript; charset=utf-8'],
-  '/worklet.js': ['worklet.js', 'text/javascript; charset=utf-8'],
-};
-
 export class EmostreamServer {
   readonly metrics: ServerMetrics;
   readonly batcher: Batcher;
@@ -120,7 +102,7 @@ export class EmostreamServer {
       },
       onQueueWait: (ms) => this.metrics.queueWait.observe(ms / 1000),
     });
-    this.http = createServer((req, res) => void this.route(req, res));
+    this.http = createServer((req, res) => this.route(req, res));
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.limits.hardMaxMessageBytes,
@@ -181,30 +163,12 @@ export class EmostreamServer {
     return this.closing;
   }
 
-  // ------------------------------------------------------------------ HTTP
-
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = requestUrl(req);
-    try {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return this.reply(res, 405, 'text/plain', 'method not allowed\n');
-      if (url.pathname === '/healthz') {
-        const body = { status: this.closing ? 'shutting_down' : 'ok', model: this.opts.engine.model, backend: this.opts.engine.backend, sessions: this.sessions.size };
-        return this.reply(res, this.closing ? 503 : 200, 'application/json', JSON.stringify(body) + '\n');
-      }
-      if (url.pathname === '/metrics') return this.reply(res, 200, 'text/plain; version=0.0.4; charset=utf-8', this.metrics.registry.render());
-      const file = DEMO_FILES[url.pathname];
-      if (file) return this.reply(res, 200, file[1], await readFile(new URL(file[0], DEMO_DIR)));
-      if (url.pathname.startsWith('/v1/')) return this.reply(res, 426, 'text/plain', 'this endpoint speaks WebSocket (subprotocol emostream.v1.json or emostream.v1.proto)\n');
-      this.reply(res, 404, 'text/plain', 'not found\n');
-    } catch (err) {
-      this.log.error({ err }, 'http request failed');
-      this.reply(res, 500, 'text/plain', 'internal error\n');
-    }
-  }
-
-  private reply(res: ServerResponse, status: number, type: string, body: string | Uint8Array): void {
-    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-    res.end(body);
+  private route(req: IncomingMessage, res: ServerResponse): void {
+    void handleHttp(req, res, {
+      health: () => ({ status: this.closing ? 'shutting_down' : 'ok', model: this.opts.engine.model, backend: this.opts.engine.backend, sessions: this.sessions.size }),
+      metrics: () => this.metrics.registry.render(),
+      log: this.log,
+    });
   }
 
   // ------------------------------------------------------------------ WebSocket
@@ -275,6 +239,8 @@ export class EmostreamServer {
     let alive = true;
     ws.on('pong', () => (alive = true));
     const timer = setInterval(() => {
+      // A socket we paused for backpressure cannot read its pongs: that is not a dead peer.
+      if (ws.isPaused) alive = true;
       if (!alive) {
         this.log.info('no pong: terminating connection');
         ws.terminate();

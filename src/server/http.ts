@@ -1,0 +1,58 @@
+// The plain-HTTP side of the server: the demo page, /healthz and /metrics.
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+
+const DEMO_DIR = new URL('./demo/', import.meta.url);
+const DEMO_FILES: Record<string, [string, string]> = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/index.html': ['index.html', 'text/html; charset=utf-8'],
+  '/demo.js': ['demo.js', 'text/javascript; charset=utf-8'],
+  '/worklet.js': ['worklet.js', 'text/javascript; charset=utf-8'],
+};
+
+export interface Health {
+  status: 'ok' | 'shutting_down';
+  model: string;
+  backend: string;
+  sessions: number;
+}
+
+export interface HttpContext {
+  health(): Health;
+  metrics(): string;
+  log: Logger;
+}
+
+/** The request's path and query; odd request targets parse as "/" rather than throwing. */
+export function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return new URL('http://localhost/');
+  }
+}
+
+function reply(res: ServerResponse, status: number, type: string, body: string | Uint8Array): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx: HttpContext): Promise<void> {
+  const url = requestUrl(req);
+  try {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'text/plain', 'method not allowed\n');
+    if (url.pathname === '/healthz') {
+      const h = ctx.health();
+      return reply(res, h.status === 'ok' ? 200 : 503, 'application/json', JSON.stringify(h) + '\n');
+    }
+    if (url.pathname === '/metrics') return reply(res, 200, 'text/plain; version=0.0.4; charset=utf-8', ctx.metrics());
+    const file = DEMO_FILES[url.pathname];
+    if (file) return reply(res, 200, file[1], await readFile(new URL(file[0], DEMO_DIR)));
+    if (url.pathname.startsWith('/v1/')) return reply(res, 426, 'text/plain', 'this endpoint speaks WebSocket (subprotocol emostream.v1.json or emostream.v1.proto)\n');
+    reply(res, 404, 'text/plain', 'not found\n');
+  } catch (err) {
+    ctx.log.error({ err }, 'http request failed');
+    if (!res.headersSent) reply(res, 500, 'text/plain', 'internal error\n');
+  }
+}
