@@ -114,7 +114,7 @@ F('backpressure: a faster-than-real-time publisher is paused, nothing is lost', 
   const c = await connect(`${base}/v1/stream`);
   c.send({ ...START, hopMs: 100 });
   await c.next('ready');
-  const x = tone(8);
+  const x = tone(20);
   sendChunks(c, toF32(x), 3200); // 100 ms per frame, all at once
   c.send({ type: 'stop' });
   const end = await c.next('end', 0, 30000);
@@ -127,7 +127,7 @@ F('backpressure: a faster-than-real-time publisher is paused, nothing is lost', 
   const maxPending = Number(/^emostream_session_pending_max (\d+)/m.exec(m)?.[1]);
   assert.ok(pauses > 0, 'the socket was paused');
   // Bounded: the limit plus the windows in frames the socket had already read when paused.
-  assert.ok(maxPending <= 4 + 20, `pending windows stayed bounded (${maxPending})`);
+  assert.ok(maxPending <= 4 + 30, `pending windows stayed bounded (${maxPending} of ${expected})`);
   await server.close();
 });
 
