@@ -16,15 +16,21 @@ export async function measurePeakGflops(threads: number, seconds = 2, n = 1024):
   const session = await ort.InferenceSession.create(g.encode(), sessionOptions({ threads }));
   const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: n * n }, (_, i) => ((i * 104729) % 17) / 17 - 0.5), [n, n]) };
   await session.run(feeds);
-  let runs = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000 || runs < 3) {
-    await session.run(feeds);
-    runs++;
+  // The best of several short trials: a ceiling is what the machine can do, so a trial slowed
+  // by another process on the same cores should not lower it.
+  let best = Infinity, runs = 0;
+  for (let trial = 0; trial < 4; trial++) {
+    let r = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < (seconds * 1000) / 4 || r < 2) {
+      await session.run(feeds);
+      r++;
+    }
+    best = Math.min(best, (performance.now() - t0) / r);
+    runs += r;
   }
-  const ms = (performance.now() - t0) / runs;
   await session.release();
-  return { threads, n, runs, msPerMatmul: ms, gflops: (2 * n ** 3) / (ms * 1e6) };
+  return { threads, n, runs, msPerMatmul: best, gflops: (2 * n ** 3) / (best * 1e6) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

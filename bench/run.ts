@@ -231,10 +231,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   }
 
   if (report.peak && report.engine) {
-    const peak2 = report.peak.find((p) => p.threads === 2)!.gflops;
+    // The two-core float32 ceiling: twice the best one-thread MatMul rate (two-thread MatMul is
+    // reported too, but on a shared machine it mostly measures the other processes).
+    const peak1 = report.peak.find((p) => p.threads === 1)!.gflops;
     report.ceiling = report.models.map((m) => {
       const best = Math.max(...report.engine!.filter((r) => r.model === m.label).map((r) => r.windowsPerSec));
-      const atPeak = peak2 / m.gflopPerWindow;
+      const atPeak = (2 * peak1) / m.gflopPerWindow;
       return { model: m.label, windowsPerSecAtPeak: atPeak, measuredWindowsPerSec: best, fractionOfPeak: best / atPeak };
     });
   }
@@ -260,7 +262,7 @@ export function formatReport(r: BenchReport): string {
       return [e.model, e.backend, e.batch, f2(e.msPerWindow), f1(e.windowsPerSec), tf ? `${f1(e.windowsPerSec / tf.windowsPerSec)}×` : '–'];
     })));
   }
-  if (r.ceiling) out.push('', table(['model', 'windows/s at the MatMul ceiling (2 threads)', 'best measured', 'fraction'], r.ceiling.map((c) => [c.model, f1(c.windowsPerSecAtPeak), f1(c.measuredWindowsPerSec), `${(100 * c.fractionOfPeak).toFixed(0)}%`])));
+  if (r.ceiling) out.push('', table(['model', 'windows/s at the float32 ceiling (2 × one-thread MatMul)', 'best measured', 'fraction'], r.ceiling.map((c) => [c.model, f1(c.windowsPerSecAtPeak), f1(c.measuredWindowsPerSec), `${(100 * c.fractionOfPeak).toFixed(0)}%`])));
   if (r.latency) {
     out.push('', '### End-to-end latency (hop 1 s): last audio sample sent → posterior received', '', table(
       ['model', 'streams', 'p50 ms', 'p95 ms', 'p99 ms', 'server p99 ms', 'compute p50 ms', 'mean batch', 'windows', 'kept up'],
