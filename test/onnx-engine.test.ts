@@ -124,10 +124,14 @@ test('the shipped models carry an up-to-date model.onnx', async () => {
   const dirs = readdirSync(models).filter((d) => existsSync(join(models, d, 'meta.json')));
   assert.ok(dirs.length > 0);
   for (const d of dirs) {
-    const e = await OnnxEngine.load(join(models, d), { worker: false });
-    const [p] = await e.infer(syntheticWindows(JSON.parse(readFileSync(join(models, d, 'meta.json'), 'utf8')), 1));
-    assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-5, d);
-    await e.dispose();
+    // Each shipped model has model.onnx; model.int8.onnx where present must be current too.
+    const precisions = existsSync(join(models, d, 'model.int8.onnx')) ? ['fp32', 'int8'] as const : ['fp32'] as const;
+    for (const precision of precisions) {
+      const e = await OnnxEngine.load(join(models, d), { worker: false, precision });
+      const [p] = await e.infer(syntheticWindows(JSON.parse(readFileSync(join(models, d, 'meta.json'), 'utf8')), 1));
+      assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-5, `${d} ${precision}`);
+      await e.dispose();
+    }
   }
 });
 
