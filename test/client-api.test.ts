@@ -180,6 +180,21 @@ for (let at = 0; at < b.length; at += 3331) process.stdout.write(b.subarray(at, 
   assert.equal(lines[lines.length - 1], { type: 'end', windows: planWindows(frameCount(56000), { hopFrames: 50 }).length, audioMs: 3500, skipped: 0 });
 });
 
+C('CLI stream: a server shutting down mid-stream ends it cleanly, with a clear message', async () => {
+  const server = new EmostreamServer({ engine: new TestEngine(), port: 0 });
+  const { port } = await server.listen();
+  const run = cli(['stream', '-', '--url', `ws://127.0.0.1:${port}`, '--rate', '16000', '--encoding', 's16le'], toS16(tone(6)));
+  const deadline = Date.now() + 15000;
+  while (server.sessionIds().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
+  await server.close();
+  const r = await run;
+  assert.is(r.code, 1);
+  assert.match(r.stdout, /^end: 0 window\(s\)/m, 'the end message was printed');
+  assert.match(r.stderr, 'the server ended the session before all audio was sent');
+  assert.not.match(r.stderr, /\n\s+at /);
+});
+
 C('CLI errors: server not running, bad usage — coded, no stack trace', async ({ port }) => {
   const probe = new EmostreamServer({ engine: new TestEngine(), port: 0 });
   const free = (await probe.listen()).port;

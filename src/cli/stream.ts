@@ -109,22 +109,35 @@ export async function run(argv: string[]): Promise<number> {
   const bytesPerMs = (format.sampleRate * format.channels * BYTES_PER_SAMPLE[format.encoding]) / 1000;
   const t0 = performance.now();
   let sent = 0;
+  // The server may end the session first (shutdown, fatal error): stop sending, report how it ended.
+  let over = false;
+  pub.end.then(() => (over = true), () => (over = true));
   try {
     for await (const chunk of chunks) {
-      if (interrupted) break;
+      if (interrupted || over) break;
       sent += chunk.length;
       if (!o.fast) {
         // Like a live source: a chunk goes out once its last sample has "happened".
         const early = sent / bytesPerMs - (performance.now() - t0);
         if (early > 0) await new Promise((r) => setTimeout(r, early));
       }
+      if (over) break;
       await pub.send(chunk);
     }
   } catch (err) {
+    if (over) return endedEarly(pub);
     if (err instanceof UserError) throw err;
     throw new UserError('read_failed', `reading ${source === '-' ? 'stdin' : source} failed: ${(err as Error).message}`);
   }
+  if (over) return endedEarly(pub);
   await pub.stop(); // the server's `end` is printed by the message stream
   process.off('SIGINT', onSigint);
   return interrupted ? 130 : 0;
+}
+
+/** The server ended the session before the input did: exit 0 after a clean `end`, else its error. */
+async function endedEarly(pub: Publisher): Promise<number> {
+  await pub.end; // rejects with the server's fatal error, if that is how it ended
+  console.error('emostream: the server ended the session before all audio was sent');
+  return 1;
 }
