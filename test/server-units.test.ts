@@ -167,7 +167,7 @@ Bat('batches across sessions up to maxBatch, results in order', async () => {
   outs.forEach((o, i) => o.kind === 'done' && assert.equal([...o.probs], [...direct[i]]));
   assert.is(b.depth, 0);
 });
-Bat('a lone window waits at most maxWaitMs', async () => {
+Bat('a lone window is computed without waiting for a full batch', async () => {
   const engine = new TestEngine();
   const b = new Batcher(engine, { maxBatch: 8, maxWaitMs: 30, staleMs: 10_000 });
   const t0 = performance.now();
@@ -308,6 +308,17 @@ Out('sheds posteriors above the soft limit, reports them, keeps events; closes a
   ws.bufferedAmount = 2000;
   o.send({ type: 'speech', active: true, atMs: 0 });
   assert.equal(ws.closed, [4008, 'slow_consumer']);
+});
+Out('shed posteriors not yet reported are reported before end', () => {
+  const ws = new FakeWs();
+  const o = new Outbox(ws as never, serverCodec('json'), { softLimit: 100, hardLimit: 1000, slowMs: 60_000 });
+  ws.bufferedAmount = 500;
+  o.send(post(0));
+  ws.bufferedAmount = 0;
+  o.send({ type: 'end', windows: 1, audioMs: 3000, skipped: 0 });
+  const sent = ws.sent.map((s) => JSON.parse(s as string));
+  assert.equal(sent.map((m) => m.code ?? m.type), ['posteriors_shed', 'end']);
+  assert.is(sent[0].skipped, 1);
 });
 Out('a reader stuck above the soft limit for slowMs is closed', async () => {
   const ws = new FakeWs();

@@ -45,23 +45,22 @@ export class Outbox {
       this.slow();
       return;
     }
-    if (msg.type === 'posterior') {
-      if (buffered > this.limits.softLimit) {
-        this.shed++;
-        this.unreported++;
-        this.hooks.onShed?.();
-        return;
-      }
-      if (this.unreported > 0) {
-        const n = this.unreported;
-        this.unreported = 0;
-        this.write({ type: 'error', code: 'posteriors_shed', message: `this connection reads too slowly: ${n} posterior message(s) were not sent`, fatal: false, skipped: n });
-      }
+    if (msg.type === 'posterior' && buffered > this.limits.softLimit) {
+      this.shed++;
+      this.unreported++;
+      this.hooks.onShed?.();
+      return;
+    }
+    // Report shed posteriors before the next one, or at the latest before `end`.
+    if ((msg.type === 'posterior' || msg.type === 'end') && this.unreported > 0) {
+      const n = this.unreported;
+      this.unreported = 0;
+      this.write({ type: 'error', code: 'posteriors_shed', message: `this connection reads too slowly: ${n} posterior message(s) were not sent`, fatal: false, skipped: n });
     }
     this.write(msg);
   }
 
-  /** Sends a fatal error and closes (normal close code unless given). */
+  /** Sends a fatal error and closes (policy-violation close code unless given). */
   fatal(code: string, message: string, closeCode = 1008): void {
     if (!this.open) return;
     this.write({ type: 'error', code, message, fatal: true });
