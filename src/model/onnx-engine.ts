@@ -54,13 +54,18 @@ async function workerRunner(modelPath: string, options: OrtSessionOptions): Prom
   const pending = new Map<number, { resolve(r: WorkerReply): void; reject(e: Error): void }>();
   let nextId = 1;
   let failure: Error | undefined;
-  await new Promise<void>((ready, fail) => {
-    worker.once('message', (m: WorkerReply) => {
-      if ('ready' in m && m.ready) ready();
-      else fail(new UserError('MODEL_INVALID', `ONNX Runtime cannot load ${modelPath}: ${'error' in m ? m.error : 'unknown error'}`));
+  try {
+    await new Promise<void>((ready, fail) => {
+      worker.once('message', (m: WorkerReply) => {
+        if ('ready' in m && m.ready) ready();
+        else fail(new UserError('MODEL_INVALID', `ONNX Runtime cannot load ${modelPath}: ${'error' in m ? m.error : 'unknown error'}`));
+      });
+      worker.once('error', fail);
     });
-    worker.once('error', fail);
-  });
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
   worker.on('message', (m: WorkerReply) => {
     if (!('id' in m)) return;
     const p = pending.get(m.id);
