@@ -62,7 +62,6 @@ export interface ServerOptions {
 interface Entry {
   session: Session;
   publisher: Outbox;
-  publisherWs: WebSocket;
   subscribers: Set<Outbox>;
 }
 
@@ -268,7 +267,7 @@ export class EmostreamServer {
       return out.codec.decode(bytes, isBinary);
     } catch (err) {
       const e = err as UserError;
-      out.send({ type: 'error', code: e.code ?? 'malformed_message', message: e.message, fatal: false });
+      out.send({ type: 'error', code: e.code ?? 'invalid_message', message: e.message, fatal: false });
       return undefined;
     }
   }
@@ -343,7 +342,7 @@ export class EmostreamServer {
       onSkipped: (n) => this.metrics.windowsSkipped.inc(n),
     });
     out.posteriors = settings.posteriors;
-    const entry: Entry = { session, publisher: out, publisherWs: ws, subscribers: new Set() };
+    const entry: Entry = { session, publisher: out, subscribers: new Set() };
     session.onPressure = (paused) => {
       if (paused) {
         this.metrics.pauses.inc();
