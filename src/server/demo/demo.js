@@ -55,7 +55,7 @@ function openSession(sampleRate, source) {
       if (!ready) reject(new Error('cannot connect to the server'));
     };
     ws.onclose = (ev) => {
-      if (ready) status(`session ended${ev.code === 1000 ? '' : ` (code ${ev.code})`}`);
+      if (ready) status(`${source}: session ended${ev.code === 1000 ? '' : ` (code ${ev.code}${ev.reason ? `, ${ev.reason}` : ''})`}`);
       if (state.ws === ws) stopAll(false);
     };
   });
