@@ -1,5 +1,6 @@
 // `emostream serve` settings: command-line flags over EMOSTREAM_* environment variables over
 // defaults. One table drives parsing, validation and the help text.
+import { availableParallelism } from 'node:os';
 import { UserError } from '../cli/errors.js';
 import type { EngineKind } from '../model/engine.js';
 import type { AuthConfig } from './auth.js';
@@ -12,7 +13,7 @@ export interface ServeConfig {
   model: string;
   /** undefined: loadEngine's choice (ONNX Runtime when the model has a model.onnx, else tfjs). */
   engine: EngineKind | undefined;
-  threads: number | undefined;
+  threads: number;
   batch: BatcherOptions;
   limits: ServerLimits;
   auth: AuthConfig;
@@ -37,7 +38,7 @@ export const SETTINGS: Setting[] = [
   { flag: 'port', env: 'EMOSTREAM_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'TCP port (0 = any free port)' },
   { flag: 'model', env: 'EMOSTREAM_MODEL', kind: 'string', def: 'models/basic-4', help: 'model directory' },
   { flag: 'engine', env: 'EMOSTREAM_ENGINE', kind: 'string', def: '', help: `inference engine: ${ENGINES.join(', ')} (default: onnx if the model has model.onnx, else tfjs)` },
-  { flag: 'threads', env: 'EMOSTREAM_THREADS', kind: 'int', def: '', min: 1, max: 256, help: "engine threads (engine's default if unset)" },
+  { flag: 'threads', env: 'EMOSTREAM_THREADS', kind: 'int', def: String(availableParallelism()), min: 1, max: 256, help: 'engine intra-op threads (default: the number of cores)' },
   { flag: 'max-batch', env: 'EMOSTREAM_MAX_BATCH', kind: 'int', def: String(DEFAULT_BATCHER.maxBatch), min: 1, max: 1024, help: 'most windows per inference batch, across sessions' },
   { flag: 'max-wait-ms', env: 'EMOSTREAM_MAX_WAIT_MS', kind: 'number', def: String(DEFAULT_BATCHER.maxWaitMs), min: 0, max: 10000, help: 'longest a window waits for its batch to fill, ms' },
   { flag: 'stale-ms', env: 'EMOSTREAM_STALE_MS', kind: 'number', def: String(DEFAULT_BATCHER.staleMs), min: 1, max: 3600000, help: 'overload: a window older than this may be skipped, ms' },
@@ -103,7 +104,7 @@ export function resolveServeConfig(flags: Record<string, string | string[] | und
     port: v.port as number,
     model: v.model as string,
     engine,
-    threads: v.threads as number | undefined,
+    threads: v.threads as number,
     batch: { maxBatch: v['max-batch'] as number, maxWaitMs: v['max-wait-ms'] as number, staleMs: v['stale-ms'] as number },
     limits,
     auth: { publishTokens: v['publish-token'] as string[], subscribeTokens: v['subscribe-token'] as string[], origins: v.origin as string[] },
