@@ -67,6 +67,15 @@ D('fake microphone → AudioWorklet → server → posteriors on the chart; WAV 
     await page.screenshot({ path: `${RUNS}demo-mic.png` });
     assert.equal(server.sessionIds().length, 1, 'the page publishes one session');
 
+    // A second page watches that session (?subscribe=<id>): it gets the current state, then more.
+    const session = await page.evaluate(() => window.emostream.session!);
+    const watcher = await browser.newPage({ viewport: { width: 1200, height: 720 } });
+    watcher.on('pageerror', (e) => pageErrors.push(e.message));
+    await watcher.goto(`${url}?subscribe=${session}`);
+    await watcher.waitForFunction(() => window.emostream.posteriors.length >= 2, null, { timeout: 30000 });
+    assert.match((await watcher.textContent('#status')) ?? '', `watching → session ${session}`);
+    await watcher.screenshot({ path: `${RUNS}demo-watch.png` });
+
     await page.click('#stop');
     await page.waitForFunction(() => (document.getElementById('mic') as HTMLButtonElement).disabled === false);
     await page.check('#fast');

@@ -8,8 +8,8 @@ const state = { ws: null, ctx: null, source: null, node: null, stream: null, ses
 // For tests and the curious: what the page has received.
 window.emostream = state;
 
-function wsUrl() {
-  const u = new URL('/v1/stream', location.href);
+function wsUrl(path = '/v1/stream') {
+  const u = new URL(path, location.href);
   u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const token = new URLSearchParams(location.search).get('token');
   if (token) u.searchParams.set('token', token);
@@ -229,5 +229,19 @@ drop.ondrop = (e) => {
   if (f) streamFile(f);
 };
 
-fetch('/healthz').then((r) => r.json()).then((h) => status(`ready · ${h.model} (${h.backend})`), () => status('server unreachable'));
+/** ?subscribe=<session>: watch someone else's session instead of publishing one. */
+function watch(session) {
+  for (const el of document.querySelectorAll('.controls, #drop, label.opt')) el.style.display = 'none';
+  const ws = new WebSocket(wsUrl(`/v1/subscribe/${encodeURIComponent(session)}`), 'emostream.v1.json');
+  ws.onmessage = (ev) => {
+    const m = JSON.parse(ev.data);
+    if (m.type === 'ready') onReady(m, `watching`);
+    else onMessage(m);
+  };
+  ws.onclose = (ev) => status(`watching ${session}: ${ev.code === 1000 ? 'session ended' : `disconnected (code ${ev.code})`}`);
+}
+
+const watched = new URLSearchParams(location.search).get('subscribe');
+if (watched) watch(watched);
+else fetch('/healthz').then((r) => r.json()).then((h) => status(`ready · ${h.model} (${h.backend})`), () => status('server unreachable'));
 draw();
