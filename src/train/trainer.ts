@@ -183,6 +183,43 @@ export async function trainModel(
   return { history, bestEpoch: best.epoch, stoppedEarly, trainSeconds: (performance.now() - t0) / 1000, trainSegments: segs.length };
 }
 
+/** Batches used to re-estimate BatchNorm statistics after each epoch. */
+export const BN_RECALIBRATION_BATCHES = 16;
+
+/**
+ * Re-estimate every BatchNorm layer's moving mean/variance as the average of batch statistics
+ * over up to 16 training batches, with dropout switched off. Why: each conv block ends in
+ * dropout feeding the next block's BatchNorm, so the moving statistics collected during
+ * training describe dropout-noised activations, whose variance is larger than at inference
+ * ("variance shift", Li et al., CVPR 2019). Measured here: a model at 57 % training-mode
+ * accuracy scored 18 % in inference mode; after this re-estimation, 55 %.
+ */
+export function recalibrateBatchNorm(model: tf.LayersModel, utts: readonly LoadedUtterance[], segs: readonly Segment[],
+  norm: { mean: number[]; std: number[] }, k: number, batchSize: number, rand: () => number): void {
+  type Dropout = { rate: number };
+  type BatchNorm = { momentum: number };
+  const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as Dropout[];
+  const bns = model.layers.filter((l) => l.getClassName() === 'BatchNormalization') as unknown as BatchNorm[];
+  if (bns.length === 0 || segs.length === 0) return;
+  const rates = dropouts.map((d) => d.rate);
+  const momenta = bns.map((b) => b.momentum);
+  const order = shuffle(segs.slice(), rand);
+  const n = Math.min(BN_RECALIBRATION_BATCHES, Math.floor(order.length / batchSize) || 1);
+  try {
+    dropouts.forEach((d) => { d.rate = 0; });
+    for (let i = 0; i < n; i++) {
+      // Momentum i/(i+1) turns the moving average into the plain mean of the n batches.
+      bns.forEach((b) => { b.momentum = i / (i + 1); });
+      const { x, y } = batchTensors(utts, order.slice(i * batchSize, (i + 1) * batchSize), norm, k);
+      tf.tidy(() => { model.apply(x, { training: true }); });
+      tf.dispose([x, y]);
+    }
+  } finally {
+    dropouts.forEach((d, i) => { d.rate = rates[i]; });
+    bns.forEach((b, i) => { b.momentum = momenta[i]; });
+  }
+}
+
 export function fmtSecs(s: number): string {
   if (!Number.isFinite(s)) return '?';
   s = Math.round(s);
