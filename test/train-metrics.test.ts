@@ -135,4 +135,28 @@ t('manifests (CSV and JSONL) list utterances; bad ones are refused with a code',
   }
 });
 
+t('BatchNorm re-estimation: moving stats = mean of the batches\' statistics, dropout off, settings restored', async () => {
+  const { initTf, tf } = await import('../src/model/tf.js');
+  const { buildModel } = await import('../src/model/sta-crnn.js');
+  const { recalibrateBatchNorm } = await import('../src/train/trainer.js');
+  await initTf();
+  const model = buildModel({ width: 0.0625, numClasses: 3, dropout: 0.5 });
+  const us = [0, 1, 2, 3].map((i) => utt(300, i % 3, (t, j) => Math.sin(t * 0.1 + j + i) * (1 + (j % 3))));
+  const st = normStats(us);
+  const segs = segmentsOf(us);
+  recalibrateBatchNorm(model, us, segs, st, 3, 2, () => 0.99); // rand ≈ 1: shuffle keeps the order
+  const { x } = makeBatch(us, segs, st.mean, st.std);
+  const conv1 = tf.model({ inputs: model.inputs, outputs: model.getLayer('conv1').output as import('@tensorflow/tfjs').SymbolicTensor });
+  const out = conv1.predict(tf.tensor4d(x, [4, 300, 40, 3])) as import('@tensorflow/tfjs').Tensor;
+  const m0 = tf.mean(out.slice([0], [2]), [0, 1, 2]), m1 = tf.mean(out.slice([2], [2]), [0, 1, 2]);
+  const expected = tf.div(tf.add(m0, m1), 2).dataSync();
+  const moving = model.getLayer('bn1').getWeights()[2].dataSync();
+  expected.forEach((e, i) => assert.ok(Math.abs(e - moving[i]) < 1e-4, `channel ${i}: ${moving[i]} vs ${e}`));
+  const d = model.getLayer('dropout1') as unknown as { rate: number };
+  const b = model.getLayer('bn1') as unknown as { momentum: number };
+  assert.is(d.rate, 0.5);
+  assert.is(b.momentum, 0.9);
+  model.dispose();
+});
+
 t.run();
