@@ -13,6 +13,8 @@ export interface ResamplerOptions {
   passband?: number;
   /** Stop-band attenuation the Kaiser design aims at, in dB (default 80). */
   attenuationDb?: number;
+  /** 'auto' (default): the WebAssembly SIMD kernel where available; 'js': always the plain JS loop. */
+  kernel?: 'auto' | 'js';
 }
 
 /** Above this many phases the filter table is sampled on a grid of this many phases instead. */
@@ -79,7 +81,7 @@ export class Resampler {
   private p = 0;
   private ended = false;
 
-  constructor(readonly inRate: number, readonly outRate: number, opts: ResamplerOptions & { kernel?: 'auto' | 'js' } = {}) {
+  constructor(readonly inRate: number, readonly outRate: number, opts: ResamplerOptions = {}) {
     for (const [what, r] of [['input', inRate], ['output', outRate]] as const) {
       if (!Number.isInteger(r) || r <= 0) throw new UserError('resample_bad_rate', `${what} sample rate must be a positive whole number of Hz, got ${r}`);
     }
@@ -239,7 +241,7 @@ function concat(parts: Float32Array[]): Float32Array {
 }
 
 /** Resamples a whole signal (same arithmetic as streaming it). */
-export function resample(signal: Float32Array, inRate: number, outRate: number, opts?: ResamplerOptions & { kernel?: 'auto' | 'js' }): Float32Array {
+export function resample(signal: Float32Array, inRate: number, outRate: number, opts?: ResamplerOptions): Float32Array {
   if (inRate === outRate) return signal.slice();
   const r = new Resampler(inRate, outRate, opts);
   return concat([r.process(signal), r.flush()]);
