@@ -149,6 +149,7 @@ export async function trainModel(
           `loss ${(lossSum / seen).toFixed(3)} acc ${(100 * correct / seen).toFixed(1)}% ${(seen / secs).toFixed(1)} samples/s ETA ${fmtSecs(secs / (b + 1) * (batches - b - 1))}`);
       }
       const seconds = (performance.now() - e0) / 1000;
+      recalibrateBatchNorm(model, train, segs, norm, k, cfg.batchSize, rand);
       const v = val.length ? await evaluateUtterances(model, val, norm, labels) : null;
       const log: EpochLog = {
         epoch, loss: lossSum / seen, acc: correct / seen,
