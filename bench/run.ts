@@ -30,12 +30,14 @@ export interface BenchPlan {
   /** Audio seconds per stream in each latency/capacity/memory trial. */
   audioSeconds: number;
   frontendSeconds: number;
+  /** Streams for the memory figure when no capacity was measured. */
+  memoryStreams: number;
 }
 
 export function defaultPlan(quick: boolean): BenchPlan {
   return quick
-    ? { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8], engineSeconds: 0.5, latencyStreams: [1, 8], capacityHops: [1000], capacityLadder: [8, 32], audioSeconds: 8, frontendSeconds: 10 }
-    : { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8, 32], engineSeconds: 2, latencyStreams: [1, 8, 32, 64], capacityHops: [1000, 500], capacityLadder: [16, 32, 48, 64, 96, 128, 192, 256], audioSeconds: 10, frontendSeconds: 30 };
+    ? { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8], engineSeconds: 0.5, latencyStreams: [1, 8], capacityHops: [1000], capacityLadder: [8, 32], audioSeconds: 8, frontendSeconds: 10, memoryStreams: 8 }
+    : { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8, 32], engineSeconds: 2, latencyStreams: [1, 8, 32, 64], capacityHops: [1000, 500], capacityLadder: [16, 32, 48, 64, 96, 128, 192, 256], audioSeconds: 10, frontendSeconds: 30, memoryStreams: 32 };
 }
 
 export type ModelChoice = 'paper' | 'paper-int8' | 'shipped' | 'shipped-int8';
@@ -58,7 +60,7 @@ export interface BenchOptions {
 
 interface LatencyRow { model: string; streams: number; hopMs: number; result: StreamLoadResult }
 interface CapacityRow { model: string; hopMs: number; capacity: number; limitReached: boolean; trials: { streams: number; keptUp: boolean; p99: number; reason?: string }[] }
-interface MemoryRow { model: string; idleRssMB: number; streams: number; peakRssMB: number; perStreamMB: number }
+interface MemoryRow { model: string; idleRssMB: number; fewStreams: number; fewPeakRssMB: number; streams: number; peakRssMB: number; perStreamMB: number }
 
 export interface BenchReport {
   date: string;
@@ -205,15 +207,26 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     report.memory = [];
     for (const m of models) {
       const cap = report.capacity?.find((c) => c.model === m.label && c.hopMs === 1000)?.capacity;
-      const n = Math.max(1, cap || (q ? 8 : 32));
+      const n = Math.max(1, cap || plan.memoryStreams);
       await withServer(server(m), async (srv) => {
         await new Promise((r) => setTimeout(r, 1000));
         const idle = srv.rss();
-        let peak = idle;
-        await runStreams({ wsUrl: srv.wsUrl, streams: n, hopMs: 1000, seconds: audioSeconds, audio, onTick: () => { peak = Math.max(peak, srv.rss()); } });
-        const row: MemoryRow = { model: m.label, idleRssMB: idle / 1e6, streams: n, peakRssMB: peak / 1e6, perStreamMB: (peak - idle) / 1e6 / n };
+        // The first streams also pay one-off costs (code paths compiled, ORT arenas grown for
+        // batches); the cost of one more stream is the slope between a few streams and many.
+        const peakWith = async (k: number) => {
+          let peak = srv.rss();
+          await runStreams({ wsUrl: srv.wsUrl, streams: k, hopMs: 1000, seconds: audioSeconds, audio, onTick: () => { peak = Math.max(peak, srv.rss()); } });
+          return peak;
+        };
+        const few = Math.max(1, Math.min(4, n - 1));
+        const base = n > 1 ? await peakWith(few) : idle;
+        const peak = Math.max(base, await peakWith(n));
+        const row: MemoryRow = {
+          model: m.label, idleRssMB: idle / 1e6, fewStreams: few, fewPeakRssMB: base / 1e6, streams: n, peakRssMB: peak / 1e6,
+          perStreamMB: n > few ? (peak - base) / 1e6 / (n - few) : (peak - idle) / 1e6,
+        };
         report.memory!.push(row);
-        log(`memory ${m.label}: idle ${f1(row.idleRssMB)} MB, ${n} streams peak ${f1(row.peakRssMB)} MB, ${f2(row.perStreamMB)} MB per stream`);
+        log(`memory ${m.label}: idle ${f1(row.idleRssMB)} MB, ${few} streams ${f1(row.fewPeakRssMB)} MB, ${n} streams ${f1(row.peakRssMB)} MB: ${f2(row.perStreamMB)} MB per added stream`);
       });
     }
   }
@@ -277,8 +290,8 @@ export function formatReport(r: BenchReport): string {
     ));
   }
   if (r.memory) {
-    out.push('', '### Server memory (RSS)', '', table(['model', 'idle MB', 'streams', 'peak MB', 'MB per stream'],
-      r.memory.map((m) => [m.model, f1(m.idleRssMB), m.streams, f1(m.peakRssMB), f2(m.perStreamMB)])));
+    out.push('', '### Server memory (RSS; per added stream = slope between the two loads)', '', table(['model', 'idle MB', 'few streams: peak MB', 'many streams: peak MB', 'MB per added stream'],
+      r.memory.map((m) => [m.model, f1(m.idleRssMB), `${m.fewStreams}: ${f1(m.fewPeakRssMB)}`, `${m.streams}: ${f1(m.peakRssMB)}`, f2(m.perStreamMB)])));
   }
   const fe = r.frontend as { timesRealTime?: { total: number }; error?: string } | undefined;
   if (fe) out.push('', fe.timesRealTime ? `Front end (48 kHz → windows, one core): ${f1(fe.timesRealTime.total)}× real time` : `Front end: not measured (${fe.error})`);

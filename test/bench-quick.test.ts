@@ -34,7 +34,7 @@ test('quick harness on a tiny plan writes a well-formed report', async () => {
     const report = await runBench({
       quick: true, models: ['shipped'], sections: ['engine', 'latency', 'memory'],
       threads: 1, maxBatch: 4, maxWaitMs: 0, out, log: (l) => lines.push(l),
-      plan: { engines: ['onnx:1'], engineBatches: [1, 2], engineSeconds: 0.05, latencyStreams: [2], audioSeconds: 3.5 },
+      plan: { engines: ['onnx:1'], engineBatches: [1, 2], engineSeconds: 0.05, latencyStreams: [2], audioSeconds: 3.5, memoryStreams: 2 },
     });
     const json = JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
     assert.equal(json.settings, report.settings);
@@ -56,7 +56,9 @@ test('quick harness on a tiny plan writes a well-formed report', async () => {
     assert.ok(p.n > 0 && p.p50 > 0 && p.p50 <= p.p95 && p.p95 <= p.p99 && p.p99 <= p.max);
     assert.ok(lat.result.serverLatency.n === lat.result.windowsReceived);
     const [mem] = json.memory!;
-    assert.ok(mem.idleRssMB > 10 && mem.peakRssMB >= mem.idleRssMB);
+    assert.ok(mem.idleRssMB > 10 && mem.fewPeakRssMB >= mem.idleRssMB && mem.peakRssMB >= mem.fewPeakRssMB);
+    assert.equal([mem.fewStreams, mem.streams], [1, 2]);
+    assert.ok(Number.isFinite(mem.perStreamMB));
     const text = formatReport(json);
     assert.match(text, /### Engine throughput/);
     assert.match(text, /### End-to-end latency/);
