@@ -36,7 +36,7 @@ export interface BenchPlan {
 
 export function defaultPlan(quick: boolean): BenchPlan {
   return quick
-    ? { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8], engineSeconds: 0.5, latencyStreams: [1, 8], capacityHops: [1000], capacityLadder: [8, 32], audioSeconds: 8, frontendSeconds: 10, memoryStreams: 8 }
+    ? { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8], engineSeconds: 0.5, latencyStreams: [1, 8], capacityHops: [1000], capacityLadder: [8, 32], audioSeconds: 6, frontendSeconds: 10, memoryStreams: 8 }
     : { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8, 32], engineSeconds: 2, latencyStreams: [1, 8, 32, 64], capacityHops: [1000, 500], capacityLadder: [16, 32, 48, 64, 96, 128, 192, 256], audioSeconds: 10, frontendSeconds: 30, memoryStreams: 32 };
 }
 
