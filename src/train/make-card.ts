@@ -66,7 +66,7 @@ ${values.licence}
 ## Results
 
 Held-out validation split (${metrics.n} utterances; the same speakers as training, and the split
-early stopping used, so this is optimistic — the protocol rows below are the real measure):
+early stopping used, so this is optimistic; protocol (cross-validation) figures are the real measure):
 
 \`\`\`
 ${formatMetrics(metrics)}
