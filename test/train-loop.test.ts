@@ -73,6 +73,7 @@ t('emostream train / eval / analyze on a manifest corpus', async () => {
     const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
     assert.equal(summary.completedFolds, [1, 2]);
     assert.ok(existsSync(join(out, 'fold-01', 'result.json')) && existsSync(join(out, 'confusion.svg')));
+    assert.ok(existsSync(join(out, 'fold-01', 'checkpoint', 'model.json')), 'best-so-far checkpoint');
     // Re-running resumes: both folds are already done, nothing is retrained.
     const again = await cli(['train', '--data', dir, '--protocol', 'kfold', '--folds', '2', '--width', '0.0625', '--epochs', '1', '--out', out]);
     assert.match(again.stderr, /already done/);

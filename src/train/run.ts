@@ -133,9 +133,16 @@ async function runFold(o: RunOptions, arch: StaCrnnConfig, utts: LoadedUtterance
   const log: string[] = [];
   const res = await trainModel(model, train, val, norm, o.corpus.labels, o.train, {
     progress: o.progress, label,
-    onEpoch: async (e) => {
+    onEpoch: async (e, improved) => {
       log.push(JSON.stringify(e));
       await writeFile(join(dir, 'history.jsonl'), log.join('\n') + '\n');
+      // Checkpoint: the best model so far, usable (eval/analyze/serve) even if the run dies.
+      if (improved) {
+        await saveModelDir(join(dir, 'checkpoint'), model, {
+          name: `${o.corpus.name}-${o.protocol}-fold${fold.index + 1}-checkpoint`, labels: o.corpus.labels, arch, features: FEATURES, norm,
+          training: { checkpoint: true, epoch: e.epoch, valLoss: e.valLoss, valWa: e.valWa, valUa: e.valUa, command: o.command },
+        });
+      }
     },
   });
   const meta: ModelMeta = {
