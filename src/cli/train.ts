@@ -20,7 +20,7 @@ protocol:
   --protocol P           kfold | loso | all (default kfold)
   --folds N              kfold: number of folds (default 10); loso: speaker groups (default 1 speaker per fold)
   --only LIST            run only these folds (1-based, comma separated)
-  --max-folds N          train at most N new folds in this invocation
+  --max-folds N          train at most N new folds in this invocation (0: only summarise finished folds)
   --val-fraction F       share of each training part kept for early stopping (default 0.1; loso: one speaker)
 model:
   --variant V            ${VARIANTS.join(' | ')} (default sta-crnn)
@@ -90,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
   const { pooled } = await runProtocol({
     corpus, protocol, out, only,
     folds: values.folds === undefined ? undefined : num(values.folds, 'folds', 10, int),
-    maxFolds: values['max-folds'] === undefined ? undefined : num(values['max-folds'], 'max-folds', 1, int),
+    maxFolds: values['max-folds'] === undefined ? undefined : num(values['max-folds'], 'max-folds', 1, (x) => Number.isInteger(x) && x >= 0),
     valFraction: num(values['val-fraction'], 'val-fraction', 0.1, (x) => x >= 0 && x < 0.5),
     arch: {
       variant,

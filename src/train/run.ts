@@ -81,7 +81,11 @@ export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[
   const arch = resolveConfig({ ...o.arch, numClasses: o.corpus.labels.length, seed: o.train.seed });
   const utts = await loadFeatures(o.corpus, o.progress, o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir);
   const folds = makeFolds(o.protocol, utts, { folds: o.folds, seed: o.train.seed, valFraction: o.valFraction });
-  await writeFile(join(o.out, 'run.json'), JSON.stringify({
+  // A resumed or summarising invocation keeps the original run's record (and command).
+  const runFile = join(o.out, 'run.json');
+  const previous = (await exists(runFile)) ? JSON.parse(await readFile(runFile, 'utf8')) as { command?: string } : null;
+  const command = previous?.command ?? o.command;
+  if (!previous) await writeFile(runFile, JSON.stringify({
     corpus: o.corpus.name, labels: o.corpus.labels, protocol: o.protocol, folds: folds.length, valFraction: o.valFraction,
     arch, train: o.train, backend, hardware: hardware(), command: o.command, started: new Date().toISOString(),
   }, null, 1) + '\n');
@@ -108,7 +112,7 @@ export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[
     pooled, meanWa: mean(tested.map((r) => r.test!.wa)), meanUa: mean(tested.map((r) => r.test!.ua)),
     width: arch.width, variant: arch.variant, attentionPosition: arch.attentionPosition,
     epochsRun: results.map((r) => r.epochsRun), bestEpochs: results.map((r) => r.bestEpoch),
-    trainSeconds: results.reduce((a, r) => a + r.trainSeconds, 0), backend, hardware: hardware(), command: o.command,
+    trainSeconds: results.reduce((a, r) => a + r.trainSeconds, 0), backend, hardware: hardware(), command,
   };
   await writeFile(join(o.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
   if (pooled) {
