@@ -1,12 +1,12 @@
 // emostream features <audio.wav> [--npy out.npy] [--json]: the front end on one file.
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { computeFeatures } from '../dsp/features.js';
 import { encodeNpyF32 } from '../dsp/npy.js';
 import { N_CHANNELS, N_MELS, SAMPLE_RATE } from '../dsp/types.js';
 import { windowCount } from '../dsp/windows.js';
 import { toMono16kSignal } from '../ingest/load.js';
 import { decodeWav, readWavFile } from '../ingest/wav.js';
+import { parseCommandLine } from './args.js';
 import { CliError, UserError } from './errors.js';
 
 const HELP = `usage: emostream features <audio.wav | -> [--npy out.npy] [--json]
@@ -23,21 +23,9 @@ options:
 Without --npy or --json, prints a short summary.`;
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { npy: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
-  }
+  const parsed = parseCommandLine(argv, { npy: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+  if (!parsed) return 0;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
   if (positionals.length !== 1) throw new CliError('usage', `expected exactly one audio file, got ${positionals.length}\n\n${HELP}`, 2);
   const path = positionals[0];
 

@@ -1,10 +1,9 @@
 // emostream mic: stream the microphone (through SoX's rec, sox or arecord) to a server.
-import { parseArgs } from 'node:util';
-import { DEFAULT_URL, Publisher } from '../client/client.js';
-import { formatMessage } from '../client/format.js';
+import { DEFAULT_URL } from '../client/client.js';
 import { microphone, type RecorderName } from '../ingest/mic.js';
-import type { ServerMessage } from '../server/messages.js';
+import { parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
+import { connectAndPrint, publishFlags } from './publish-flags.js';
 
 const HELP = `usage: emostream mic [options]
 
@@ -27,47 +26,13 @@ options:
   -h, --help             show this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
-        url: { type: 'string' }, recorder: { type: 'string' }, device: { type: 'string' }, rate: { type: 'string' },
-        'hop-ms': { type: 'string' }, 'min-window-ms': { type: 'string' }, session: { type: 'string' }, 'events-only': { type: 'boolean' },
-        json: { type: 'boolean' }, proto: { type: 'boolean' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
-  }
+  const parsed = parseCommandLine(argv, { ...publishFlags, recorder: { type: 'string' }, device: { type: 'string' }, rate: { type: 'string' } }, HELP, false);
+  if (!parsed) return 0;
   const o = parsed.values;
-  if (o.help) {
-    console.log(HELP);
-    return 0;
-  }
   const rate = o.rate === undefined ? 16000 : Number(o.rate);
   if (!Number.isInteger(rate) || rate < 8000 || rate > 192000) throw new CliError('usage', `--rate must be an integer in 8000..192000, got '${o.rate}'`, 2);
-  const json = !!o.json;
-  const print = (m: ServerMessage) => {
-    if (json) process.stdout.write(JSON.stringify(m) + '\n');
-    else if (m.type === 'error') console.error(formatMessage(m));
-    else console.log(formatMessage(m));
-  };
-
-  const pub = await Publisher.connect({
-    url: o.url ?? DEFAULT_URL,
-    encoding: o.proto ? 'proto' : 'json',
-    token: o.token ?? process.env.EMOSTREAM_TOKEN,
-    session: o.session,
-    audio: { sampleRate: rate, encoding: 'f32le', channels: 1 },
-    hopMs: o['hop-ms'] === undefined ? undefined : Number(o['hop-ms']),
-    minWindowMs: o['min-window-ms'] === undefined ? undefined : Number(o['min-window-ms']),
-    posteriors: !o['events-only'],
-  });
-  print(pub.ready);
-  pub.messages$.subscribe({ next: print, error: () => {} });
-  if (!json) console.error('emostream: listening to the microphone; Ctrl-C to stop');
+  const pub = await connectAndPrint(o, { sampleRate: rate, encoding: 'f32le', channels: 1 });
+  if (!o.json) console.error('emostream: listening to the microphone; Ctrl-C to stop');
 
   // Ctrl-C stops the recorder; the session is then flushed and ended.
   await new Promise<void>((resolve, reject) => {

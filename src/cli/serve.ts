@@ -1,10 +1,10 @@
 // emostream serve: the streaming WebSocket server (docs/server.md).
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadEngine } from '../model/load-engine.js';
 import { parseArgsOptions, resolveServeConfig, settingsHelp } from '../server/config.js';
 import { startServer } from '../server/server.js';
-import { CliError, UserError } from './errors.js';
+import { parseCommandLine } from './args.js';
+import { UserError } from './errors.js';
 
 const HELP = `usage: emostream serve [options]
 
@@ -18,16 +18,8 @@ ${settingsHelp()}
   -h, --help                   show this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: false, options: { ...parseArgsOptions(), help: { type: 'boolean', short: 'h' } } });
-  } catch (err) {
-    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
-  }
-  if (parsed.values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseCommandLine(argv, parseArgsOptions(), HELP, false);
+  if (!parsed) return 0;
   const cfg = resolveServeConfig(parsed.values as Record<string, string | string[] | undefined>);
   const logger = pino({ level: cfg.logLevel, base: { pid: process.pid } }, pino.destination(2));
   const engine = await loadEngine(cfg.model, { kind: cfg.engine, threads: cfg.threads });

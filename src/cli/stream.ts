@@ -1,12 +1,11 @@
 // emostream stream <file.wav | -> : stream audio to a server and print what comes back.
-import { parseArgs } from 'node:util';
-import { DEFAULT_URL, Publisher } from '../client/client.js';
-import { formatMessage } from '../client/format.js';
+import { DEFAULT_URL, type Publisher } from '../client/client.js';
 import { BYTES_PER_SAMPLE, isSampleEncoding } from '../ingest/pcm.js';
 import type { SampleEncoding } from '../ingest/types.js';
 import { readWavFile } from '../ingest/wav.js';
-import type { ServerMessage } from '../server/messages.js';
+import { parseCommandLine } from './args.js';
 import { CliError, UserError } from './errors.js';
+import { connectAndPrint, publishFlags } from './publish-flags.js';
 
 const HELP = `usage: emostream stream <file.wav | -> [options]
 
@@ -37,26 +36,13 @@ function positiveNumber(name: string, raw: string | undefined, def: number): num
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' }, fast: { type: 'boolean' }, rate: { type: 'string' }, channels: { type: 'string' },
-        encoding: { type: 'string' }, 'hop-ms': { type: 'string' }, 'min-window-ms': { type: 'string' }, session: { type: 'string' },
-        'events-only': { type: 'boolean' }, json: { type: 'boolean' }, proto: { type: 'boolean' }, token: { type: 'string' },
-        'chunk-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    { ...publishFlags, fast: { type: 'boolean' }, rate: { type: 'string' }, channels: { type: 'string' }, encoding: { type: 'string' }, 'chunk-ms': { type: 'string' } },
+    HELP,
+  );
+  if (!parsed) return 0;
   const { values: o, positionals } = parsed;
-  if (o.help) {
-    console.log(HELP);
-    return 0;
-  }
   if (positionals.length !== 1) throw new CliError('usage', `expected one WAV file or '-', got ${positionals.length} argument(s)\n\n${HELP}`, 2);
   const source = positionals[0];
   const chunkMs = positiveNumber('chunk-ms', o['chunk-ms'], 100);
@@ -80,25 +66,7 @@ export async function run(argv: string[]): Promise<number> {
     })();
   }
 
-  const json = !!o.json;
-  const print = (m: ServerMessage) => {
-    if (json) process.stdout.write(JSON.stringify(m) + '\n');
-    else if (m.type === 'error') console.error(formatMessage(m));
-    else console.log(formatMessage(m));
-  };
-
-  const pub = await Publisher.connect({
-    url: o.url ?? DEFAULT_URL,
-    encoding: o.proto ? 'proto' : 'json',
-    token: o.token ?? process.env.EMOSTREAM_TOKEN,
-    session: o.session,
-    audio: format,
-    hopMs: o['hop-ms'] === undefined ? undefined : Number(o['hop-ms']),
-    minWindowMs: o['min-window-ms'] === undefined ? undefined : Number(o['min-window-ms']),
-    posteriors: !o['events-only'],
-  });
-  print(pub.ready);
-  pub.messages$.subscribe({ next: print, error: () => {} });
+  const pub = await connectAndPrint(o, format);
 
   let interrupted = false;
   const onSigint = () => {

@@ -1,10 +1,10 @@
 // emostream subscribe <session>: follow a session's results (reconnecting if the link drops).
-import { parseArgs } from 'node:util';
-import { lastValueFrom } from 'rxjs';
-import { tap } from 'rxjs';
+import { lastValueFrom, tap } from 'rxjs';
 import { DEFAULT_URL, subscribe } from '../client/client.js';
-import { formatMessage } from '../client/format.js';
+import { messagePrinter } from '../client/format.js';
+import { parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
+import { publishFlags } from './publish-flags.js';
 
 const HELP = `usage: emostream subscribe <session> [options]
 
@@ -22,28 +22,13 @@ options:
   -h, --help         show this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' }, 'events-only': { type: 'boolean' }, json: { type: 'boolean' }, proto: { type: 'boolean' },
-        token: { type: 'string' }, retries: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
-  }
+  const { url, 'events-only': eventsOnly, json, proto, token } = publishFlags;
+  const parsed = parseCommandLine(argv, { url, 'events-only': eventsOnly, json, proto, token, retries: { type: 'string' } }, HELP);
+  if (!parsed) return 0;
   const { values: o, positionals } = parsed;
-  if (o.help) {
-    console.log(HELP);
-    return 0;
-  }
   if (positionals.length !== 1) throw new CliError('usage', `expected one session id, got ${positionals.length} argument(s)\n\n${HELP}`, 2);
   const retries = o.retries === undefined ? 8 : Number(o.retries);
   if (!Number.isInteger(retries) || retries < 0) throw new CliError('usage', `--retries must be a non-negative integer, got '${o.retries}'`, 2);
-  const json = !!o.json;
   const messages$ = subscribe(positionals[0], {
     url: o.url ?? DEFAULT_URL,
     encoding: o.proto ? 'proto' : 'json',
@@ -51,13 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     posteriors: !o['events-only'],
     maxRetries: retries,
     onReconnect: (n, ms, why) => console.error(`emostream: ${why.message}; reconnecting in ${ms} ms (attempt ${n}/${retries})`),
-  }).pipe(
-    tap((m) => {
-      if (json) process.stdout.write(JSON.stringify(m) + '\n');
-      else if (m.type === 'error') console.error(formatMessage(m));
-      else console.log(formatMessage(m));
-    }),
-  );
+  }).pipe(tap(messagePrinter(!!o.json)));
   await lastValueFrom(messages$, { defaultValue: undefined });
   return 0;
 }

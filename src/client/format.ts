@@ -29,3 +29,12 @@ export function formatMessage(m: ServerMessage): string {
       return `pong ${m.id}`;
   }
 }
+
+/** Prints each message as a readable line (errors to stderr), or as one JSON line when `json`. */
+export function messagePrinter(json: boolean): (m: ServerMessage) => void {
+  return (m) => {
+    if (json) process.stdout.write(JSON.stringify(m) + '\n');
+    else if (m.type === 'error') console.error(formatMessage(m));
+    else console.log(formatMessage(m));
+  };
+}

@@ -1,0 +1,43 @@
+// What `stream` and `mic` share: the flags that say where to publish and what to ask for, and
+// a connection that prints every server message as it arrives.
+import { DEFAULT_URL, Publisher, type PublishOptions } from '../client/client.js';
+import { messagePrinter } from '../client/format.js';
+
+export const publishFlags = {
+  url: { type: 'string' },
+  'hop-ms': { type: 'string' },
+  'min-window-ms': { type: 'string' },
+  session: { type: 'string' },
+  'events-only': { type: 'boolean' },
+  json: { type: 'boolean' },
+  proto: { type: 'boolean' },
+  token: { type: 'string' },
+} as const;
+
+export interface PublishFlagValues {
+  url?: string;
+  'hop-ms'?: string;
+  'min-window-ms'?: string;
+  session?: string;
+  'events-only'?: boolean;
+  json?: boolean;
+  proto?: boolean;
+  token?: string;
+}
+
+export async function connectAndPrint(o: PublishFlagValues, audio: PublishOptions['audio']): Promise<Publisher> {
+  const print = messagePrinter(!!o.json);
+  const pub = await Publisher.connect({
+    url: o.url ?? DEFAULT_URL,
+    encoding: o.proto ? 'proto' : 'json',
+    token: o.token ?? process.env.EMOSTREAM_TOKEN,
+    session: o.session,
+    audio,
+    hopMs: o['hop-ms'] === undefined ? undefined : Number(o['hop-ms']),
+    minWindowMs: o['min-window-ms'] === undefined ? undefined : Number(o['min-window-ms']),
+    posteriors: !o['events-only'],
+  });
+  print(pub.ready);
+  pub.messages$.subscribe({ next: print, error: () => {} });
+  return pub;
+}
