@@ -3,7 +3,7 @@
 import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import os from 'node:os';
-import { tf, initTf } from '../model/tf.js';
+import { initTf } from '../model/tf.js';
 import { buildModel, resolveConfig, type StaCrnnConfig } from '../model/sta-crnn.js';
 import { saveModelDir, FEATURES, type ModelMeta } from '../model/save.js';
 import type { Corpus } from './corpus.js';
@@ -178,6 +178,5 @@ async function runFold(o: RunOptions, arch: StaCrnnConfig, utts: LoadedUtterance
     trainSeconds: res.trainSeconds, trainSegments: res.trainSegments, test: testMetrics, history: res.history,
   };
   await writeFile(join(dir, 'result.json'), JSON.stringify(result, null, 1) + '\n');
-  void tf;
   return result;
 }

@@ -119,7 +119,6 @@ export async function trainModel(
   const savedRandom = Math.random;
   Math.random = rng(cfg.seed * 104729 + 3);
   try {
-
     for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
       const order = shuffle(segs.slice(), rand);
       const e0 = performance.now();
