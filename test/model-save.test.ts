@@ -68,7 +68,7 @@ t('the Engine normalises raw windows itself and returns one distribution per win
   assert.equal(await engine.infer([]), []);
   const bad = await engine.infer([new Float32Array(10)]).then(() => null, (e) => e);
   assert.instance(bad, UserError);
-  assert.is(bad.code, 'BAD_WINDOW');
+  assert.is(bad.code, 'bad_window');
   model.dispose();
   await engine.dispose();
 });
@@ -76,16 +76,16 @@ t('the Engine normalises raw windows itself and returns one distribution per win
 t('missing or inconsistent model directories fail with coded errors', async () => {
   const err = await loadEngine(join(dir, 'nope')).catch((e) => e);
   assert.instance(err, UserError);
-  assert.is(err.code, 'MODEL_NOT_FOUND');
+  assert.is(err.code, 'model_not_found');
   const metaPath = join(dir, 'tiny', 'meta.json');
   const good = await readFile(metaPath, 'utf8');
   await writeFile(metaPath, JSON.stringify({ ...JSON.parse(good), labels: ['a', 'b', 'c'] }));
   const e2 = await loadEngine(join(dir, 'tiny')).catch((e) => e);
-  assert.is(e2.code, 'MODEL_INVALID');
+  assert.is(e2.code, 'model_invalid');
   assert.match(e2.message, /4 outputs but meta.json lists 3 labels/);
   await writeFile(metaPath, JSON.stringify({ ...JSON.parse(good), features: { ...FEATURES, nMels: 64 } }));
   const e3 = await loadEngine(join(dir, 'tiny')).catch((e) => e);
-  assert.is(e3.code, 'MODEL_INVALID');
+  assert.is(e3.code, 'model_invalid');
   await writeFile(metaPath, good);
 });
 
@@ -93,7 +93,7 @@ t('the shipped models load and answer with their labels', async () => {
   for (const [name, k] of [['basic-4', 4], ['emodb-7', 7]] as const) {
     const path = new URL(`../models/${name}`, import.meta.url).pathname;
     const engine = await loadEngine(path).catch((e) => e);
-    if (engine instanceof Error && (engine as UserError).code === 'MODEL_NOT_FOUND' && name === 'emodb-7') continue; // not shipped yet
+    if (engine instanceof Error && (engine as UserError).code === 'model_not_found' && name === 'emodb-7') continue; // not shipped yet
     assert.not.instance(engine, Error, String(engine));
     assert.is(engine.labels.length, k);
     const [p] = await engine.infer([window(9)]);

@@ -82,7 +82,7 @@ test('loadEngine picks ONNX Runtime when model.onnx exists, tfjs when asked', as
   }
 });
 
-test('a model.onnx exported from other weights is refused (MODEL_STALE); auto mode falls back to tfjs', async () => {
+test('a model.onnx exported from other weights is refused (model_stale); auto mode falls back to tfjs', async () => {
   const stale = join(tmp, 'stale');
   cpSync(dir, stale, { recursive: true });
   const meta = JSON.parse(readFileSync(join(stale, 'meta.json'), 'utf8'));
@@ -90,7 +90,7 @@ test('a model.onnx exported from other weights is refused (MODEL_STALE); auto mo
   writeFileSync(join(stale, 'meta.json'), JSON.stringify(meta));
   const err = await OnnxEngine.load(stale).then(() => null, (e) => e);
   assert.instance(err, UserError);
-  assert.is(err.code, 'MODEL_STALE');
+  assert.is(err.code, 'model_stale');
   const warnings: string[] = [];
   const onWarning = (w: Error) => warnings.push(w.message);
   process.on('warning', onWarning);
@@ -107,14 +107,14 @@ test('coded errors: missing model.onnx, wrong window size, CUDA provider not ins
   cpSync(dir, bare, { recursive: true });
   rmSync(join(bare, 'model.onnx'));
   const missing = await OnnxEngine.load(bare).then(() => null, (e) => e);
-  assert.is(missing?.code, 'MODEL_NOT_FOUND');
+  assert.is(missing?.code, 'model_not_found');
   const e = await OnnxEngine.load(dir, { worker: false });
   const bad = await e.infer([new Float32Array(100)]).then(() => null, (x) => x);
-  assert.is(bad?.code, 'BAD_WINDOW');
+  assert.is(bad?.code, 'bad_window');
   await e.dispose();
   const cuda = await loadEngine(dir, { kind: 'onnx-cuda' }).then((x) => x, (x) => x);
   // On a machine with the CUDA build this loads; on the CPU-only npm build it must say why.
-  if (cuda instanceof Error) assert.is((cuda as UserError).code, 'ENGINE_UNAVAILABLE');
+  if (cuda instanceof Error) assert.is((cuda as UserError).code, 'engine_unavailable');
   else await cuda.dispose();
 });
 

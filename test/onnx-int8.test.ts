@@ -59,7 +59,7 @@ test('int8 export: QDQ convolutions, close posteriors, served as onnx-int8', asy
       await Promise.all([fp.dispose(), q.dispose()]);
     }
     const missing = await loadEngine(join(tmp, 'nope'), { kind: 'onnx-int8' }).then(() => null, (e) => e);
-    assert.ok(missing?.code === 'MODEL_NOT_FOUND');
+    assert.ok(missing?.code === 'model_not_found');
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

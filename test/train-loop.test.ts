@@ -91,7 +91,7 @@ t('emostream train / eval / analyze on a manifest corpus', async () => {
 
     const bad = await cli(['train', '--corpus', 'nope']).then(() => null, (e) => e);
     assert.is(bad.code, 2);
-    assert.match(bad.stderr, /error \[BAD_ARGUMENT\]: --corpus must be one of/);
+    assert.match(bad.stderr, /error \[bad_argument\]: --corpus must be one of/);
     assert.not.match(bad.stderr, /\n\s+at /);
   } finally {
     await rm(dir, { recursive: true, force: true });

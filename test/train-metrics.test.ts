@@ -83,7 +83,7 @@ t('LOSO: a fold holds out exactly its speaker(s); validation is another whole sp
     for (const s of valSpk) assert.not.ok(trainSpk.has(s));
   }
   assert.is(makeFolds('loso', utts, { folds: 2 }).length, 2, 'speaker groups');
-  assert.throws(() => makeFolds('loso', utts, { folds: 9 }), (e: unknown) => e instanceof UserError && e.code === 'BAD_FOLDS');
+  assert.throws(() => makeFolds('loso', utts, { folds: 9 }), (e: unknown) => e instanceof UserError && e.code === 'bad_folds');
   const all = makeFolds('all', utts, {});
   assert.is(all.length, 1);
   assert.is(all[0].test.length, 0);
@@ -128,7 +128,7 @@ t('manifests (CSV and JSONL) list utterances; bad ones are refused with a code',
     await writeFile(join(dir, 'manifest.jsonl'), '{"path":"a.wav","speaker":"s1","label":"x"}\nnot json\n');
     const err = await manifestCorpus(dir).catch((e) => e);
     assert.instance(err, UserError);
-    assert.is(err.code, 'BAD_MANIFEST');
+    assert.is(err.code, 'bad_manifest');
     assert.match(err.message, /:2: not valid JSON/);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -19,10 +19,10 @@ export async function run(argv: string[]): Promise<number> {
       options: { model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     }));
   } catch (err) {
-    throw new CliError('BAD_ARGUMENT', `${(err as Error).message}\n\n${HELP}`, 2);
+    throw new CliError('bad_argument', `${(err as Error).message}\n\n${HELP}`, 2);
   }
   if (values.help) { process.stdout.write(HELP); return 0; }
-  if (positionals.length !== 1) throw new CliError('BAD_ARGUMENT', `give exactly one audio file\n\n${HELP}`, 2);
+  if (positionals.length !== 1) throw new CliError('bad_argument', `give exactly one audio file\n\n${HELP}`, 2);
   const file = resolve(positionals[0]);
   const modelDir = resolve(values.model ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../models/basic-4'));
 
@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   const { loadEngine } = await import('../model/load-engine.js');
   const signal = await loadAudio16k(file);
   const features = computeFeatures(signal);
-  if (features.frames === 0) throw new CliError('AUDIO_TOO_SHORT', `'${positionals[0]}' is shorter than one 25 ms frame`);
+  if (features.frames === 0) throw new CliError('audio_too_short', `'${positionals[0]}' is shorter than one 25 ms frame`);
   const utt = [{ path: file, speaker: '', label: '', y: 0, features }];
   const windows = segmentsOf(utt).map((s) => rawWindow(utt, s));
   const engine = await loadEngine(modelDir);

@@ -49,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    throw new CliError('BAD_USAGE', `${(err as Error).message}\n\n${HELP}`, 2);
+    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
   }
   const v = args.values;
   if (v.help) {
@@ -61,12 +61,12 @@ export async function run(argv: string[]): Promise<number> {
     if (s === undefined) return def;
     const xs = s.split(',').map((x) => x.trim()).filter(Boolean);
     const badOne = xs.find((x) => !allowed.includes(x));
-    if (badOne || xs.length === 0) throw new CliError('BAD_USAGE', `--${name} takes a comma-separated list of ${allowed.join(', ')}; got '${s}'`, 2);
+    if (badOne || xs.length === 0) throw new CliError('usage', `--${name} takes a comma-separated list of ${allowed.join(', ')}; got '${s}'`, 2);
     return xs;
   };
   const int = (s: string, name: string, min: number) => {
     const n = Number(s);
-    if (!Number.isFinite(n) || n < min || (name !== 'max-wait-ms' && !Number.isInteger(n))) throw new CliError('BAD_USAGE', `--${name} must be a number ≥ ${min}, got '${s}'`, 2);
+    if (!Number.isFinite(n) || n < min || (name !== 'max-wait-ms' && !Number.isInteger(n))) throw new CliError('usage', `--${name} must be a number ≥ ${min}, got '${s}'`, 2);
     return n;
   };
   const report = await runBench({

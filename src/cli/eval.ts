@@ -33,14 +33,14 @@ export async function run(argv: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    throw new CliError('BAD_ARGUMENT', `${(err as Error).message}\n\n${HELP}`, 2);
+    throw new CliError('bad_argument', `${(err as Error).message}\n\n${HELP}`, 2);
   }
   if (values.help) { process.stdout.write(HELP); return 0; }
-  if (!values.model) throw new CliError('BAD_ARGUMENT', `--model is required\n\n${HELP}`, 2);
-  if (!values.corpus === !values.data) throw new CliError('BAD_ARGUMENT', `give exactly one of --corpus or --data\n\n${HELP}`, 2);
+  if (!values.model) throw new CliError('bad_argument', `--model is required\n\n${HELP}`, 2);
+  if (!values.corpus === !values.data) throw new CliError('bad_argument', `give exactly one of --corpus or --data\n\n${HELP}`, 2);
   let corpus: Corpus;
   if (values.corpus) {
-    if (!CORPORA.includes(values.corpus as CorpusName)) throw new CliError('BAD_ARGUMENT', `--corpus must be one of ${CORPORA.join(', ')}`, 2);
+    if (!CORPORA.includes(values.corpus as CorpusName)) throw new CliError('bad_argument', `--corpus must be one of ${CORPORA.join(', ')}`, 2);
     corpus = await builtinCorpus(values.corpus as CorpusName, values['data-root'] ? resolve(values['data-root']) : undefined);
   } else corpus = await manifestCorpus(resolve(values.data as string));
 
@@ -48,14 +48,14 @@ export async function run(argv: string[]): Promise<number> {
   let scope = 'all utterances';
   if (values.fold !== undefined) {
     const protocol = (values.protocol ?? 'kfold') as Protocol;
-    if (!PROTOCOLS.includes(protocol) || protocol === 'all') throw new CliError('BAD_ARGUMENT', `--fold needs --protocol kfold or loso`, 2);
+    if (!PROTOCOLS.includes(protocol) || protocol === 'all') throw new CliError('bad_argument', `--fold needs --protocol kfold or loso`, 2);
     const folds = makeFolds(protocol, utts, {
       folds: values.folds ? Number(values.folds) : undefined,
       seed: values.seed ? Number(values.seed) : 1,
       valFraction: values['val-fraction'] ? Number(values['val-fraction']) : 0.1,
     });
     const f = folds[Number(values.fold) - 1];
-    if (!f) throw new CliError('BAD_ARGUMENT', `--fold must be 1…${folds.length}`, 2);
+    if (!f) throw new CliError('bad_argument', `--fold must be 1…${folds.length}`, 2);
     utts = f.test.map((i) => corpus.utterances[i]);
     scope = `${protocol} ${f.name} test split`;
   }
@@ -70,7 +70,7 @@ export async function run(argv: string[]): Promise<number> {
   const { model, meta } = await loadModelDir(resolve(values.model));
   const known = utts.filter((u) => meta.labels.includes(u.label));
   const skipped = utts.length - known.length;
-  if (known.length === 0) throw new CliError('NO_DATA', `none of the ${utts.length} utterances has a label the model knows (${meta.labels.join(', ')})`);
+  if (known.length === 0) throw new CliError('no_data', `none of the ${utts.length} utterances has a label the model knows (${meta.labels.join(', ')})`);
   const loaded = (await loadFeatures({ name: corpus.name, labels: meta.labels, utterances: known }, false));
   const { metrics } = await evaluateUtterances(model, loaded, meta.norm, meta.labels);
   model.dispose();

@@ -38,19 +38,19 @@ export async function run(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    throw new CliError('BAD_USAGE', `${(err as Error).message}\n\n${HELP}`, 2);
+    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
   }
   if (args.values.help) {
     console.log(HELP);
     return 0;
   }
-  if (args.positionals.length !== 1) throw new CliError('BAD_USAGE', `expected one model directory\n\n${HELP}`, 2);
+  if (args.positionals.length !== 1) throw new CliError('usage', `expected one model directory\n\n${HELP}`, 2);
   const tolerance = Number(args.values.tolerance);
-  if (!(tolerance >= 0)) throw new CliError('BAD_USAGE', `--tolerance must be a non-negative number, got '${args.values.tolerance}'`, 2);
+  if (!(tolerance >= 0)) throw new CliError('usage', `--tolerance must be a non-negative number, got '${args.values.tolerance}'`, 2);
   const [dir] = args.positionals;
   const { exportModelDir } = await import('../onnx/export.js');
   const t0 = performance.now();
-  if (args.values.calibrate && !args.values.int8) throw new CliError('BAD_USAGE', '--calibrate only applies with --int8', 2);
+  if (args.values.calibrate && !args.values.int8) throw new CliError('usage', '--calibrate only applies with --int8', 2);
   const calibrationDir = args.values.calibrate ?? fileURLToPath(new URL('../../../shared/data/emodb/wav', import.meta.url));
   const r = await exportModelDir(dir, {
     out: args.values.out,
@@ -65,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   if (r.parity) {
     const ok = r.parity.maxAbsDiff <= tolerance;
     console.log(`ONNX Runtime vs tfjs on ${r.parity.windows} windows: max |Δposterior| = ${r.parity.maxAbsDiff.toExponential(2)} (${ok ? 'ok' : 'FAIL'}, tolerance ${tolerance})`);
-    if (!ok) throw new CliError('EXPORT_MISMATCH', `the exported model disagrees with tfjs by ${r.parity.maxAbsDiff.toExponential(2)} (> ${tolerance}); please report this with the model's meta.json`);
+    if (!ok) throw new CliError('export_mismatch', `the exported model disagrees with tfjs by ${r.parity.maxAbsDiff.toExponential(2)} (> ${tolerance}); please report this with the model's meta.json`);
   }
   return 0;
 }

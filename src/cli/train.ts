@@ -44,7 +44,7 @@ output:
 function num(v: string | undefined, name: string, fallback: number, check: (x: number) => boolean = (x) => x > 0): number {
   if (v === undefined) return fallback;
   const x = Number(v);
-  if (!Number.isFinite(x) || !check(x)) throw new CliError('BAD_ARGUMENT', `--${name}: invalid value '${v}'`, 2);
+  if (!Number.isFinite(x) || !check(x)) throw new CliError('bad_argument', `--${name}: invalid value '${v}'`, 2);
   return x;
 }
 
@@ -65,17 +65,17 @@ export async function run(argv: string[]): Promise<number> {
       },
     }));
   } catch (err) {
-    throw new CliError('BAD_ARGUMENT', `${(err as Error).message}\n\n${HELP}`, 2);
+    throw new CliError('bad_argument', `${(err as Error).message}\n\n${HELP}`, 2);
   }
   if (values.help) { process.stdout.write(HELP); return 0; }
-  if (!values.corpus === !values.data) throw new CliError('BAD_ARGUMENT', `give exactly one of --corpus or --data\n\n${HELP}`, 2);
+  if (!values.corpus === !values.data) throw new CliError('bad_argument', `give exactly one of --corpus or --data\n\n${HELP}`, 2);
   const protocol = (values.protocol ?? 'kfold') as Protocol;
-  if (!PROTOCOLS.includes(protocol)) throw new CliError('BAD_ARGUMENT', `--protocol must be one of ${PROTOCOLS.join(', ')}`, 2);
+  if (!PROTOCOLS.includes(protocol)) throw new CliError('bad_argument', `--protocol must be one of ${PROTOCOLS.join(', ')}`, 2);
   const variant = (values.variant ?? 'sta-crnn') as Variant;
-  if (!VARIANTS.includes(variant)) throw new CliError('BAD_ARGUMENT', `--variant must be one of ${VARIANTS.join(', ')}`, 2);
+  if (!VARIANTS.includes(variant)) throw new CliError('bad_argument', `--variant must be one of ${VARIANTS.join(', ')}`, 2);
   let corpus: Corpus;
   if (values.corpus) {
-    if (!CORPORA.includes(values.corpus as CorpusName)) throw new CliError('BAD_ARGUMENT', `--corpus must be one of ${CORPORA.join(', ')}`, 2);
+    if (!CORPORA.includes(values.corpus as CorpusName)) throw new CliError('bad_argument', `--corpus must be one of ${CORPORA.join(', ')}`, 2);
     corpus = await builtinCorpus(values.corpus as CorpusName, values['data-root'] ? resolve(values['data-root']) : undefined);
   } else {
     corpus = await manifestCorpus(resolve(values.data as string));
@@ -83,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   const out = resolve(values.out ?? `runs/${corpus.name}-${protocol}`);
   const only = values.only?.split(',').map((s) => {
     const n = Number(s);
-    if (!int(n)) throw new CliError('BAD_ARGUMENT', `--only: '${s}' is not a fold number`, 2);
+    if (!int(n)) throw new CliError('bad_argument', `--only: '${s}' is not a fold number`, 2);
     return n - 1;
   });
   const { runProtocol } = await import('../train/run.js');

@@ -16,7 +16,7 @@ export async function loadEngine(dir: string, opts: EngineOptions = {}): Promise
       return await OnnxEngine.load(dir, { threads: opts.threads, providers });
     } catch (err) {
       // Not asked for by name: a stale model.onnx must not stop the model from serving.
-      if (!(err instanceof UserError && err.code === 'MODEL_STALE')) throw err;
+      if (!(err instanceof UserError && err.code === 'model_stale')) throw err;
       process.emitWarning(`${err.message}; serving with tfjs instead`, { code: 'EMOSTREAM_MODEL_STALE' });
     }
   }
@@ -24,5 +24,5 @@ export async function loadEngine(dir: string, opts: EngineOptions = {}): Promise
     const { TfjsEngine } = await import('./tfjs-engine.js');
     return TfjsEngine.load(dir);
   }
-  throw new UserError('ENGINE_UNAVAILABLE', `engine '${kind}' is not available in this build`);
+  throw new UserError('engine_unavailable', `engine '${kind}' is not available in this build`);
 }

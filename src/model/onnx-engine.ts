@@ -58,7 +58,7 @@ async function workerRunner(modelPath: string, options: OrtSessionOptions): Prom
     await new Promise<void>((ready, fail) => {
       worker.once('message', (m: WorkerReply) => {
         if ('ready' in m && m.ready) ready();
-        else fail(new UserError('MODEL_INVALID', `ONNX Runtime cannot load ${modelPath}: ${'error' in m ? m.error : 'unknown error'}`));
+        else fail(new UserError('model_invalid', `ONNX Runtime cannot load ${modelPath}: ${'error' in m ? m.error : 'unknown error'}`));
       });
       worker.once('error', fail);
     });
@@ -111,11 +111,11 @@ async function checkFresh(modelDir: string, modelPath: string): Promise<Record<s
   try {
     current = await sourceFingerprint(modelDir);
   } catch (err) {
-    throw new UserError('MODEL_INVALID', `${modelDir}: cannot read the model files (${(err as Error).message})`);
+    throw new UserError('model_invalid', `${modelDir}: cannot read the model files (${(err as Error).message})`);
   }
   if (recorded !== current) {
     const int8 = metadata['emostream.quantization'] !== undefined ? ' --int8' : '';
-    throw new UserError('MODEL_STALE', `${modelPath} was not exported from this directory's current weights; run 'emostream export-onnx ${modelDir}${int8}'`);
+    throw new UserError('model_stale', `${modelPath} was not exported from this directory's current weights; run 'emostream export-onnx ${modelDir}${int8}'`);
   }
   return metadata;
 }
@@ -136,14 +136,14 @@ export class OnnxEngine implements Engine {
     const modelPath = join(modelDir, file);
     const metaPath = join(modelDir, 'meta.json');
     if (!existsSync(modelPath)) {
-      throw new UserError('MODEL_NOT_FOUND', `${modelPath} does not exist (run 'emostream export-onnx ${dir}${opts.precision === 'int8' ? ' --int8' : ''}' to create it)`);
+      throw new UserError('model_not_found', `${modelPath} does not exist (run 'emostream export-onnx ${dir}${opts.precision === 'int8' ? ' --int8' : ''}' to create it)`);
     }
     let labels: string[];
     try {
       labels = (JSON.parse(readFileSync(metaPath, 'utf8')) as { labels: string[] }).labels;
       if (!Array.isArray(labels) || labels.length === 0) throw new Error('no labels');
     } catch (err) {
-      throw new UserError('MODEL_INVALID', `${metaPath}: cannot read the model's labels (${(err as Error).message})`);
+      throw new UserError('model_invalid', `${metaPath}: cannot read the model's labels (${(err as Error).message})`);
     }
     const metadata = await checkFresh(modelDir, modelPath);
     const int8 = metadata['emostream.quantization'] !== undefined;
@@ -158,10 +158,10 @@ export class OnnxEngine implements Engine {
     } catch (err) {
       const message = (err as Error).message;
       if (providers.includes('cuda') && /cuda|providers_shared/i.test(message)) {
-        throw new UserError('ENGINE_UNAVAILABLE', "ONNX Runtime's CUDA provider is not installed (onnxruntime-node ships CPU-only unless installed with CUDA; see docs/performance.md)");
+        throw new UserError('engine_unavailable', "ONNX Runtime's CUDA provider is not installed (onnxruntime-node ships CPU-only unless installed with CUDA; see docs/performance.md)");
       }
       if (err instanceof UserError) throw err;
-      throw new UserError('MODEL_INVALID', `ONNX Runtime cannot load ${modelPath}: ${message}`);
+      throw new UserError('model_invalid', `ONNX Runtime cannot load ${modelPath}: ${message}`);
     }
     const where = providers[0] === 'cuda' ? 'cuda' : `cpu(${threads} thread${threads > 1 ? 's' : ''}${int8 ? ', int8' : ''})`;
     return new OnnxEngine(`onnxruntime-${where}`, basename(modelDir), labels, runner);
@@ -173,13 +173,13 @@ export class OnnxEngine implements Engine {
     const input = new Float32Array(windows.length * WINDOW_SIZE);
     windows.forEach((w, i) => {
       if (w.length !== WINDOW_SIZE) {
-        throw new UserError('BAD_WINDOW', `a feature window has ${w.length} values, expected ${WINDOW_SIZE} (${WINDOW_FRAMES}×${N_MELS}×${N_CHANNELS})`);
+        throw new UserError('bad_window', `a feature window has ${w.length} values, expected ${WINDOW_SIZE} (${WINDOW_FRAMES}×${N_MELS}×${N_CHANNELS})`);
       }
       input.set(w, i * WINDOW_SIZE);
     });
     const { data, classes } = await this.runner.run(input, windows.length);
     if (classes !== this.labels.length) {
-      throw new UserError('MODEL_INVALID', `model.onnx gives ${classes} classes but meta.json lists ${this.labels.length} labels`);
+      throw new UserError('model_invalid', `model.onnx gives ${classes} classes but meta.json lists ${this.labels.length} labels`);
     }
     return windows.map((_, i) => data.slice(i * classes, (i + 1) * classes));
   }

@@ -62,7 +62,7 @@ export async function readMeta(dir: string): Promise<ModelMeta> {
     text = await readFile(join(dir, 'meta.json'), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UserError('MODEL_NOT_FOUND', `no model at '${dir}' (expected ${join(dir, 'meta.json')})`);
+      throw new UserError('model_not_found', `no model at '${dir}' (expected ${join(dir, 'meta.json')})`);
     }
     throw err;
   }
@@ -70,15 +70,15 @@ export async function readMeta(dir: string): Promise<ModelMeta> {
   try {
     meta = JSON.parse(text) as ModelMeta;
   } catch {
-    throw new UserError('MODEL_INVALID', `${join(dir, 'meta.json')} is not valid JSON`);
+    throw new UserError('model_invalid', `${join(dir, 'meta.json')} is not valid JSON`);
   }
-  if (!Array.isArray(meta.labels) || meta.labels.length < 2) throw new UserError('MODEL_INVALID', `${join(dir, 'meta.json')}: 'labels' must list at least two classes`);
+  if (!Array.isArray(meta.labels) || meta.labels.length < 2) throw new UserError('model_invalid', `${join(dir, 'meta.json')}: 'labels' must list at least two classes`);
   if (!meta.norm || meta.norm.mean?.length !== FRAME_SIZE || meta.norm.std?.length !== FRAME_SIZE) {
-    throw new UserError('MODEL_INVALID', `${join(dir, 'meta.json')}: 'norm.mean' and 'norm.std' must have ${FRAME_SIZE} values`);
+    throw new UserError('model_invalid', `${join(dir, 'meta.json')}: 'norm.mean' and 'norm.std' must have ${FRAME_SIZE} values`);
   }
   const f = meta.features;
   if (!f || f.sampleRate !== SAMPLE_RATE || f.nMels !== N_MELS || f.channels !== N_CHANNELS || f.windowFrames !== WINDOW_FRAMES) {
-    throw new UserError('MODEL_INVALID', `${join(dir, 'meta.json')}: feature config ${JSON.stringify(f)} does not match this build's front end (${SAMPLE_RATE} Hz, ${N_MELS} mels × ${N_CHANNELS} channels, ${WINDOW_FRAMES}-frame windows)`);
+    throw new UserError('model_invalid', `${join(dir, 'meta.json')}: feature config ${JSON.stringify(f)} does not match this build's front end (${SAMPLE_RATE} Hz, ${N_MELS} mels × ${N_CHANNELS} channels, ${WINDOW_FRAMES}-frame windows)`);
   }
   return meta;
 }
@@ -91,7 +91,7 @@ export async function loadModelDir(dir: string): Promise<{ model: tf.LayersModel
   try {
     json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
   } catch (err) {
-    throw new UserError('MODEL_INVALID', `cannot read ${join(dir, 'model.json')}: ${(err as Error).message}`);
+    throw new UserError('model_invalid', `cannot read ${join(dir, 'model.json')}: ${(err as Error).message}`);
   }
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];

@@ -9,9 +9,9 @@ import { loadAudio16k } from '../ingest/load.js';
 
 /** Up to `n` windows from the WAV files under `dir` (sorted, strided so speakers and classes mix). */
 export async function calibrationWindows(dir: string, n: number): Promise<Float32Array[]> {
-  if (!existsSync(dir)) throw new UserError('CALIBRATION_MISSING', `calibration audio directory ${dir} does not exist`);
+  if (!existsSync(dir)) throw new UserError('calibration_missing', `calibration audio directory ${dir} does not exist`);
   const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.toLowerCase().endsWith('.wav')).sort();
-  if (files.length === 0) throw new UserError('CALIBRATION_MISSING', `no .wav files under ${dir}`);
+  if (files.length === 0) throw new UserError('calibration_missing', `no .wav files under ${dir}`);
   const want = (n + 2) * 16000 + WINDOW_FRAMES * 160;
   const parts: Float32Array[] = [];
   let have = 0;
@@ -27,6 +27,6 @@ export async function calibrationWindows(dir: string, n: number): Promise<Float3
   const { frames, data } = computeFeatures(signal);
   const out: Float32Array[] = [];
   for (let s = 0; out.length < n && s + WINDOW_FRAMES <= frames; s += 100) out.push(data.slice(s * FRAME_SIZE, (s + WINDOW_FRAMES) * FRAME_SIZE));
-  if (out.length === 0) throw new UserError('CALIBRATION_MISSING', `the audio under ${dir} is shorter than one ${WINDOW_FRAMES / 100} s window`);
+  if (out.length === 0) throw new UserError('calibration_missing', `the audio under ${dir} is shorter than one ${WINDOW_FRAMES / 100} s window`);
   return out;
 }

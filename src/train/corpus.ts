@@ -35,7 +35,7 @@ async function listDir(dir: string, what: string): Promise<string[]> {
   try {
     return (await readdir(dir)).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('DATA_NOT_FOUND', `${what} not found at '${dir}' (use --data-root)`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('data_not_found', `${what} not found at '${dir}' (use --data-root)`);
     throw err;
   }
 }
@@ -70,7 +70,7 @@ export async function builtinCorpus(name: CorpusName, root = defaultDataRoot()):
     case 'emodb': return { name, labels: EMODB_7, utterances: await emodb(root) };
     case 'ravdess': return { name, labels: BASIC_4, utterances: await ravdess(root) };
     case 'basic4': return { name, labels: BASIC_4, utterances: [...(await emodb(root, BASIC_4)), ...(await ravdess(root))] };
-    default: throw new UserError('BAD_CORPUS', `unknown corpus '${name}' (expected ${CORPORA.join(', ')})`);
+    default: throw new UserError('bad_corpus', `unknown corpus '${name}' (expected ${CORPORA.join(', ')})`);
   }
 }
 
@@ -91,36 +91,36 @@ export async function manifestCorpus(dir: string, labels?: string[]): Promise<Co
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
-  if (!file) throw new UserError('DATA_NOT_FOUND', `no manifest.jsonl or manifest.csv in '${dir}'`);
+  if (!file) throw new UserError('data_not_found', `no manifest.jsonl or manifest.csv in '${dir}'`);
   const rows: { path: string; speaker: string; label: string }[] = [];
   const lines = text.split(/\r?\n/);
   if (extname(file) === '.jsonl') {
     lines.forEach((line, i) => {
       if (!line.trim()) return;
       let o: Record<string, unknown>;
-      try { o = JSON.parse(line); } catch { throw new UserError('BAD_MANIFEST', `${file}:${i + 1}: not valid JSON`); }
-      if (typeof o.path !== 'string' || typeof o.label !== 'string') throw new UserError('BAD_MANIFEST', `${file}:${i + 1}: needs string fields "path" and "label" (and "speaker")`);
+      try { o = JSON.parse(line); } catch { throw new UserError('bad_manifest', `${file}:${i + 1}: not valid JSON`); }
+      if (typeof o.path !== 'string' || typeof o.label !== 'string') throw new UserError('bad_manifest', `${file}:${i + 1}: needs string fields "path" and "label" (and "speaker")`);
       rows.push({ path: o.path, speaker: String(o.speaker ?? 'unknown'), label: o.label });
     });
   } else {
     const header = lines[0].split(',').map((s) => s.trim());
     const [pi, si, li] = ['path', 'speaker', 'label'].map((k) => header.indexOf(k));
-    if (pi < 0 || li < 0) throw new UserError('BAD_MANIFEST', `${file}: the header must name columns path,speaker,label`);
+    if (pi < 0 || li < 0) throw new UserError('bad_manifest', `${file}: the header must name columns path,speaker,label`);
     lines.slice(1).forEach((line, i) => {
       if (!line.trim()) return;
       const cells = line.split(',').map((s) => s.trim());
-      if (!cells[pi] || !cells[li]) throw new UserError('BAD_MANIFEST', `${file}:${i + 2}: empty path or label`);
+      if (!cells[pi] || !cells[li]) throw new UserError('bad_manifest', `${file}:${i + 2}: empty path or label`);
       rows.push({ path: cells[pi], speaker: si >= 0 ? cells[si] : 'unknown', label: cells[li] });
     });
   }
-  if (rows.length === 0) throw new UserError('BAD_MANIFEST', `${file} lists no utterances`);
+  if (rows.length === 0) throw new UserError('bad_manifest', `${file} lists no utterances`);
   const found = [...new Set(rows.map((r) => r.label))];
   const all = labels ?? found;
   const unknown = found.filter((l) => !all.includes(l));
-  if (unknown.length) throw new UserError('BAD_MANIFEST', `${file}: labels ${unknown.join(', ')} are not among ${all.join(', ')}`);
+  if (unknown.length) throw new UserError('bad_manifest', `${file}: labels ${unknown.join(', ')} are not among ${all.join(', ')}`);
   const utterances = rows.map((r) => ({ path: isAbsolute(r.path) ? r.path : resolve(dir, r.path), speaker: r.speaker, label: r.label }));
   for (const u of utterances.slice(0, 1)) {
-    await stat(u.path).catch(() => { throw new UserError('DATA_NOT_FOUND', `${file}: '${u.path}' does not exist`); });
+    await stat(u.path).catch(() => { throw new UserError('data_not_found', `${file}: '${u.path}' does not exist`); });
   }
   return { name: resolve(dir).split('/').pop() ?? 'custom', labels: all, utterances };
 }

@@ -82,7 +82,7 @@ export function makeFolds(protocol: Protocol, utts: readonly Utterance[], opts: 
   }
   if (protocol === 'kfold') {
     const k = opts.folds ?? 10;
-    if (!Number.isInteger(k) || k < 2 || k > utts.length) throw new UserError('BAD_FOLDS', `--folds must be an integer in 2…${utts.length}, got ${k}`);
+    if (!Number.isInteger(k) || k < 2 || k > utts.length) throw new UserError('bad_folds', `--folds must be an integer in 2…${utts.length}, got ${k}`);
     const groups = stratifiedGroups(all, utts, k, rand);
     return groups.map((test, f) => {
       const rest = groups.filter((_, g) => g !== f).flat().sort((a, b) => a - b);
@@ -91,10 +91,10 @@ export function makeFolds(protocol: Protocol, utts: readonly Utterance[], opts: 
   }
   if (protocol === 'loso') {
     const speakers = [...new Set(utts.map((u) => u.speaker))].sort();
-    if (speakers.length < 3) throw new UserError('BAD_FOLDS', `LOSO needs at least 3 speakers, the corpus has ${speakers.length}`);
+    if (speakers.length < 3) throw new UserError('bad_folds', `LOSO needs at least 3 speakers, the corpus has ${speakers.length}`);
     // --folds N groups the speakers into N folds (e.g. RAVDESS 6-fold by actor); default one each.
     const k = opts.folds ?? speakers.length;
-    if (!Number.isInteger(k) || k < 2 || k > speakers.length) throw new UserError('BAD_FOLDS', `--folds for loso must be 2…${speakers.length} (number of speaker groups), got ${k}`);
+    if (!Number.isInteger(k) || k < 2 || k > speakers.length) throw new UserError('bad_folds', `--folds for loso must be 2…${speakers.length} (number of speaker groups), got ${k}`);
     const groups: string[][] = Array.from({ length: k }, () => []);
     speakers.forEach((s, i) => groups[i % k].push(s));
     return groups.map((held, f) => {
@@ -107,5 +107,5 @@ export function makeFolds(protocol: Protocol, utts: readonly Utterance[], opts: 
       return { index: f, name: `speaker${held.length > 1 ? 's' : ''} ${held.join('+')}`, train: valFraction > 0 ? train : train.concat(val), val, test };
     });
   }
-  throw new UserError('BAD_PROTOCOL', `unknown protocol '${protocol}' (expected ${PROTOCOLS.join(', ')})`);
+  throw new UserError('bad_protocol', `unknown protocol '${protocol}' (expected ${PROTOCOLS.join(', ')})`);
 }
