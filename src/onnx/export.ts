@@ -36,8 +36,8 @@ export function exportOnnx(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'name'
 
 export interface ParityResult { windows: number; maxAbsDiff: number }
 
-/** Max |ORT − tfjs| over the posteriors of the given raw windows. */
-export async function checkParity(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'norm'>, onnx: Uint8Array, windows: readonly Float32Array[]): Promise<ParityResult> {
+/** Posteriors of the same raw windows from tfjs (reference) and from ONNX Runtime. */
+async function bothPosteriors(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'norm'>, onnx: Uint8Array, windows: readonly Float32Array[]): Promise<{ ref: Float32Array; out: Float32Array }> {
   const n = windows.length;
   const raw = new Float32Array(n * WINDOW_SIZE);
   windows.forEach((w, i) => raw.set(w, i * WINDOW_SIZE));
@@ -46,13 +46,19 @@ export async function checkParity(model: tfjs.LayersModel, meta: Pick<ModelMeta,
   const session = await ort.InferenceSession.create(onnx, sessionOptions({ threads: 1 }));
   try {
     const out = (await session.run({ [INPUT_NAME]: new ort.Tensor('float32', raw, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS]) }))[OUTPUT_NAME].data as Float32Array;
-    let maxAbsDiff = 0;
-    for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref[i] - out[i]));
-    if (out.length !== ref.length) maxAbsDiff = Infinity;
-    return { windows: n, maxAbsDiff };
+    return { ref, out };
   } finally {
     await session.release();
   }
+}
+
+/** Max |ORT − tfjs| over the posteriors of the given raw windows. */
+export async function checkParity(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'norm'>, onnx: Uint8Array, windows: readonly Float32Array[]): Promise<ParityResult> {
+  const { ref, out } = await bothPosteriors(model, meta, onnx, windows);
+  let maxAbsDiff = 0;
+  for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref[i] - out[i]));
+  if (out.length !== ref.length) maxAbsDiff = Infinity;
+  return { windows: windows.length, maxAbsDiff };
 }
 
 /** In-distribution synthetic windows (mean + std·noise per feature), for a check without audio. */
@@ -112,19 +118,10 @@ export async function exportModelDir(dir: string, opts: ExportOptions = {}): Pro
 /** How far int8 posteriors are from tfjs's float ones, and how often they pick the same class. */
 async function compareInt8(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'norm' | 'labels'>, onnx: Uint8Array, windows: readonly Float32Array[]): Promise<Omit<Int8Check, 'convs'>> {
   const n = windows.length, k = meta.labels.length;
-  const raw = new Float32Array(n * WINDOW_SIZE);
-  windows.forEach((w, i) => raw.set(w, i * WINDOW_SIZE));
-  const normed = normalizeFrames(raw, meta.norm.mean, meta.norm.std);
-  const ref = tf.tidy(() => (model.predict(tf.tensor4d(normed, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS])) as tfjs.Tensor).dataSync() as Float32Array);
-  const session = await ort.InferenceSession.create(onnx, sessionOptions({ threads: 1 }));
-  try {
-    const out = (await session.run({ [INPUT_NAME]: new ort.Tensor('float32', raw, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS]) }))[OUTPUT_NAME].data as Float32Array;
-    let maxAbsDiff = 0, agree = 0;
-    const argmax = (a: Float32Array, i: number) => { let b = 0; for (let c = 1; c < k; c++) if (a[i * k + c] > a[i * k + b]) b = c; return b; };
-    for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref[i] - out[i]));
-    for (let i = 0; i < n; i++) if (argmax(ref, i) === argmax(out, i)) agree++;
-    return { windows: n, maxAbsDiff, argmaxAgreement: agree / n };
-  } finally {
-    await session.release();
-  }
+  const { ref, out } = await bothPosteriors(model, meta, onnx, windows);
+  let maxAbsDiff = 0, agree = 0;
+  const argmax = (a: Float32Array, i: number) => { let b = 0; for (let c = 1; c < k; c++) if (a[i * k + c] > a[i * k + b]) b = c; return b; };
+  for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref[i] - out[i]));
+  for (let i = 0; i < n; i++) if (argmax(ref, i) === argmax(out, i)) agree++;
+  return { windows: n, maxAbsDiff, argmaxAgreement: agree / n };
 }
