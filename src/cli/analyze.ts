@@ -1,8 +1,8 @@
 // emostream analyze <audio>: utterance-level posteriors of one file, through the same Engine
 // the server uses (segments as in training, posteriors averaged).
-import { parseArgs } from 'node:util';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
 
 const HELP = `usage: emostream analyze <audio.wav> [--model DIR] [--json]
@@ -12,16 +12,9 @@ const HELP = `usage: emostream analyze <audio.wav> [--model DIR] [--json]
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv, allowPositionals: true,
-      options: { model: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (err) {
-    throw new CliError('bad_argument', `${(err as Error).message}\n\n${HELP}`, 2);
-  }
-  if (values.help) { process.stdout.write(HELP); return 0; }
+  const parsed = parseCommandLine(argv, { model: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new CliError('bad_argument', `give exactly one audio file\n\n${HELP}`, 2);
   const file = resolve(positionals[0]);
   const modelDir = resolve(values.model ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../models/basic-4'));

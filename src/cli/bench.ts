@@ -1,6 +1,6 @@
 // `emostream bench`: engine, latency, capacity, memory and front-end benchmarks against a real
 // server on loopback (bench/run.ts), printed as Markdown tables and written as JSON.
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
 
 const HELP = `usage: emostream bench [--quick] [--out FILE] [options]
@@ -31,31 +31,19 @@ options:
   --json               print the JSON report instead of tables`;
 
 export async function run(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        quick: { type: 'boolean', default: false },
-        out: { type: 'string' },
-        models: { type: 'string' },
-        model: { type: 'string' },
-        sections: { type: 'string' },
-        threads: { type: 'string', default: '2' },
-        'max-batch': { type: 'string', default: '8' },
-        'max-wait-ms': { type: 'string', default: '0' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
-  }
+  const args = parseCommandLine(argv, {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    models: { type: 'string' },
+    model: { type: 'string' },
+    sections: { type: 'string' },
+    threads: { type: 'string', default: '2' },
+    'max-batch': { type: 'string', default: '8' },
+    'max-wait-ms': { type: 'string', default: '0' },
+    json: { type: 'boolean', default: false }
+  }, HELP, false);
+  if (!args) return 0;
   const v = args.values;
-  if (v.help) {
-    console.log(HELP);
-    return 0;
-  }
   const { runBench, formatReport, SECTIONS, MODEL_CHOICES } = await import('../../bench/run.js');
   const list = (s: string | undefined, allowed: readonly string[], name: string, def: string[]): string[] => {
     if (s === undefined) return def;

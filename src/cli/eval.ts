@@ -1,8 +1,8 @@
 // emostream eval: WA/UA, per-class recall and the confusion matrix of a saved model on a
 // corpus (all of it, or one fold's test split), as text, JSON and SVG.
-import { parseArgs } from 'node:util';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
 import { builtinCorpus, manifestCorpus, CORPORA, type CorpusName, type Corpus } from '../train/corpus.js';
 import { makeFolds, PROTOCOLS, type Protocol } from '../train/protocols.js';
@@ -22,20 +22,13 @@ label the model does not know are left out (and counted).
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: 'string' }, corpus: { type: 'string' }, data: { type: 'string' }, 'data-root': { type: 'string' },
-        protocol: { type: 'string' }, folds: { type: 'string' }, fold: { type: 'string' }, seed: { type: 'string' },
-        'val-fraction': { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new CliError('bad_argument', `${(err as Error).message}\n\n${HELP}`, 2);
-  }
-  if (values.help) { process.stdout.write(HELP); return 0; }
+  const parsed = parseCommandLine(argv, {
+    model: { type: 'string' }, corpus: { type: 'string' }, data: { type: 'string' }, 'data-root': { type: 'string' },
+    protocol: { type: 'string' }, folds: { type: 'string' }, fold: { type: 'string' }, seed: { type: 'string' },
+    'val-fraction': { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }
+  }, HELP, false);
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.model) throw new CliError('bad_argument', `--model is required\n\n${HELP}`, 2);
   if (!values.corpus === !values.data) throw new CliError('bad_argument', `give exactly one of --corpus or --data\n\n${HELP}`, 2);
   let corpus: Corpus;

@@ -1,7 +1,7 @@
 // `emostream export-onnx <model dir>`: write model.onnx beside the tfjs model and check that
 // ONNX Runtime's posteriors match tfjs's.
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
 
 const HELP = `usage: emostream export-onnx <model dir> [--out FILE] [--no-verify] [--tolerance X] [--int8 [--calibrate DIR]]
@@ -23,27 +23,14 @@ options:
                     ../shared/data/emodb/wav); use speech like what you will serve`;
 
 export async function run(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        out: { type: 'string' },
-        'no-verify': { type: 'boolean', default: false },
-        tolerance: { type: 'string', default: '1e-4' },
-        int8: { type: 'boolean', default: false },
-        calibrate: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new CliError('usage', `${(err as Error).message}\n\n${HELP}`, 2);
-  }
-  if (args.values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const args = parseCommandLine(argv, {
+    out: { type: 'string' },
+    'no-verify': { type: 'boolean', default: false },
+    tolerance: { type: 'string', default: '1e-4' },
+    int8: { type: 'boolean', default: false },
+    calibrate: { type: 'string' }
+  }, HELP);
+  if (!args) return 0;
   if (args.positionals.length !== 1) throw new CliError('usage', `expected one model directory\n\n${HELP}`, 2);
   const tolerance = Number(args.values.tolerance);
   if (!(tolerance >= 0)) throw new CliError('usage', `--tolerance must be a non-negative number, got '${args.values.tolerance}'`, 2);

@@ -1,6 +1,6 @@
 // emostream train: STA-CRNN on a corpus with a protocol (kfold, loso, all). docs/training.md.
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import { parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
 import { builtinCorpus, manifestCorpus, CORPORA, defaultDataRoot, type CorpusName, type Corpus } from '../train/corpus.js';
 import { PROTOCOLS, type Protocol } from '../train/protocols.js';
@@ -51,23 +51,16 @@ function num(v: string | undefined, name: string, fallback: number, check: (x: n
 const int = (x: number) => Number.isInteger(x) && x > 0;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        corpus: { type: 'string' }, data: { type: 'string' }, 'data-root': { type: 'string' },
-        protocol: { type: 'string' }, folds: { type: 'string' }, only: { type: 'string' }, 'max-folds': { type: 'string' },
-        'val-fraction': { type: 'string' }, variant: { type: 'string' }, ac: { type: 'string' }, width: { type: 'string' },
-        dropout: { type: 'string' }, epochs: { type: 'string' }, patience: { type: 'string' }, 'batch-size': { type: 'string' },
-        lr: { type: 'string' }, 'weight-decay': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
-        'model-out': { type: 'string' }, name: { type: 'string' }, 'no-progress': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new CliError('bad_argument', `${(err as Error).message}\n\n${HELP}`, 2);
-  }
-  if (values.help) { process.stdout.write(HELP); return 0; }
+  const parsed = parseCommandLine(argv, {
+    corpus: { type: 'string' }, data: { type: 'string' }, 'data-root': { type: 'string' },
+    protocol: { type: 'string' }, folds: { type: 'string' }, only: { type: 'string' }, 'max-folds': { type: 'string' },
+    'val-fraction': { type: 'string' }, variant: { type: 'string' }, ac: { type: 'string' }, width: { type: 'string' },
+    dropout: { type: 'string' }, epochs: { type: 'string' }, patience: { type: 'string' }, 'batch-size': { type: 'string' },
+    lr: { type: 'string' }, 'weight-decay': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
+    'model-out': { type: 'string' }, name: { type: 'string' }, 'no-progress': { type: 'boolean' }
+  }, HELP, false);
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (!values.corpus === !values.data) throw new CliError('bad_argument', `give exactly one of --corpus or --data\n\n${HELP}`, 2);
   const protocol = (values.protocol ?? 'kfold') as Protocol;
   if (!PROTOCOLS.includes(protocol)) throw new CliError('bad_argument', `--protocol must be one of ${PROTOCOLS.join(', ')}`, 2);
