@@ -1,5 +1,6 @@
 // The WASM gradient kernels we supply (Conv2DBackpropFilter, the faster Conv2DBackpropInput,
-// the broadcasting BatchNorm gradient) against tfjs's cpu backend and a numerical gradient.
+// the broadcasting BatchNorm gradient) and the fast-path overrides (Sum/Mean over leading axes,
+// MaxPoolGrad, BatchMatMul with transposeA) against tfjs's cpu backend and a numerical gradient.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initTf, tf } from '../src/model/tf.js';
@@ -87,6 +88,57 @@ t('BatchNorm gradient (broadcasting) matches the cpu backend', async () => {
   const b = run();
   await tf.setBackend('wasm');
   a.forEach((g, i) => assert.ok(maxAbsDiff(g, b[i]) < 1e-3, `gradient ${i} differs by ${maxAbsDiff(g, b[i])}`));
+});
+
+/** Run f on wasm and on cpu with the same seeded inputs; f returns flat arrays to compare. */
+async function onBoth(f: () => number[][]): Promise<[number[][], number[][]]> {
+  await tf.setBackend('wasm');
+  const a = f();
+  await tf.setBackend('cpu');
+  const b = f();
+  await tf.setBackend('wasm');
+  return [a, b];
+}
+
+t('Sum and Mean over the leading axes (fast path) and over other axes (stock) match cpu', async () => {
+  const [a, b] = await onBoth(() => tf.tidy(() => {
+    const x = tf.randomNormal([3, 7, 5, 6], 0.5, 2, 'float32', 31);
+    return [
+      tf.sum(x, [0, 1, 2]), tf.mean(x, [2, 0, 1]), tf.sum(x, [0, 1, 2], true), tf.mean(tf.reshape(x, [105, 6]), 0),
+      tf.sum(tf.reshape(x, [105, 6]).slice([0, 0], [102, 6]), 0), // rows not a multiple of the unroll
+      tf.sum(x, [1, 2]), tf.mean(x, -1), tf.sum(x),
+    ].map((r) => Array.from(r.dataSync()));
+  }));
+  a.forEach((r, i) => assert.ok(r.length === b[i].length && maxAbsDiff(r, b[i]) < 1e-3, `reduction ${i} differs by ${maxAbsDiff(r, b[i])}`));
+  assert.equal(tf.tidy(() => tf.sum(tf.ones([2, 3, 4]), [0, 1], true).shape), [1, 1, 4]);
+});
+
+t('MaxPoolGrad matches cpu: the model\'s 2×4 pool, an overlapping same-padded pool, and ties', async () => {
+  const pools: [[number, number], [number, number], 'valid' | 'same'][] = [[[2, 4], [2, 4], 'valid'], [[3, 3], [2, 2], 'same'], [[2, 2], [1, 1], 'valid']];
+  const [a, b] = await onBoth(() => tf.tidy(() => {
+    const x = tf.randomNormal([2, 9, 11, 3], 0, 1, 'float32', 41);
+    // Rounded values make ties: the gradient must go to the first maximum, as on cpu.
+    const ties = tf.round(tf.mul(x, 1.5));
+    return pools.flatMap(([size, stride, pad]) => [x, ties].map((input) => {
+      const dy = tf.randomNormal(tf.maxPool(input as tf.Tensor4D, size, stride, pad).shape, 0, 1, 'float32', 42);
+      const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, size, stride, pad), dy)))(input);
+      return Array.from(g.dataSync());
+    }));
+  }));
+  a.forEach((r, i) => assert.ok(maxAbsDiff(r, b[i]) < 1e-5, `pool case ${i} differs by ${maxAbsDiff(r, b[i])}`));
+});
+
+t('BatchMatMul with transposeA or a large transposed B (fast paths) matches cpu, batched and 2-D', async () => {
+  const [a, b] = await onBoth(() => tf.tidy(() => {
+    const p = tf.randomNormal([8, 5], 0, 1, 'float32', 51), q = tf.randomNormal([8, 6], 0, 1, 'float32', 52);
+    const pb = tf.randomNormal([3, 4, 5], 0, 1, 'float32', 53), qb = tf.randomNormal([3, 4, 2], 0, 1, 'float32', 54);
+    const qt = tf.randomNormal([6, 8], 0, 1, 'float32', 55);
+    const s = tf.randomNormal([3, 5], 0, 1, 'float32', 56), big = tf.randomNormal([9, 5], 0, 1, 'float32', 57);
+    const sb = tf.randomNormal([2, 3, 5], 0, 1, 'float32', 58), bigb = tf.randomNormal([2, 9, 5], 0, 1, 'float32', 59);
+    return [tf.matMul(p, q, true, false), tf.matMul(pb, qb, true, false), tf.matMul(p, qt, true, true),
+      tf.matMul(s, big, false, true), tf.matMul(sb, bigb, false, true), tf.matMul(big, s, false, true)].map((r) => Array.from(r.dataSync()));
+  }));
+  a.forEach((r, i) => assert.ok(maxAbsDiff(r, b[i]) < 1e-4, `product ${i} differs by ${maxAbsDiff(r, b[i])}`));
 });
 
 t.run();

@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { registerFastBatchNormGrad, registerWasmTrainingKernels } from './wasm-grad-kernels.js';
+import { registerWasmFastKernels } from './wasm-fast-kernels.js';
+import { installFusedLstm } from './fused-lstm.js';
 
 export { tf };
 
@@ -36,6 +38,7 @@ async function tryWasm(): Promise<string | null> {
     wasm.setWasmPaths(join(dist, '/'));
     if (!(await tfjs.setBackend('wasm'))) return null;
     registerWasmTrainingKernels();
+    registerWasmFastKernels();
     const simd = await tfjs.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     return `tfjs-wasm${simd ? '-simd' : ''}`;
   } catch {
@@ -51,6 +54,7 @@ export function initTf(): Promise<string> {
   if (!ready) {
     ready = (async () => {
       registerFastBatchNormGrad();
+      installFusedLstm();
       if (process.env.EMOSTREAM_TF_BACKEND === 'cpu') {
         await tfjs.setBackend('cpu');
         await tfjs.ready();
