@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { initTf } from '../src/model/tf.js';
+import { initTf, tf } from '../src/model/tf.js';
 import { buildModel } from '../src/model/sta-crnn.js';
 import { trainModel } from '../src/train/trainer.js';
 import { normStats, type LoadedUtterance } from '../src/train/dataset.js';
@@ -58,6 +58,32 @@ t('a tiny STA-CRNN lowers its training loss within a few epochs on real audio', 
   model.dispose();
 });
 
+t('micro-batches sum to the whole batch\'s gradient (a model without BatchNorm trains identically)', async () => {
+  if (!haveData) return;
+  await initTf();
+  const labels = ['angry', 'bored', 'disgust', 'fear', 'happy', 'sad', 'neutral'];
+  const utts: LoadedUtterance[] = [];
+  for (const f of pickFiles().slice(0, 8)) {
+    const label = EMODB_LABELS[f[5]];
+    utts.push({ path: join(wavDir, f), speaker: f.slice(0, 2), label, y: labels.indexOf(label), features: await utteranceFeatures(join(wavDir, f), null) });
+  }
+  const train = async (microBatch?: number) => {
+    const input = tf.input({ shape: [300, 40, 3] });
+    const pooled = tf.layers.globalAveragePooling2d({}).apply(input) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 7, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(pooled) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out });
+    const res = await trainModel(model, utts, [], normStats(utts), labels,
+      { epochs: 3, batchSize: 8, lr: 1e-2, weightDecay: 5e-4, patience: 0, seed: 3, microBatch }, { progress: false });
+    const w = model.getWeights().map((x) => Array.from(x.dataSync()));
+    model.dispose();
+    return { w, loss: res.history.map((h) => h.loss) };
+  };
+  const whole = await train(), parts = await train(3); // parts of 3, 3 and 2
+  const diff = Math.max(...whole.w.flatMap((a, i) => a.map((v, j) => Math.abs(v - parts.w[i][j]))));
+  assert.ok(diff < 1e-5, `weights differ by ${diff}`);
+  whole.loss.forEach((l, i) => assert.ok(Math.abs(l - parts.loss[i]) < 1e-5, `epoch ${i + 1} loss ${l} vs ${parts.loss[i]}`));
+});
+
 t('emostream train / eval / analyze on a manifest corpus', async () => {
   if (!haveData) return;
   const dir = await mkdtemp(join(tmpdir(), 'emostream-train-'));
@@ -75,8 +101,14 @@ t('emostream train / eval / analyze on a manifest corpus', async () => {
     assert.ok(existsSync(join(out, 'fold-01', 'result.json')) && existsSync(join(out, 'confusion.svg')));
     assert.ok(existsSync(join(out, 'fold-01', 'checkpoint', 'model.json')), 'best-so-far checkpoint');
     // Re-running resumes: both folds are already done, nothing is retrained.
-    const again = await cli(['train', '--data', dir, '--protocol', 'kfold', '--folds', '2', '--width', '0.0625', '--epochs', '1', '--out', out]);
+    const again = await cli(['train', '--data', dir, '--protocol', 'kfold', '--folds', '2', '--width', '0.0625', '--epochs', '1',
+      '--batch-size', '8', '--out', out]);
     assert.match(again.stderr, /already done/);
+    // …but not with other settings, which would mix two experiments in one result.
+    const other = await cli(['train', '--data', dir, '--protocol', 'kfold', '--folds', '2', '--width', '0.125', '--epochs', '1',
+      '--batch-size', '8', '--out', out]).then(() => null, (e) => e);
+    assert.is(other?.code, 1);
+    assert.match(other.stderr, /error \[run_settings_differ\]: .* other settings \(arch\)/);
 
     const model = join(out, 'fold-01', 'model');
     const ev = await cli(['eval', '--model', model, '--data', dir, '--protocol', 'kfold', '--folds', '2', '--fold', '1', '--json', '--out', join(dir, 'ev')]);

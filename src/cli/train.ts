@@ -31,6 +31,8 @@ training:
   --epochs N             maximum epochs (default ${PAPER_TRAINING.epochs})
   --patience N           early-stopping patience in epochs on the validation loss (default ${PAPER_TRAINING.patience}; 0 = off)
   --batch-size N         (default ${PAPER_TRAINING.batchSize})
+  --micro-batch N        split each batch into parts of N and sum their gradients, for memory
+                         (default on WASM/cpu: 16 ÷ width, so 16 at the paper width; else whole batches)
   --lr X                 Adam learning rate (default ${PAPER_TRAINING.lr})
   --weight-decay X       L2 weight decay (default ${PAPER_TRAINING.weightDecay})
   --seed N               seeds folds, initialisation, dropout and shuffling (default 1)
@@ -55,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     corpus: { type: 'string' }, data: { type: 'string' }, 'data-root': { type: 'string' },
     protocol: { type: 'string' }, folds: { type: 'string' }, only: { type: 'string' }, 'max-folds': { type: 'string' },
     'val-fraction': { type: 'string' }, variant: { type: 'string' }, ac: { type: 'string' }, width: { type: 'string' },
-    dropout: { type: 'string' }, epochs: { type: 'string' }, patience: { type: 'string' }, 'batch-size': { type: 'string' },
+    dropout: { type: 'string' }, epochs: { type: 'string' }, patience: { type: 'string' }, 'batch-size': { type: 'string' }, 'micro-batch': { type: 'string' },
     lr: { type: 'string' }, 'weight-decay': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
     'model-out': { type: 'string' }, name: { type: 'string' }, 'no-progress': { type: 'boolean' }
   }, HELP, false);
@@ -95,6 +97,7 @@ export async function run(argv: string[]): Promise<number> {
       epochs: num(values.epochs, 'epochs', PAPER_TRAINING.epochs, int),
       patience: num(values.patience, 'patience', PAPER_TRAINING.patience, (x) => Number.isInteger(x) && x >= 0),
       batchSize: num(values['batch-size'], 'batch-size', PAPER_TRAINING.batchSize, int),
+      ...(values['micro-batch'] === undefined ? {} : { microBatch: num(values['micro-batch'], 'micro-batch', 0, int) }),
       lr: num(values.lr, 'lr', PAPER_TRAINING.lr),
       weightDecay: num(values['weight-decay'], 'weight-decay', PAPER_TRAINING.weightDecay, (x) => x >= 0),
       seed: num(values.seed, 'seed', 1, (x) => Number.isInteger(x) && x >= 0),

@@ -13,6 +13,28 @@ import { makeFolds, type Fold, type Protocol } from './protocols.js';
 import { evaluateUtterances, trainModel, fmtSecs, type TrainConfig, type TrainResult } from './trainer.js';
 import { formatMetrics, poolMetrics, type Metrics } from './metrics.js';
 import { confusionSvg } from './confusion-svg.js';
+import { UserError } from '../cli/errors.js';
+
+/**
+ * Samples per gradient computation when the user gave none. The tfjs WASM heap stops at 2 GB:
+ * at the paper width a batch of 32 overflows it (measured) while 16 fits, and activation
+ * memory grows with the width, so 16 ÷ width. Native backends take whole batches.
+ */
+export function defaultMicroBatch(backend: string, width: number): number | undefined {
+  return backend.startsWith('tfjs-wasm') || backend === 'tfjs-cpu' ? Math.max(1, Math.floor(16 / width)) : undefined;
+}
+
+/** JSON with sorted keys and no undefined members, for comparing records. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x)
+    ? Object.fromEntries(Object.keys(x).sort().filter((k) => x[k] !== undefined).map((k) => [k, x[k]])) : x));
+}
+
+/** Settings that change a fold's result: a resumed run must match them. */
+function runIdentity(r: { corpus: string; protocol: string; folds: number; valFraction: number; arch: unknown; train: TrainConfig }) {
+  const { microBatch: _memoryOnly, ...train } = r.train;
+  return { corpus: r.corpus, protocol: r.protocol, folds: r.folds, valFraction: r.valFraction, arch: r.arch, train };
+}
 
 export interface RunOptions {
   corpus: Corpus;
@@ -83,12 +105,22 @@ export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[
   const folds = makeFolds(o.protocol, utts, { folds: o.folds, seed: o.train.seed, valFraction: o.valFraction });
   // A resumed or summarising invocation keeps the original run's record (and command).
   const runFile = join(o.out, 'run.json');
-  const previous = (await exists(runFile)) ? JSON.parse(await readFile(runFile, 'utf8')) as { command?: string } : null;
+  const previous = (await exists(runFile)) ? JSON.parse(await readFile(runFile, 'utf8')) as Parameters<typeof runIdentity>[0] & { command?: string } : null;
   const command = previous?.command ?? o.command;
-  if (!previous) await writeFile(runFile, JSON.stringify({
-    corpus: o.corpus.name, labels: o.corpus.labels, protocol: o.protocol, folds: folds.length, valFraction: o.valFraction,
-    arch, train: o.train, backend, hardware: hardware(), command: o.command, started: new Date().toISOString(),
-  }, null, 1) + '\n');
+  const microBatch = o.train.microBatch ?? defaultMicroBatch(backend, arch.width);
+  const train: TrainConfig = microBatch && microBatch < o.train.batchSize ? { ...o.train, microBatch } : { ...o.train, microBatch: undefined };
+  const record = { corpus: o.corpus.name, labels: o.corpus.labels, protocol: o.protocol, folds: folds.length, valFraction: o.valFraction, arch, train };
+  if (previous) {
+    const [was, now] = [runIdentity(previous), runIdentity(record)];
+    const differ = (Object.keys(now) as (keyof typeof now)[]).filter((k) => canonical(was[k]) !== canonical(now[k]));
+    if (differ.length) {
+      throw new UserError('run_settings_differ', `${o.out} holds a run with other settings (${differ.join(', ')}); ` +
+        `resume it with its own command (${previous.command ?? 'see run.json'}) or choose another --out`);
+    }
+  } else {
+    await writeFile(runFile, JSON.stringify({ ...record, backend, hardware: hardware(), command: o.command, started: new Date().toISOString() }, null, 1) + '\n');
+  }
+  o = { ...o, train };
   const results: FoldResult[] = [];
   let trained = 0;
   for (const fold of folds) {

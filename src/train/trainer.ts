@@ -16,6 +16,10 @@ export interface TrainConfig {
   /** Stop after this many epochs without a lower validation loss (0 = never stop early). */
   patience: number;
   seed: number;
+  /** Split each batch into parts of at most this many segments and sum their gradients
+   * (one Adam step per batch), for memory; 0 or absent = whole batches. BatchNorm then sees
+   * the statistics of each part. */
+  microBatch?: number;
 }
 
 export const PAPER_TRAINING: TrainConfig = { epochs: 150, batchSize: 32, lr: 1e-3, weightDecay: 5e-4, patience: 15, seed: 1 };
@@ -125,30 +129,44 @@ export async function trainModel(
       let lossSum = 0, correct = 0, seen = 0;
       for (let b = 0; b < batches; b++) {
         const part = order.slice(b * cfg.batchSize, (b + 1) * cfg.batchSize);
-        const { x, y } = batchTensors(train, part, norm, k);
-        let pred: tf.Tensor | null = null;
-        const { value, grads } = tf.variableGrads(() => {
-          const p = model.apply(x, { training: true }) as tf.Tensor;
-          pred = tf.keep(tf.argMax(p, -1));
-          return crossEntropy(p, y);
-        }, vars);
+        const micro = cfg.microBatch && cfg.microBatch < part.length ? cfg.microBatch : part.length;
+        let grads: tf.NamedTensorMap = {};
+        for (let m = 0; m < part.length; m += micro) {
+          const chunk = part.slice(m, m + micro);
+          const { x, y } = batchTensors(train, chunk, norm, k);
+          let pred: tf.Tensor | null = null;
+          // Each part's mean loss weighted by its share: the sum of the parts' gradients is the batch's.
+          const { value, grads: g } = tf.variableGrads(() => {
+            const p = model.apply(x, { training: true }) as tf.Tensor;
+            pred = tf.keep(tf.argMax(p, -1));
+            return tf.mul(crossEntropy(p, y), chunk.length / part.length) as tf.Scalar;
+          }, vars);
+          for (const [name, t] of Object.entries(g)) {
+            if (grads[name]) {
+              const sum = tf.add(grads[name], t);
+              tf.dispose([grads[name], t]);
+              grads[name] = sum;
+            } else grads[name] = t;
+          }
+          const lossV = (await value.data())[0] * part.length / chunk.length;
+          const pv = (await (pred as unknown as tf.Tensor).data()) as Int32Array;
+          chunk.forEach((s, i) => { if (pv[i] === s.y) correct++; });
+          lossSum += lossV * chunk.length;
+          seen += chunk.length;
+          tf.dispose([x, y, value, pred as unknown as tf.Tensor]);
+        }
         tf.tidy(() => {
           const decayed: tf.NamedTensorMap = {};
           for (const v of vars) decayed[v.name] = cfg.weightDecay ? tf.add(grads[v.name], tf.mul(v, cfg.weightDecay)) : grads[v.name];
           optimizer.applyGradients(decayed as unknown as Parameters<typeof optimizer.applyGradients>[0]);
         });
-        const lossV = (await value.data())[0];
-        const pv = (await (pred as unknown as tf.Tensor).data()) as Int32Array;
-        part.forEach((s, i) => { if (pv[i] === s.y) correct++; });
-        lossSum += lossV * part.length;
-        seen += part.length;
-        tf.dispose([x, y, value, pred as unknown as tf.Tensor, ...Object.values(grads)]);
+        tf.dispose(Object.values(grads));
         const secs = (performance.now() - e0) / 1000;
         bar.update(`epoch ${epoch}/${cfg.epochs}`, (b + 1) / batches,
           `loss ${(lossSum / seen).toFixed(3)} acc ${(100 * correct / seen).toFixed(1)}% ${(seen / secs).toFixed(1)} samples/s ETA ${fmtSecs(secs / (b + 1) * (batches - b - 1))}`);
       }
       const seconds = (performance.now() - e0) / 1000;
-      recalibrateBatchNorm(model, train, segs, norm, k, cfg.batchSize, rand);
+      recalibrateBatchNorm(model, train, segs, norm, k, Math.min(cfg.batchSize, cfg.microBatch || Infinity), rand);
       const v = val.length ? await evaluateUtterances(model, val, norm, labels) : null;
       const log: EpochLog = {
         epoch, loss: lossSum / seen, acc: correct / seen,
