@@ -2,13 +2,10 @@
 //
 // tfjs-backend-wasm 4.x ships Conv2D and Conv2DBackpropInput but no Conv2DBackpropFilter, so
 // any conv layer's weight gradient throws there. We register one that reuses the backend's
-// own fast kernels: the filter gradient of a convolution is, for each kernel offset (i, j),
-// the matrix product X_ij^T · dY, where X_ij is the input seen through offset (i, j) at the
-// output positions (zero outside) flattened to [N·Ho·Wo, Cin] and dY is [N·Ho·Wo, Cout]. We build each X_ij directly
-// on the WASM heap (a strided copy, no pad/slice kernels) and hand the product to the
-// backend's BatchMatMul as dY^T · X_ij with dY^T transposed once up front: the wasm GEMM is
-// ~10x slower with transposeA than on plain row-major operands (measured: 838 vs 83 ms for
-// [48000x128]^T·[48000x128]). The small [Cout, Cin] results are transposed in JS at the end.
+// own GEMM: the filter gradient is colsᵀ·dY, with colsᵀ[kh·kw·Cin, N·Ho·Wo] the transposed
+// im2col of the input (built directly on the WASM heap) and dY [N·Ho·Wo, Cout] as it is; the
+// product is already in the filter's [kh, kw, Cin, Cout] layout. Very large inputs fall back
+// to one GEMM per kernel offset, dYᵀ·X_ij, to bound the scratch buffer.
 //
 // Conv2DBackpropInput exists on wasm but is a naive loop (it was 2/3 of a training step's
 // kernel time); for stride 1 we replace it by the forward convolution of dY with the
@@ -83,7 +80,7 @@ export function registerWasmTrainingKernels(): void {
         throw new Error('Conv2DBackpropFilter (wasm): only NHWC without dilation is supported');
       }
       const mm = matMul.kernelFunc as unknown as KernelFn;
-      if (info.filterHeight * info.filterWidth * info.inChannels * info.batchSize * info.outHeight * info.outWidth <= IM2COL_MAX_FLOATS) {
+      if (info.filterHeight * info.filterWidth * info.inChannels * info.batchSize * info.outHeight * info.outWidth <= im2colMaxFloats()) {
         return transposedIm2colMatMul(mm, backend, x, dy, info);
       }
       return perOffsetMatMul(mm, transpose.kernelFunc as unknown as KernelFn, backend, x, dy, info);
@@ -93,8 +90,9 @@ export function registerWasmTrainingKernels(): void {
 
 type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> }) => TensorInfo;
 
-/** Largest transposed im2col buffer (floats, 256 MB) before falling back to one GEMM per offset. */
-const IM2COL_MAX_FLOATS = 64 * 1024 * 1024;
+/** Largest transposed im2col buffer (floats; 256 MB) before falling back to one GEMM per offset.
+ * EMOSTREAM_IM2COL_MAX_FLOATS overrides it (the tests use 0 to exercise the fallback). */
+const im2colMaxFloats = () => Number(process.env.EMOSTREAM_IM2COL_MAX_FLOATS ?? 64 * 1024 * 1024);
 
 /**
  * Filter gradient as one GEMM: colsᵀ[kh·kw·Cin, rows] · dY[rows, Cout] = dW[kh, kw, Cin, Cout],
@@ -139,8 +137,8 @@ function transposedIm2colMatMul(matMul: KernelFn, backend: WasmBackendLike, x: T
   return { dataId: prod.dataId, shape: [kh, kw, cin, cout], dtype: 'float32' };
 }
 
-/** Offsets per GEMM. Measured on wasm-simd: grouping (im2col) was no faster than one offset
- * per GEMM even for Cin = 3 (the wasm GEMM repacks its right operand each call), so 1 unless
+/** Offsets per GEMM on the fallback path: grouping offsets into a [rows, g·Cin] right operand
+ * was no faster (the wasm GEMM repacks its right operand each call), so 1 unless
  * EMOSTREAM_BPF_GROUP says otherwise (kept for re-measuring on other machines). */
 function groupSize(k: number, rows: number, cin: number): number {
   const want = Number(process.env.EMOSTREAM_BPF_GROUP ?? 1);
