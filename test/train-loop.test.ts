@@ -58,7 +58,7 @@ t('a tiny STA-CRNN lowers its training loss within a few epochs on real audio', 
   model.dispose();
 });
 
-t('micro-batches sum to the whole batch\'s gradient (a model without BatchNorm trains identically)', async () => {
+t('micro-batches and worker threads sum to the whole batch\'s gradient (a model without BatchNorm trains identically)', async () => {
   if (!haveData) return;
   await initTf();
   const labels = ['angry', 'bored', 'disgust', 'fear', 'happy', 'sad', 'neutral'];
@@ -67,21 +67,24 @@ t('micro-batches sum to the whole batch\'s gradient (a model without BatchNorm t
     const label = EMODB_LABELS[f[5]];
     utts.push({ path: join(wavDir, f), speaker: f.slice(0, 2), label, y: labels.indexOf(label), features: await utteranceFeatures(join(wavDir, f), null) });
   }
-  const train = async (microBatch?: number) => {
+  const train = async (microBatch?: number, workers?: number) => {
     const input = tf.input({ shape: [300, 40, 3] });
     const pooled = tf.layers.globalAveragePooling2d({}).apply(input) as tf.SymbolicTensor;
     const out = tf.layers.dense({ units: 7, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(pooled) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
     const res = await trainModel(model, utts, [], normStats(utts), labels,
-      { epochs: 3, batchSize: 8, lr: 1e-2, weightDecay: 5e-4, patience: 0, seed: 3, microBatch }, { progress: false });
+      { epochs: 3, batchSize: 8, lr: 1e-2, weightDecay: 5e-4, patience: 0, seed: 3, microBatch, workers }, { progress: false });
     const w = model.getWeights().map((x) => Array.from(x.dataSync()));
     model.dispose();
     return { w, loss: res.history.map((h) => h.loss) };
   };
-  const whole = await train(), parts = await train(3); // parts of 3, 3 and 2
-  const diff = Math.max(...whole.w.flatMap((a, i) => a.map((v, j) => Math.abs(v - parts.w[i][j]))));
-  assert.ok(diff < 1e-5, `weights differ by ${diff}`);
-  whole.loss.forEach((l, i) => assert.ok(Math.abs(l - parts.loss[i]) < 1e-5, `epoch ${i + 1} loss ${l} vs ${parts.loss[i]}`));
+  const whole = await train();
+  // Parts of 3, 3 and 2; three threads with shares of 3, 3 and 2; two threads with micro-batches.
+  for (const [name, other] of [['micro-batch 3', await train(3)], ['3 threads', await train(undefined, 3)], ['2 threads × micro 3', await train(3, 2)]] as const) {
+    const diff = Math.max(...whole.w.flatMap((a, i) => a.map((v, j) => Math.abs(v - other.w[i][j]))));
+    assert.ok(diff < 1e-5, `${name}: weights differ by ${diff}`);
+    whole.loss.forEach((l, i) => assert.ok(Math.abs(l - other.loss[i]) < 1e-5, `${name}: epoch ${i + 1} loss ${l} vs ${other.loss[i]}`));
+  }
 });
 
 t('emostream train / eval / analyze on a manifest corpus', async () => {

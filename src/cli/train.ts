@@ -32,7 +32,10 @@ training:
   --patience N           early-stopping patience in epochs on the validation loss (default ${PAPER_TRAINING.patience}; 0 = off)
   --batch-size N         (default ${PAPER_TRAINING.batchSize})
   --micro-batch N        split each batch into parts of N and sum their gradients, for memory
-                         (default on WASM/cpu: 16 ÷ width, so 16 at the paper width; else whole batches)
+                         (default on WASM/cpu: 8 ÷ width, so 8 at the paper width; else whole batches)
+  --workers N            threads sharing each batch (data parallel; default on WASM/cpu: the number
+                         of cores, at most 8; else 1). Results depend slightly on N (BatchNorm
+                         statistics are per share): give it to repeat a run exactly elsewhere
   --lr X                 Adam learning rate (default ${PAPER_TRAINING.lr})
   --weight-decay X       L2 weight decay (default ${PAPER_TRAINING.weightDecay})
   --seed N               seeds folds, initialisation, dropout and shuffling (default 1)
@@ -57,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
     corpus: { type: 'string' }, data: { type: 'string' }, 'data-root': { type: 'string' },
     protocol: { type: 'string' }, folds: { type: 'string' }, only: { type: 'string' }, 'max-folds': { type: 'string' },
     'val-fraction': { type: 'string' }, variant: { type: 'string' }, ac: { type: 'string' }, width: { type: 'string' },
-    dropout: { type: 'string' }, epochs: { type: 'string' }, patience: { type: 'string' }, 'batch-size': { type: 'string' }, 'micro-batch': { type: 'string' },
+    dropout: { type: 'string' }, epochs: { type: 'string' }, patience: { type: 'string' }, 'batch-size': { type: 'string' }, 'micro-batch': { type: 'string' }, workers: { type: 'string' },
     lr: { type: 'string' }, 'weight-decay': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
     'model-out': { type: 'string' }, name: { type: 'string' }, 'no-progress': { type: 'boolean' }
   }, HELP, false);
@@ -98,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
       patience: num(values.patience, 'patience', PAPER_TRAINING.patience, (x) => Number.isInteger(x) && x >= 0),
       batchSize: num(values['batch-size'], 'batch-size', PAPER_TRAINING.batchSize, int),
       ...(values['micro-batch'] === undefined ? {} : { microBatch: num(values['micro-batch'], 'micro-batch', 0, int) }),
+      ...(values.workers === undefined ? {} : { workers: num(values.workers, 'workers', 1, int) }),
       lr: num(values.lr, 'lr', PAPER_TRAINING.lr),
       weightDecay: num(values['weight-decay'], 'weight-decay', PAPER_TRAINING.weightDecay, (x) => x >= 0),
       seed: num(values.seed, 'seed', 1, (x) => Number.isInteger(x) && x >= 0),

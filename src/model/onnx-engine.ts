@@ -3,9 +3,7 @@
 // feature windows go straight in; the batch dimension is dynamic.
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { basename, join, resolve } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { UserError } from '../cli/errors.js';
 import { FRAME_SIZE, N_CHANNELS, N_MELS, WINDOW_FRAMES } from '../dsp/types.js';
@@ -13,6 +11,7 @@ import { FINGERPRINT_KEY, readOnnxMetadata, sourceFingerprint } from '../onnx/fi
 import { createSession, runBatch, type OrtProvider, type OrtSessionOptions } from '../onnx/session.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from '../onnx/session-worker.js';
 import type { Engine } from './engine.js';
+import { spawnWorker } from '../util/spawn-worker.js';
 
 export interface OnnxEngineOptions extends OrtSessionOptions {
   /** 'int8' loads model.int8.onnx (export-onnx --int8) instead of model.onnx. */
@@ -38,19 +37,8 @@ function inThreadRunner(session: ort.InferenceSession): Runner {
 }
 
 async function workerRunner(modelPath: string, options: OrtSessionOptions): Promise<Runner> {
-  // Beside this file: session-worker.ts under tsx, session-worker.js in a compiled build.
-  const ext = extname(fileURLToPath(import.meta.url));
-  const url = new URL(`../onnx/session-worker${ext}`, import.meta.url);
   const workerData = { modelPath, options, windowShape: WINDOW_SHAPE } satisfies WorkerInit;
-  // Node does not carry tsx's loader hooks into worker threads; under tsx the worker
-  // registers them itself before importing the TypeScript file.
-  const worker = ext === '.ts'
-    ? new Worker(
-      `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
-      `.then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
-      { eval: true, workerData },
-    )
-    : new Worker(url, { workerData });
+  const worker = spawnWorker('../onnx/session-worker', import.meta.url, workerData);
   const pending = new Map<number, { resolve(r: WorkerReply): void; reject(e: Error): void }>();
   let nextId = 1;
   let failure: Error | undefined;

@@ -3,7 +3,7 @@
 // loss with the best epoch's weights restored. All randomness is seeded.
 import { tf } from '../model/tf.js';
 import { N_CHANNELS, N_MELS, WINDOW_FRAMES } from '../dsp/types.js';
-import { makeBatch, segmentsOf, type LoadedUtterance, type Segment } from './dataset.js';
+import { makeBatch, segmentsOf, WINDOW_SIZE, type LoadedUtterance, type Segment } from './dataset.js';
 import { argmax, computeMetrics, type Metrics } from './metrics.js';
 import { rng, shuffle } from './protocols.js';
 import { Progress } from './progress.js';
@@ -20,6 +20,9 @@ export interface TrainConfig {
    * (one Adam step per batch), for memory; 0 or absent = whole batches. BatchNorm then sees
    * the statistics of each part. */
   microBatch?: number;
+  /** Threads computing each batch's gradient together (data parallel, parallel.ts); 1 or
+   * absent = this thread only. */
+  workers?: number;
 }
 
 export const PAPER_TRAINING: TrainConfig = { epochs: 150, batchSize: 32, lr: 1e-3, weightDecay: 5e-4, patience: 15, seed: 1 };
@@ -64,6 +67,52 @@ function batchTensors(utts: readonly LoadedUtterance[], segs: readonly Segment[]
     x: tf.tensor4d(x, [segs.length, WINDOW_FRAMES, N_MELS, N_CHANNELS]),
     y: tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), k)),
   };
+}
+
+/** Gradients (by trainable-variable index) of one part of a batch, and its loss and hits. */
+export interface PartGradients {
+  grads: tf.Tensor[];
+  /** Sum over the part's segments of the per-segment cross-entropy. */
+  lossSum: number;
+  correct: number;
+}
+
+/**
+ * The gradient contribution of `n` normalised windows `x` with labels `y` to a batch of
+ * `batchLen`: each chunk of at most `micro` windows adds its mean loss weighted by its share
+ * of the batch, so the parts of a batch (chunks here, worker parts in parallel.ts) sum to the
+ * whole batch's gradient. Used by the trainer and by its gradient workers.
+ */
+export async function partGradients(model: tf.LayersModel, vars: tf.Variable[], x: Float32Array, y: Int32Array, k: number,
+  batchLen: number, micro?: number): Promise<PartGradients> {
+  const n = y.length;
+  const step = micro && micro < n ? micro : n;
+  const grads: tf.Tensor[] = [];
+  let lossSum = 0, correct = 0;
+  for (let m = 0; m < n; m += step) {
+    const len = Math.min(step, n - m);
+    const xs = tf.tensor4d(x.subarray(m * WINDOW_SIZE, (m + len) * WINDOW_SIZE), [len, WINDOW_FRAMES, N_MELS, N_CHANNELS]);
+    const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(y.subarray(m, m + len), 'int32'), k));
+    let pred: tf.Tensor | null = null;
+    const { value, grads: g } = tf.variableGrads(() => {
+      const p = model.apply(xs, { training: true }) as tf.Tensor;
+      pred = tf.keep(tf.argMax(p, -1));
+      return tf.mul(crossEntropy(p, ys), len / batchLen) as tf.Scalar;
+    }, vars);
+    vars.forEach((v, i) => {
+      const t = g[v.name];
+      if (grads[i]) {
+        const sum = tf.add(grads[i], t);
+        tf.dispose([grads[i], t]);
+        grads[i] = sum;
+      } else grads[i] = t;
+    });
+    lossSum += (await value.data())[0] * batchLen;
+    const pv = (await (pred as unknown as tf.Tensor).data()) as Int32Array;
+    for (let i = 0; i < len; i++) if (pv[i] === y[m + i]) correct++;
+    tf.dispose([xs, ys, value, pred as unknown as tf.Tensor]);
+  }
+  return { grads, lossSum, correct };
 }
 
 /** Segment posteriors averaged per utterance (the paper's test-time decision rule). */
@@ -122,6 +171,13 @@ export async function trainModel(
   // step still gets a fresh mask.
   const savedRandom = Math.random;
   Math.random = rng(cfg.seed * 104729 + 3);
+  const pool = cfg.workers && cfg.workers > 1
+    ? await (await import('./parallel.js')).GradientWorkers.start(cfg.workers - 1, model, k)
+    : null;
+  const gradients = (part: Segment[]): Promise<PartGradients> => {
+    const { x, y } = makeBatch(train, part, norm.mean, norm.std);
+    return pool ? pool.gradients(model, vars, x, y, k, cfg.microBatch) : partGradients(model, vars, x, y, k, part.length, cfg.microBatch);
+  };
   try {
     for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
       const order = shuffle(segs.slice(), rand);
@@ -129,38 +185,16 @@ export async function trainModel(
       let lossSum = 0, correct = 0, seen = 0;
       for (let b = 0; b < batches; b++) {
         const part = order.slice(b * cfg.batchSize, (b + 1) * cfg.batchSize);
-        const micro = cfg.microBatch && cfg.microBatch < part.length ? cfg.microBatch : part.length;
-        let grads: tf.NamedTensorMap = {};
-        for (let m = 0; m < part.length; m += micro) {
-          const chunk = part.slice(m, m + micro);
-          const { x, y } = batchTensors(train, chunk, norm, k);
-          let pred: tf.Tensor | null = null;
-          // Each part's mean loss weighted by its share: the sum of the parts' gradients is the batch's.
-          const { value, grads: g } = tf.variableGrads(() => {
-            const p = model.apply(x, { training: true }) as tf.Tensor;
-            pred = tf.keep(tf.argMax(p, -1));
-            return tf.mul(crossEntropy(p, y), chunk.length / part.length) as tf.Scalar;
-          }, vars);
-          for (const [name, t] of Object.entries(g)) {
-            if (grads[name]) {
-              const sum = tf.add(grads[name], t);
-              tf.dispose([grads[name], t]);
-              grads[name] = sum;
-            } else grads[name] = t;
-          }
-          const lossV = (await value.data())[0] * part.length / chunk.length;
-          const pv = (await (pred as unknown as tf.Tensor).data()) as Int32Array;
-          chunk.forEach((s, i) => { if (pv[i] === s.y) correct++; });
-          lossSum += lossV * chunk.length;
-          seen += chunk.length;
-          tf.dispose([x, y, value, pred as unknown as tf.Tensor]);
-        }
+        const r = await gradients(part);
+        correct += r.correct;
+        lossSum += r.lossSum;
+        seen += part.length;
         tf.tidy(() => {
           const decayed: tf.NamedTensorMap = {};
-          for (const v of vars) decayed[v.name] = cfg.weightDecay ? tf.add(grads[v.name], tf.mul(v, cfg.weightDecay)) : grads[v.name];
+          vars.forEach((v, i) => { decayed[v.name] = cfg.weightDecay ? tf.add(r.grads[i], tf.mul(v, cfg.weightDecay)) : r.grads[i]; });
           optimizer.applyGradients(decayed as unknown as Parameters<typeof optimizer.applyGradients>[0]);
         });
-        tf.dispose(Object.values(grads));
+        tf.dispose(r.grads);
         const secs = (performance.now() - e0) / 1000;
         bar.update(`epoch ${epoch}/${cfg.epochs}`, (b + 1) / batches,
           `loss ${(lossSum / seen).toFixed(3)} acc ${(100 * correct / seen).toFixed(1)}% ${(seen / secs).toFixed(1)} samples/s ETA ${fmtSecs(secs / (b + 1) * (batches - b - 1))}`);
@@ -192,6 +226,7 @@ export async function trainModel(
     }
   } finally {
     Math.random = savedRandom;
+    await pool?.close();
   }
   if (best.weights) {
     model.setWeights(best.weights);
