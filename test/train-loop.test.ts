@@ -33,6 +33,18 @@ function pickFiles(): string[] {
   return out;
 }
 
+const labels = ['angry', 'bored', 'disgust', 'fear', 'happy', 'sad', 'neutral'];
+
+/** The first n picked files with their features, as the trainer takes them. */
+async function loadPicked(n: number): Promise<LoadedUtterance[]> {
+  const utts: LoadedUtterance[] = [];
+  for (const f of pickFiles().slice(0, n)) {
+    const label = EMODB_LABELS[f[5]];
+    utts.push({ path: join(wavDir, f), speaker: f.slice(0, 2), label, y: labels.indexOf(label), features: await utteranceFeatures(join(wavDir, f), null) });
+  }
+  return utts;
+}
+
 t('the Emo-DB data is present (CI must have it)', () => {
   if (!haveData && process.env.CI === 'true') assert.unreachable(`Emo-DB not found at ${wavDir}`);
   if (!haveData) console.warn(`train-loop: Emo-DB not found at ${wavDir}; the data tests below do nothing`);
@@ -41,12 +53,7 @@ t('the Emo-DB data is present (CI must have it)', () => {
 t('a tiny STA-CRNN lowers its training loss within a few epochs on real audio', async () => {
   if (!haveData) return;
   await initTf();
-  const labels = ['angry', 'bored', 'disgust', 'fear', 'happy', 'sad', 'neutral'];
-  const utts: LoadedUtterance[] = [];
-  for (const f of pickFiles().slice(0, 7)) {
-    const label = EMODB_LABELS[f[5]];
-    utts.push({ path: join(wavDir, f), speaker: f.slice(0, 2), label, y: labels.indexOf(label), features: await utteranceFeatures(join(wavDir, f), null) });
-  }
+  const utts = await loadPicked(7);
   assert.is(utts.length, 7);
   const model = buildModel({ width: 0.0625, numClasses: 7, dropout: 0, seed: 2 });
   const res = await trainModel(model, utts, [], normStats(utts), labels,
@@ -61,12 +68,7 @@ t('a tiny STA-CRNN lowers its training loss within a few epochs on real audio', 
 t('micro-batches and worker threads sum to the whole batch\'s gradient (a model without BatchNorm trains identically)', async () => {
   if (!haveData) return;
   await initTf();
-  const labels = ['angry', 'bored', 'disgust', 'fear', 'happy', 'sad', 'neutral'];
-  const utts: LoadedUtterance[] = [];
-  for (const f of pickFiles().slice(0, 8)) {
-    const label = EMODB_LABELS[f[5]];
-    utts.push({ path: join(wavDir, f), speaker: f.slice(0, 2), label, y: labels.indexOf(label), features: await utteranceFeatures(join(wavDir, f), null) });
-  }
+  const utts = await loadPicked(8);
   const train = async (microBatch?: number, workers?: number) => {
     const input = tf.input({ shape: [300, 40, 3] });
     const pooled = tf.layers.globalAveragePooling2d({}).apply(input) as tf.SymbolicTensor;
