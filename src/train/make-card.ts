@@ -72,7 +72,7 @@ early stopping used, so this is optimistic; protocol (cross-validation) figures 
 ${formatMetrics(metrics)}
 \`\`\`
 
-${cvRows.length ? `Cross-validation with the same width and training settings (docs/results.md has the full table):
+${cvRows.length ? `Cross-validation runs with the same width and training settings; the corpus column says what each trained and tested on (docs/results.md has the full table):
 
 | corpus | protocol | folds finished | WA | UA | command |
 |---|---|---|---|---|---|

@@ -36,7 +36,7 @@ for (const dir of process.argv.slice(2)) {
   const mean = (k: 'wa' | 'ua') => folds.reduce((a, f) => a + (f.test as Metrics)[k], 0) / folds.length;
   const secs = folds.reduce((a, f) => a + f.trainSeconds, 0);
   rows.push(`| ${run.corpus} | ${run.protocol} (${run.folds} folds) | ${pct(pooled.wa)} / ${pct(pooled.ua)} (pooled, n = ${pooled.n}; per-fold mean ${pct(mean('wa'))} / ${pct(mean('ua'))}) | ` +
-    `${folds.length} / ${run.folds} (${folds.map((f) => f.fold + 1).join(', ')}) | width ${run.arch.width}, ≤ ${run.train.epochs} epochs (patience ${run.train.patience}), ${fmtSecs(secs)} of training | \`${run.command}\` |`);
+    `${folds.length} / ${run.folds} (${folds.length === run.folds ? 'all' : folds.map((f) => f.fold + 1).join(', ')}) | width ${run.arch.width}, ≤ ${run.train.epochs} epochs (patience ${run.train.patience}), ${fmtSecs(secs)} of training | \`${run.command}\` |`);
   details.push(`${run.corpus} ${run.protocol}, finished folds: ` + folds.map((f) =>
     `${f.name}: WA ${pct((f.test as Metrics).wa)} / UA ${pct((f.test as Metrics).ua)} (n = ${(f.test as Metrics).n}, ${f.epochsRun} epochs, best ${f.bestEpoch}, ${fmtSecs(f.trainSeconds)})`).join('; ') +
     `. Pooled confusion matrix:\n\n\`\`\`\n${formatMetrics(pooled)}\n\`\`\`\n`);
