@@ -15,14 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { backend_util, util } from '@tensorflow/tfjs';
 
-type TensorInfo = { dataId: object; shape: number[]; dtype: string };
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
-type KernelArgs = { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> };
-type KernelFn = (args: KernelArgs) => TensorInfo;
+import type { KernelArgs, KernelFn, TensorInfo, WasmBackendLike } from './wasm-grad-kernels.js';
 
 /** Wrap a registered wasm kernel: `fast` returns null to defer to the stock one. */
 function override(name: string, fast: (args: KernelArgs, stock: KernelFn) => TensorInfo | null): void {

@@ -21,9 +21,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { backend_util } from '@tensorflow/tfjs';
 
-type TensorInfo = { dataId: object; shape: number[]; dtype: string };
+export type TensorInfo = { dataId: object; shape: number[]; dtype: string };
 // The parts of BackendWasm we use; the class is not exported with these members typed.
-interface WasmBackendLike {
+export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: string): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
   disposeData(dataId: object, force?: boolean): boolean;
@@ -88,7 +88,8 @@ export function registerWasmTrainingKernels(): void {
   });
 }
 
-type KernelFn = (args: { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> }) => TensorInfo;
+export type KernelArgs = { inputs: Record<string, TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> };
+export type KernelFn = (args: KernelArgs) => TensorInfo;
 
 /** Largest transposed im2col buffer (floats; 256 MB) before falling back to one GEMM per offset.
  * EMOSTREAM_IM2COL_MAX_FLOATS overrides it (the tests use 0 to exercise the fallback). */

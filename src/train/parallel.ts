@@ -41,10 +41,6 @@ export class GradientWorkers {
     return new GradientWorkers(workers);
   }
 
-  get count(): number {
-    return this.workers.length;
-  }
-
   /**
    * The gradient of a batch (normalised windows x, labels y) split into count + 1 contiguous
    * shares; the first is computed here with `model`/`vars`, the rest on the workers.
@@ -63,10 +59,19 @@ export class GradientWorkers {
       w.postMessage(req, [req.x.buffer as ArrayBuffer, req.y.buffer as ArrayBuffer]);
       return reply(w);
     });
+    // Settled, not raced: a worker failing while this thread computes must not surface as an
+    // unhandled rejection (fatal under tfjs-wasm's handlers), nor leave the others unwaited.
+    const replies = Promise.allSettled(jobs);
     const mine = await partGradients(model, vars, x.subarray(0, per * WINDOW_SIZE), y.subarray(0, per), k, n, micro);
-    for (const job of jobs) {
-      if (!job) continue;
-      const r = (await job) as Extract<GradientReply, { grads: Float32Array[] }>;
+    const settled = await replies;
+    const failed = settled.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) {
+      tf.dispose(mine.grads);
+      throw failed.reason;
+    }
+    for (const o of settled) {
+      if (o.status !== 'fulfilled' || !o.value) continue;
+      const r = o.value as Extract<GradientReply, { grads: Float32Array[] }>;
       mine.grads = mine.grads.map((g, i) => {
         const sum = tf.tidy(() => tf.add(g, tf.tensor(r.grads[i], g.shape)));
         g.dispose();

@@ -22,15 +22,18 @@ import { UserError } from '../cli/errors.js';
  * with the width, so 8 ÷ width. Native backends take whole batches.
  */
 export function defaultMicroBatch(backend: string, width: number): number | undefined {
-  return backend.startsWith('tfjs-wasm') || backend === 'tfjs-cpu' ? Math.max(1, Math.floor(8 / width)) : undefined;
+  return isSingleThreadedTf(backend) ? Math.max(1, Math.floor(8 / width)) : undefined;
 }
+
+/** tfjs-wasm (under Node) and tfjs-cpu: one core, a bounded heap; native backends are neither. */
+const isSingleThreadedTf = (backend: string) => backend.startsWith('tfjs-wasm') || backend === 'tfjs-cpu';
 
 /**
  * Gradient threads when the user gave none: tfjs-wasm computes on one core under Node, so
  * the cores are used by splitting batches (parallel.ts); native backends thread by themselves.
  */
 export function defaultWorkers(backend: string): number {
-  return backend.startsWith('tfjs-wasm') || backend === 'tfjs-cpu' ? Math.max(1, Math.min(8, os.availableParallelism())) : 1;
+  return isSingleThreadedTf(backend) ? Math.max(1, Math.min(8, os.availableParallelism())) : 1;
 }
 
 /** JSON with sorted keys and no undefined members, for comparing records. */

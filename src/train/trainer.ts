@@ -7,6 +7,7 @@ import { makeBatch, segmentsOf, WINDOW_SIZE, type LoadedUtterance, type Segment 
 import { argmax, computeMetrics, type Metrics } from './metrics.js';
 import { rng, shuffle } from './protocols.js';
 import { Progress } from './progress.js';
+import type { GradientWorkers } from './parallel.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -61,12 +62,17 @@ function crossEntropy(probs: tf.Tensor, labels: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(probs, EPS, 1))), -1))) as tf.Scalar);
 }
 
-function batchTensors(utts: readonly LoadedUtterance[], segs: readonly Segment[], norm: { mean: number[]; std: number[] }, k: number) {
-  const { x, y } = makeBatch(utts, segs, norm.mean, norm.std);
+/** Model input [n, 300, 40, 3] and one-hot targets from normalised windows and labels. */
+function windowTensors(x: Float32Array, y: Int32Array, k: number) {
   return {
-    x: tf.tensor4d(x, [segs.length, WINDOW_FRAMES, N_MELS, N_CHANNELS]),
+    x: tf.tensor4d(x, [y.length, WINDOW_FRAMES, N_MELS, N_CHANNELS]),
     y: tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), k)),
   };
+}
+
+function batchTensors(utts: readonly LoadedUtterance[], segs: readonly Segment[], norm: { mean: number[]; std: number[] }, k: number) {
+  const { x, y } = makeBatch(utts, segs, norm.mean, norm.std);
+  return windowTensors(x, y, k);
 }
 
 /** Gradients (by trainable-variable index) of one part of a batch, and its loss and hits. */
@@ -91,8 +97,7 @@ export async function partGradients(model: tf.LayersModel, vars: tf.Variable[], 
   let lossSum = 0, correct = 0;
   for (let m = 0; m < n; m += step) {
     const len = Math.min(step, n - m);
-    const xs = tf.tensor4d(x.subarray(m * WINDOW_SIZE, (m + len) * WINDOW_SIZE), [len, WINDOW_FRAMES, N_MELS, N_CHANNELS]);
-    const ys = tf.tidy(() => tf.oneHot(tf.tensor1d(y.subarray(m, m + len), 'int32'), k));
+    const { x: xs, y: ys } = windowTensors(x.subarray(m * WINDOW_SIZE, (m + len) * WINDOW_SIZE), y.subarray(m, m + len), k);
     let pred: tf.Tensor | null = null;
     const { value, grads: g } = tf.variableGrads(() => {
       const p = model.apply(xs, { training: true }) as tf.Tensor;
@@ -171,14 +176,14 @@ export async function trainModel(
   // step still gets a fresh mask.
   const savedRandom = Math.random;
   Math.random = rng(cfg.seed * 104729 + 3);
-  const pool = cfg.workers && cfg.workers > 1
-    ? await (await import('./parallel.js')).GradientWorkers.start(cfg.workers - 1, model, k)
-    : null;
+  let pool: GradientWorkers | null = null;
   const gradients = (part: Segment[]): Promise<PartGradients> => {
     const { x, y } = makeBatch(train, part, norm.mean, norm.std);
     return pool ? pool.gradients(model, vars, x, y, k, cfg.microBatch) : partGradients(model, vars, x, y, k, part.length, cfg.microBatch);
   };
   try {
+    // Inside the try: a worker that fails to start must still leave Math.random restored.
+    if (cfg.workers && cfg.workers > 1) pool = await (await import('./parallel.js')).GradientWorkers.start(cfg.workers - 1, model, k);
     for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
       const order = shuffle(segs.slice(), rand);
       const e0 = performance.now();
