@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { computeFeatures } from '../src/dsp/features.js';
 import { resample } from '../src/dsp/resample.js';
-import { downmix } from '../src/ingest/convert.js';
+import { downmix } from '../src/dsp/convert.js';
 import { decodeWav } from '../src/ingest/wav.js';
 import { makeWav, rng } from './fixtures/wavgen.js';
 

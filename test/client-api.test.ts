@@ -7,21 +7,21 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { suite } from 'uvu';
+import { dataTest } from './helpers/shared-data.js';
 import * as assert from 'uvu/assert';
 import { WebSocketServer } from 'ws';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/errors.js';
 import { Publisher, subscribe } from '../src/client/client.js';
 import { frameCount } from '../src/dsp/features.js';
 import { planWindows } from '../src/dsp/windows.js';
 import { readWavFile } from '../src/ingest/wav.js';
-import type { ServerMessage } from '../src/server/messages.js';
+import type { ServerMessage } from '../src/protocol/messages.js';
 import { EmostreamServer } from '../src/server/server.js';
 import { TestEngine } from './helpers/server-engine.js';
 import { toS16 } from './helpers/server-ws.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WAV = fileURLToPath(new URL('../../shared/data/emodb/wav/03a01Wa.wav', import.meta.url));
-const haveData = existsSync(WAV);
 
 function tone(seconds: number, rate = 16000): Float32Array {
   const x = new Float32Array(Math.round(seconds * rate));
@@ -134,11 +134,7 @@ C('CLI subscribe prints a session until it ends', async ({ url, server }) => {
   assert.is(lines.filter((m) => m.type === 'posterior').length, end.windows);
 });
 
-C('CLI stream (file, --fast, --json and readable lines)', async ({ url }) => {
-  if (!haveData) {
-    if (process.env.CI === 'true') assert.unreachable(`missing ${WAV}`);
-    return;
-  }
+dataTest(C, 'CLI stream (file, --fast, --json and readable lines)', [WAV], async ({ url }) => {
   const r = await cli(['stream', WAV, '--url', url, '--fast', '--json', '--session', 'cli-1', '--hop-ms', '500', '--min-window-ms', '1000']);
   assert.is(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));

@@ -4,8 +4,9 @@ import * as assert from 'uvu/assert';
 import { computeFeatures, deltaSequence, FeatureStream, frameCount, logMelFeatures } from '../src/dsp/features.js';
 import { hzToMel } from '../src/dsp/mel.js';
 import { FRAME_SIZE, N_MELS } from '../src/dsp/types.js';
-import { loadAudio16k } from '../src/ingest/load.js';
-import { randomPieces, rng, sharedData, tone } from './fixtures/wavgen.js';
+import { loadAudio16k } from '../src/dsp/load.js';
+import { randomPieces, rng, tone } from './fixtures/wavgen.js';
+import { dataTest, sharedPath } from './helpers/shared-data.js';
 
 /** The test signal of the reference values below: 440 Hz tone + chirp, then 800 zero samples. */
 function synthetic(): Float32Array {
@@ -175,10 +176,9 @@ test('logMelFeatures operator emits frames as soon as they are final (4 frames o
   assertSame(frames, computeFeatures(x), 'operator');
 });
 
-test('real file: streaming the whole Emo-DB utterance matches offline', async () => {
-  const path = sharedData('emodb/wav/03a01Fa.wav');
-  if (!path) return;
-  const x = await loadAudio16k(path);
+const FA = sharedPath('emodb/wav/03a01Fa.wav');
+dataTest(test, 'real file: streaming the whole Emo-DB utterance matches offline', [FA], async () => {
+  const x = await loadAudio16k(FA);
   const want = computeFeatures(x);
   assert.is(want.frames, frameCount(x.length));
   assertSame(streamed(x, randomPieces(x.length, 4000, rng(3))), want, '03a01Fa');

@@ -9,9 +9,9 @@ import * as assert from 'uvu/assert';
 import { computeFeatures, logMelFeatures } from '../src/dsp/features.js';
 import { FRAME_SIZE, WINDOW_FRAMES } from '../src/dsp/types.js';
 import { featureWindows, planWindows } from '../src/dsp/windows.js';
-import { toMono16k } from '../src/ingest/convert.js';
+import { toMono16k } from '../src/dsp/convert.js';
 import { wavFile } from '../src/ingest/file.js';
-import { loadAudio16k } from '../src/ingest/load.js';
+import { loadAudio16k } from '../src/dsp/load.js';
 import { makeWav, rng } from './fixtures/wavgen.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'emostream-pipe-'));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/errors.js';
 import { wavFile } from '../src/ingest/file.js';
 import { decodeWav } from '../src/ingest/wav.js';
 import { makeWav, rng } from './fixtures/wavgen.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { lastValueFrom, take, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/errors.js';
 import { microphone } from '../src/ingest/mic.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'emostream-mic-'));

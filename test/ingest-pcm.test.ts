@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/errors.js';
 import { PcmDecoder, sanitize } from '../src/ingest/pcm.js';
 import { rawPcm } from '../src/ingest/raw.js';
 import { randomPieces, rng } from './fixtures/wavgen.js';

@@ -2,7 +2,7 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Resampler, resample } from '../src/dsp/resample.js';
-import { downmix, toMono16k } from '../src/ingest/convert.js';
+import { downmix, toMono16k } from '../src/dsp/convert.js';
 import type { AudioChunk } from '../src/ingest/types.js';
 import { randomPieces, rng, tone } from './fixtures/wavgen.js';
 

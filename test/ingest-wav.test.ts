@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UserError } from '../src/cli/errors.js';
-import { loadAudio16k } from '../src/ingest/load.js';
+import { UserError } from '../src/errors.js';
+import { loadAudio16k } from '../src/dsp/load.js';
 import { decodeWav, readWavFile } from '../src/ingest/wav.js';
-import { makeWav, quantize, rng, sharedData, type WavSpec } from './fixtures/wavgen.js';
+import { makeWav, quantize, rng, type WavSpec } from './fixtures/wavgen.js';
+import { dataTest, sharedPath } from './helpers/shared-data.js';
 
 const rand = rng(7);
 const values = Array.from({ length: 64 }, () => rand() * 1.8 - 0.9);
@@ -154,11 +155,10 @@ test('loadAudio16k downmixes stereo and resamples to 16 kHz', async () => {
   assert.ok(Math.abs(mono[800] - 0.3) < 1e-6, `${mono[800]}`); // DC through the resampler, mid-signal
 });
 
-test('real files: Emo-DB and RAVDESS decode as 16 kHz mono 16-bit', async () => {
-  const emo = sharedData('emodb/wav/03a01Fa.wav');
-  const rav = sharedData('ravdess/wav/Actor_01/03-01-01-01-01-01-01.wav');
-  for (const path of [emo, rav]) {
-    if (!path) continue;
+const EMO = sharedPath('emodb/wav/03a01Fa.wav');
+const RAV = sharedPath('ravdess/wav/Actor_01/03-01-01-01-01-01-01.wav');
+dataTest(test, 'real files: Emo-DB and RAVDESS decode as 16 kHz mono 16-bit', [EMO, RAV], async () => {
+  for (const path of [EMO, RAV]) {
     const bytes = await readFile(path);
     const { format, samples } = await readWavFile(path);
     assert.equal(format, { sampleRate: 16000, channels: 1 });

@@ -3,12 +3,12 @@
 // MaxPoolGrad, BatchMatMul with transposeA) against tfjs's cpu backend and a numerical gradient.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { initTf, tf } from '../src/model/tf.js';
+import { initTfTraining, tf } from '../src/model/tf.js';
 
 const t = suite('model-grad');
 let backend = '';
 
-t.before(async () => { backend = await initTf(); });
+t.before(async () => { backend = await initTfTraining(); });
 
 type Case = { name: string; x: [number, number, number, number]; f: [number, number, number, number]; strides: number; pad: 'same' | 'valid' };
 const cases: Case[] = [

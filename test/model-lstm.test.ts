@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { initTf, tf } from '../src/model/tf.js';
-import { setFusedLstmEnabled } from '../src/model/fused-lstm.js';
+import { setFusedLstmEnabled } from '../src/model/kernels/fused-lstm.js';
 
 const t = suite('model-lstm');
 t.before(async () => { await initTf(); });

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initTf, tf } from '../src/model/tf.js';
 import { buildModel, resolveConfig } from '../src/model/sta-crnn.js';
-import { saveModelDir, loadModelDir, FEATURES, type ModelMeta } from '../src/model/save.js';
-import { loadEngine } from '../src/model/load-engine.js';
-import { normalizeFrames } from '../src/model/normalize.js';
-import { UserError } from '../src/cli/errors.js';
+import { saveModelDir, loadModelDir } from '../src/model/save.js';
+import { FEATURES, type ModelMeta } from '../src/model-dir.js';
+import { loadEngine } from '../src/inference/load-engine.js';
+import { normalizeFrames } from '../src/dsp/normalize.js';
+import { UserError } from '../src/errors.js';
 
 const t = suite('model-save');
 let dir = '';

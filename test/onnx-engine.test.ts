@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildModel } from '../src/model/sta-crnn.js';
 import { initTf } from '../src/model/tf.js';
-import { saveModelDir, FEATURES } from '../src/model/save.js';
-import { loadEngine } from '../src/model/load-engine.js';
-import { OnnxEngine } from '../src/model/onnx-engine.js';
-import { exportModelDir, syntheticWindows } from '../src/onnx/export.js';
-import { UserError } from '../src/cli/errors.js';
+import { saveModelDir } from '../src/model/save.js';
+import { FEATURES } from '../src/model-dir.js';
+import { loadEngine } from '../src/inference/load-engine.js';
+import { OnnxEngine } from '../src/inference/onnx-engine.js';
+import { exportModelDir, syntheticWindows } from '../src/export/export.js';
+import { UserError } from '../src/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'emostream-onnx-engine-'));
 const dir = join(tmp, 'tiny-4');

@@ -1,20 +1,20 @@
 // The ONNX exporter: every STA-CRNN variant, exported and run by ONNX Runtime, gives tfjs's
 // posteriors (≤ 1e-4) on windows of real Emo-DB speech; the file is well-formed ONNX.
 import { test } from 'uvu';
+import { dataTest, sharedPath } from './helpers/shared-data.js';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tf, initTf } from '../src/model/tf.js';
 import { buildModel, type StaCrnnConfig } from '../src/model/sta-crnn.js';
-import { loadAudio16k } from '../src/ingest/load.js';
+import { loadAudio16k } from '../src/dsp/load.js';
 import { computeFeatures } from '../src/dsp/features.js';
 import { FRAME_SIZE, WINDOW_FRAMES } from '../src/dsp/types.js';
-import { checkParity, exportOnnx } from '../src/onnx/export.js';
-import { decodeModel } from '../src/onnx/proto.js';
-import { lstmBiasToOnnx, lstmKernelToOnnx } from '../src/onnx/keras-to-onnx.js';
+import { checkParity, exportOnnx } from '../src/export/export.js';
+import { decodeModel } from '../src/export/proto.js';
+import { lstmBiasToOnnx, lstmKernelToOnnx } from '../src/export/keras-to-onnx.js';
 
-const EMODB = fileURLToPath(new URL('../../shared/data/emodb/wav/', import.meta.url));
-const hasData = existsSync(EMODB);
+const EMODB = sharedPath('emodb/wav/');
 const WINDOW = WINDOW_FRAMES * FRAME_SIZE;
 
 /** Three real windows: two utterances alone (zero-padded, as short input is) and two played
@@ -94,11 +94,7 @@ const variants: [string, Partial<StaCrnnConfig>][] = [
 ];
 
 for (const [name, config] of variants) {
-  test(`${name}: ONNX Runtime posteriors match tfjs to 1e-4 on real Emo-DB windows`, async () => {
-    if (!hasData) {
-      if (process.env.CI === 'true') assert.unreachable(`Emo-DB is missing at ${EMODB}`);
-      return;
-    }
+  dataTest(test, `${name}: ONNX Runtime posteriors match tfjs to 1e-4 on real Emo-DB windows`, [EMODB], async () => {
     await initTf();
     const { windows, norm } = await realWindows();
     assert.ok(windows.length >= 3);

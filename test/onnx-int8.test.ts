@@ -1,6 +1,7 @@
 // int8 export: the convolutions become QDQ int8 with ranges calibrated on real Emo-DB speech,
 // posteriors stay close to the float model's, and the engine serves it as 'onnx-int8'.
 import { test } from 'uvu';
+import { dataTest, sharedPath } from './helpers/shared-data.js';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,19 +9,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildModel, resolveConfig } from '../src/model/sta-crnn.js';
 import { initTf } from '../src/model/tf.js';
-import { saveModelDir, FEATURES, identityNorm } from '../src/model/save.js';
-import { loadEngine } from '../src/model/load-engine.js';
-import { exportModelDir } from '../src/onnx/export.js';
-import { decodeModel } from '../src/onnx/proto.js';
-import { calibrationWindows } from '../src/onnx/calibration.js';
+import { saveModelDir } from '../src/model/save.js';
+import { FEATURES, identityNorm } from '../src/model-dir.js';
+import { loadEngine } from '../src/inference/load-engine.js';
+import { exportModelDir } from '../src/export/export.js';
+import { decodeModel } from '../src/export/proto.js';
+import { calibrationWindows } from '../src/export/calibration.js';
 
-const EMODB = fileURLToPath(new URL('../../shared/data/emodb/wav/', import.meta.url));
+const EMODB = sharedPath('emodb/wav/');
 
-test('int8 export: QDQ convolutions, close posteriors, served as onnx-int8', async () => {
-  if (!existsSync(EMODB)) {
-    if (process.env.CI === 'true') assert.unreachable(`Emo-DB is missing at ${EMODB}`);
-    return;
-  }
+dataTest(test, 'int8 export: QDQ convolutions, close posteriors, served as onnx-int8', [EMODB], async () => {
   await initTf();
   const tmp = mkdtempSync(join(tmpdir(), 'emostream-int8-'));
   try {

@@ -4,14 +4,15 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
+import { dataTest } from './helpers/shared-data.js';
 import * as assert from 'uvu/assert';
 import { frameCount } from '../src/dsp/features.js';
 import { resample } from '../src/dsp/resample.js';
 import { planWindows } from '../src/dsp/windows.js';
 import { readWavFile } from '../src/ingest/wav.js';
-import type { Engine } from '../src/model/engine.js';
-import { loadEngine } from '../src/model/load-engine.js';
-import type { PosteriorMsg } from '../src/server/messages.js';
+import type { Engine } from '../src/inference/engine.js';
+import { loadEngine } from '../src/inference/load-engine.js';
+import type { PosteriorMsg } from '../src/protocol/messages.js';
 import { EmostreamServer } from '../src/server/server.js';
 import { connect, sendChunks, toF32, toS16 } from './helpers/server-ws.js';
 
@@ -34,10 +35,6 @@ E2E.after(async (ctx) => {
   await ctx.engine?.dispose();
 });
 
-E2E('the Emo-DB data is there (required in CI)', () => {
-  if (!haveData && process.env.CI === 'true') assert.unreachable(`missing ${WAV}`);
-});
-
 function checkPosteriors(ps: PosteriorMsg[], expected: { startFrame: number; endFrame: number }[], labels: string[], offsetsMs: number[] = []) {
   assert.is(ps.length, expected.length, 'one posterior per planned window');
   ps.forEach((p, i) => {
@@ -53,8 +50,7 @@ function checkPosteriors(ps: PosteriorMsg[], expected: { startFrame: number; end
   });
 }
 
-E2E('48 kHz s16le stereo in 3331-byte frames (JSON): one posterior per planned window, times add up', async ({ base }) => {
-  if (!haveData) return;
+dataTest(E2E, '48 kHz s16le stereo in 3331-byte frames (JSON): one posterior per planned window, times add up', [WAV], async ({ base }) => {
   const wav = await readWavFile(WAV);
   assert.is(wav.format.sampleRate, 16000);
   const up = resample(wav.samples, 16000, 48000);
@@ -89,8 +85,7 @@ E2E('48 kHz s16le stereo in 3331-byte frames (JSON): one posterior per planned w
   assert.is(c.of('emotion')[0]?.kind, 'start');
 });
 
-E2E('protobuf, with a flush in the middle: segments continue in stream time', async ({ base }) => {
-  if (!haveData) return;
+dataTest(E2E, 'protobuf, with a flush in the middle: segments continue in stream time', [WAV], async ({ base }) => {
   const wav = await readWavFile(WAV);
   const c = await connect(`${base}/v1/stream`, 'proto');
   c.send({ type: 'start', audio: { sampleRate: 16000, encoding: 'f32le', channels: 1 }, hopMs: 500 });
@@ -111,8 +106,7 @@ E2E('protobuf, with a flush in the middle: segments continue in stream time', as
   assert.is(end.windows, first.length + second.length);
 });
 
-E2E('two subscribers receive identical messages; a late one first gets the current state', async ({ base }) => {
-  if (!haveData) return;
+dataTest(E2E, 'two subscribers receive identical messages; a late one first gets the current state', [WAV], async ({ base }) => {
   const wav = await readWavFile(WAV);
   const pub = await connect(`${base}/v1/stream`, 'json');
   pub.send({ type: 'start', session: 'twins', audio: { sampleRate: 16000, encoding: 's16le', channels: 1 }, hopMs: 200, minWindowMs: 500 });

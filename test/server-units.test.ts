@@ -4,14 +4,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ArrivalClock } from '../src/server/arrival.js';
 import { Batcher } from '../src/server/batcher.js';
-import { clientCodec, serverCodec } from '../src/server/codec.js';
+import { clientCodec, serverCodec } from '../src/protocol/codec.js';
 import { resolveServeConfig } from '../src/server/config.js';
 import { EmotionStateMachine } from '../src/server/hysteresis.js';
-import type { ServerMessage } from '../src/server/messages.js';
+import type { ServerMessage } from '../src/protocol/messages.js';
 import { Outbox } from '../src/server/outbox.js';
 import { DEFAULT_SMOOTHING, resolveStart } from '../src/server/settings.js';
 import { PosteriorSmoother } from '../src/server/smoothing.js';
-import { EnergyVad } from '../src/server/vad.js';
+import { EnergyVad } from '../src/dsp/vad.js';
 import { TestEngine } from './helpers/server-engine.js';
 
 const close = (a: number, b: number, eps = 1e-9) => Math.abs(a - b) < eps;

@@ -1,6 +1,7 @@
 // Training on real Emo-DB audio: a tiny model's loss goes down in a few steps, and the
 // train → eval → analyze commands work end to end on a small manifest corpus.
 import { suite } from 'uvu';
+import { dataTest } from './helpers/shared-data.js';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { initTf, tf } from '../src/model/tf.js';
+import { initTfTraining, tf } from '../src/model/tf.js';
 import { buildModel } from '../src/model/sta-crnn.js';
 import { trainModel } from '../src/train/trainer.js';
 import { normStats, type LoadedUtterance } from '../src/train/dataset.js';
@@ -19,7 +20,6 @@ import { EMODB_LABELS } from '../src/train/corpus.js';
 const t = suite('train-loop');
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const wavDir = fileURLToPath(new URL('../../shared/data/emodb/wav', import.meta.url));
-const haveData = existsSync(wavDir);
 const run = promisify(execFile);
 
 // One file per emotion from two speakers (14 files), picked by name so the set is stable.
@@ -45,14 +45,8 @@ async function loadPicked(n: number): Promise<LoadedUtterance[]> {
   return utts;
 }
 
-t('the Emo-DB data is present (CI must have it)', () => {
-  if (!haveData && process.env.CI === 'true') assert.unreachable(`Emo-DB not found at ${wavDir}`);
-  if (!haveData) console.warn(`train-loop: Emo-DB not found at ${wavDir}; the data tests below do nothing`);
-});
-
-t('a tiny STA-CRNN lowers its training loss within a few epochs on real audio', async () => {
-  if (!haveData) return;
-  await initTf();
+dataTest(t, 'a tiny STA-CRNN lowers its training loss within a few epochs on real audio', [wavDir], async () => {
+  await initTfTraining();
   const utts = await loadPicked(7);
   assert.is(utts.length, 7);
   const model = buildModel({ width: 0.0625, numClasses: 7, dropout: 0, seed: 2 });
@@ -65,9 +59,8 @@ t('a tiny STA-CRNN lowers its training loss within a few epochs on real audio', 
   model.dispose();
 });
 
-t('micro-batches and worker threads sum to the whole batch\'s gradient (a model without BatchNorm trains identically)', async () => {
-  if (!haveData) return;
-  await initTf();
+dataTest(t, 'micro-batches and worker threads sum to the whole batch\'s gradient (a model without BatchNorm trains identically)', [wavDir], async () => {
+  await initTfTraining();
   const utts = await loadPicked(8);
   const train = async (microBatch?: number, workers?: number) => {
     const input = tf.input({ shape: [300, 40, 3] });
@@ -89,8 +82,7 @@ t('micro-batches and worker threads sum to the whole batch\'s gradient (a model 
   }
 });
 
-t('emostream train / eval / analyze on a manifest corpus', async () => {
-  if (!haveData) return;
+dataTest(t, 'emostream train / eval / analyze on a manifest corpus', [wavDir], async () => {
   const dir = await mkdtemp(join(tmpdir(), 'emostream-train-'));
   try {
     const files = pickFiles();

@@ -9,7 +9,7 @@ import { confusionSvg } from '../src/train/confusion-svg.js';
 import { makeFolds } from '../src/train/protocols.js';
 import { segmentsOf, normStats, makeBatch, type LoadedUtterance } from '../src/train/dataset.js';
 import { manifestCorpus, type Utterance } from '../src/train/corpus.js';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/errors.js';
 
 const t = suite('train-metrics');
 

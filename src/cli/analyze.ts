@@ -19,28 +19,24 @@ export async function run(argv: string[]): Promise<number> {
   const file = resolve(positionals[0]);
   const modelDir = resolve(values.model ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../models/basic-4'));
 
-  const { loadAudio16k } = await import('../ingest/load.js');
+  const { loadAudio16k } = await import('../dsp/load.js');
   const { computeFeatures } = await import('../dsp/features.js');
-  const { segmentsOf, rawWindow } = await import('../train/dataset.js');
-  const { loadEngine } = await import('../model/load-engine.js');
+  const { loadEngine } = await import('../inference/load-engine.js');
+  const { scoreUtterance } = await import('../inference/utterance.js');
   const signal = await loadAudio16k(file);
   const features = computeFeatures(signal);
   if (features.frames === 0) throw new CliError('audio_too_short', `'${positionals[0]}' is shorter than one 25 ms frame`);
-  const utt = [{ path: file, speaker: '', label: '', y: 0, features }];
-  const windows = segmentsOf(utt).map((s) => rawWindow(utt, s));
   const engine = await loadEngine(modelDir);
   try {
-    const post = await engine.infer(windows);
+    const { probs: avg, windows } = await scoreUtterance(engine, features);
     const k = engine.labels.length;
-    const avg = new Float32Array(k);
-    for (const p of post) for (let c = 0; c < k; c++) avg[c] += p[c] / post.length;
     let best = 0;
     for (let c = 1; c < k; c++) if (avg[c] > avg[best]) best = c;
     const posteriors = Object.fromEntries(engine.labels.map((l, c) => [l, Number(avg[c].toFixed(4))]));
     if (values.json) {
-      console.log(JSON.stringify({ file: positionals[0], model: engine.model, backend: engine.backend, label: engine.labels[best], posteriors, segments: windows.length, seconds: signal.length / 16000 }));
+      console.log(JSON.stringify({ file: positionals[0], model: engine.model, backend: engine.backend, label: engine.labels[best], posteriors, segments: windows, seconds: signal.length / 16000 }));
     } else {
-      console.log(`${positionals[0]}: ${engine.labels[best]}  (${(signal.length / 16000).toFixed(2)} s, ${windows.length} segment${windows.length > 1 ? 's' : ''}, model ${engine.model})`);
+      console.log(`${positionals[0]}: ${engine.labels[best]}  (${(signal.length / 16000).toFixed(2)} s, ${windows} segment${windows > 1 ? 's' : ''}, model ${engine.model})`);
       const w = Math.max(...engine.labels.map((l) => l.length));
       engine.labels.forEach((l, c) => console.log(`  ${l.padEnd(w)}  ${avg[c].toFixed(3)}  ${'█'.repeat(Math.round(avg[c] * 40))}`));
     }

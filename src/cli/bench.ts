@@ -44,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
   }, HELP, false);
   if (!args) return 0;
   const v = args.values;
-  const { runBench, formatReport, SECTIONS, MODEL_CHOICES } = await import('../../bench/run.js');
+  const { runBench, formatReport, SECTIONS, MODEL_CHOICES } = await import('../bench/run.js');
   const list = (s: string | undefined, allowed: readonly string[], name: string, def: string[]): string[] => {
     if (s === undefined) return def;
     const xs = s.split(',').map((x) => x.trim()).filter(Boolean);

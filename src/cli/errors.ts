@@ -1,13 +1,8 @@
-// Errors meant for a person at a terminal: a code and a sentence, never a stack trace
-// (set EMOSTREAM_DEBUG=1 to see one).
+// How errors reach a person at a terminal: a code and a sentence, never a stack trace
+// (set EMOSTREAM_DEBUG=1 to see one), and the process exit code.
+import { UserError } from '../errors.js';
 
-/** An error whose message is fit to show a user as is. `code` is stable and machine-readable. */
-export class UserError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-    this.name = 'UserError';
-  }
-}
+export { UserError };
 
 /** A UserError that also picks the process exit code. */
 export class CliError extends UserError {

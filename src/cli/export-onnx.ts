@@ -35,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   const tolerance = Number(args.values.tolerance);
   if (!(tolerance >= 0)) throw new CliError('usage', `--tolerance must be a non-negative number, got '${args.values.tolerance}'`, 2);
   const [dir] = args.positionals;
-  const { exportModelDir } = await import('../onnx/export.js');
+  const { exportModelDir } = await import('../export/export.js');
   const t0 = performance.now();
   if (args.values.calibrate && !args.values.int8) throw new CliError('usage', '--calibrate only applies with --int8', 2);
   const calibrationDir = args.values.calibrate ?? fileURLToPath(new URL('../../../shared/data/emodb/wav', import.meta.url));

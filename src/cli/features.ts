@@ -4,7 +4,7 @@ import { computeFeatures } from '../dsp/features.js';
 import { encodeNpyF32 } from '../dsp/npy.js';
 import { N_CHANNELS, N_MELS, SAMPLE_RATE } from '../dsp/types.js';
 import { windowCount } from '../dsp/windows.js';
-import { toMono16kSignal } from '../ingest/load.js';
+import { toMono16kSignal } from '../dsp/load.js';
 import { decodeWav, readWavFile } from '../ingest/wav.js';
 import { parseCommandLine } from './args.js';
 import { CliError, UserError } from './errors.js';

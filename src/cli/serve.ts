@@ -1,6 +1,6 @@
 // emostream serve: the streaming WebSocket server (docs/server.md).
 import pino from 'pino';
-import { loadEngine } from '../model/load-engine.js';
+import { loadEngine } from '../inference/load-engine.js';
 import { parseArgsOptions, resolveServeConfig, settingsHelp } from '../server/config.js';
 import { startServer } from '../server/server.js';
 import { parseCommandLine } from './args.js';

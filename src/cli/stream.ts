@@ -1,7 +1,7 @@
 // emostream stream <file.wav | -> : stream audio to a server and print what comes back.
 import { DEFAULT_URL, type Publisher } from '../client/client.js';
 import { BYTES_PER_SAMPLE, isSampleEncoding } from '../ingest/pcm.js';
-import type { SampleEncoding } from '../ingest/types.js';
+import type { PcmFormat } from '../ingest/types.js';
 import { readWavFile } from '../ingest/wav.js';
 import { parseCommandLine } from './args.js';
 import { CliError, UserError } from './errors.js';
@@ -48,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
   const chunkMs = positiveNumber('chunk-ms', o['chunk-ms'], 100);
 
   // What we send: a WAV file as f32le in its own rate and channels, or stdin as declared.
-  let format: { sampleRate: number; encoding: SampleEncoding; channels: number };
+  let format: PcmFormat;
   let chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   if (source === '-') {
     const encoding = o.encoding ?? 's16le';

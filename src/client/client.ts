@@ -2,8 +2,8 @@
 // subscribe to a session (reconnecting with backoff when the connection drops).
 import { filter, Observable, ReplaySubject, Subject, type OperatorFunction } from 'rxjs';
 import WebSocket from 'ws';
-import { UserError } from '../cli/errors.js';
-import { clientCodec, type Codec } from '../server/codec.js';
+import { UserError } from '../errors.js';
+import { clientCodec, type Codec } from '../protocol/codec.js';
 import {
   SUBPROTOCOL_JSON,
   SUBPROTOCOL_PROTO,
@@ -17,7 +17,7 @@ import {
   type ServerMessage,
   type SpeechMsg,
   type StartMsg,
-} from '../server/messages.js';
+} from '../protocol/messages.js';
 
 export const DEFAULT_URL = 'ws://127.0.0.1:8080';
 /** Messages a Publisher replays to a late subscriber of its streams. */

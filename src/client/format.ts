@@ -1,5 +1,5 @@
 // One readable line per server message, for the CLI (`--json` prints the messages as they are).
-import type { ServerMessage } from '../server/messages.js';
+import type { ServerMessage } from '../protocol/messages.js';
 
 function sec(ms: number): string {
   return (ms / 1000).toFixed(2).padStart(6);

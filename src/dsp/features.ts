@@ -1,6 +1,7 @@
 // Log-Mel/Δ/ΔΔ features: the offline reference and the streaming operator that must match it
 // for any chunking (docs/features.md is the definition).
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { stageOperator } from '../util/rx.js';
 import { LogMelAnalyzer } from './logmel.js';
 import { FRAME_HOP, FRAME_LENGTH, FRAME_SIZE, N_CHANNELS, N_MELS } from './types.js';
 
@@ -157,24 +158,5 @@ export class FeatureStream {
 
 /** RxJS operator: 16 kHz mono chunks in, one 120-float feature frame out per 10 ms. */
 export function logMelFeatures(): OperatorFunction<Float32Array, Float32Array> {
-  return (source) =>
-    new Observable<Float32Array>((sub) => {
-      const fs = new FeatureStream((f) => sub.next(f));
-      return source.subscribe({
-        next(chunk) {
-          try {
-            fs.push(chunk);
-          } catch (err) {
-            sub.error(err);
-          }
-        },
-        error(err) {
-          sub.error(err);
-        },
-        complete() {
-          fs.end();
-          sub.complete();
-        },
-      });
-    });
+  return stageOperator((emit) => new FeatureStream(emit));
 }

@@ -5,7 +5,7 @@
 // of the two Nyquist frequencies. Samples before the start and after the end are zeros. Every
 // output is one dot product over the same samples in the same order whatever the chunking, so
 // streamed output is bit-identical to resampling the whole signal at once.
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 import { createSimdFir, type FirFn } from './simd-fir.js';
 
 export interface ResamplerOptions {

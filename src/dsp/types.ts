@@ -8,6 +8,8 @@ export const N_CHANNELS = 3; // static, Δ, ΔΔ
 /** Floats per feature frame, laid out [mel][channel] (index mel * 3 + channel). */
 export const FRAME_SIZE = N_MELS * N_CHANNELS;
 export const WINDOW_FRAMES = 300; // 3 s
+/** Floats in one model window, [300][40][3]. */
+export const WINDOW_SIZE = WINDOW_FRAMES * FRAME_SIZE;
 export const FRAME_MS = (FRAME_HOP / SAMPLE_RATE) * 1000; // 10 ms
 
 /** A 300-frame model input, [300][40][3] row-major (NHWC without N), in stream time. */
@@ -24,7 +26,7 @@ export interface FeatureWindow {
   endMs: number;
   /** Frames of real audio in the window; the rest (at the end) are zeros. */
   validFrames: number;
-  /** Float32Array of WINDOW_FRAMES * FRAME_SIZE values. */
+  /** Float32Array of WINDOW_SIZE values. */
   data: Float32Array;
   /** Set on the extra early windows (featureWindows' minFrames option); absent otherwise. */
   early?: boolean;

@@ -10,8 +10,9 @@
 //     arrives and flagged early: true. They are extra: the windows above exist regardless.
 // Windows are emitted in order of the frame whose arrival completes them (the tail at end of
 // stream); `seq` numbers all of them, early ones included.
-import { Observable, type OperatorFunction } from 'rxjs';
-import { FRAME_MS, FRAME_SIZE, WINDOW_FRAMES, type FeatureWindow } from './types.js';
+import type { OperatorFunction } from 'rxjs';
+import { stageOperator } from '../util/rx.js';
+import { FRAME_MS, FRAME_SIZE, WINDOW_FRAMES, type FeatureWindow, WINDOW_SIZE } from './types.js';
 
 export interface WindowOptions {
   /** Frames between window starts (default 100 = 1 s). */
@@ -62,7 +63,7 @@ export class Windower {
   private readonly hop: number;
   private readonly min: number | undefined;
   /** The last 300 frames, frame t at slot t mod 300. */
-  private readonly ring = new Float32Array(WINDOW_FRAMES * FRAME_SIZE);
+  private readonly ring = new Float32Array(WINDOW_SIZE);
   private frames = 0;
   private nextStart = 0;
   private nextEarly: number | undefined;
@@ -101,7 +102,7 @@ export class Windower {
   }
 
   private make(start: number, end: number, early: boolean): FeatureWindow {
-    const data = new Float32Array(WINDOW_FRAMES * FRAME_SIZE); // zeros beyond the valid frames
+    const data = new Float32Array(WINDOW_SIZE); // zeros beyond the valid frames
     for (let t = start; t < end; t++) {
       const slot = (t % WINDOW_FRAMES) * FRAME_SIZE;
       data.set(this.ring.subarray(slot, slot + FRAME_SIZE), (t - start) * FRAME_SIZE);
@@ -122,30 +123,11 @@ export class Windower {
 
 /** RxJS operator: feature frames in, FeatureWindows out, by the rule at the top of this file. */
 export function featureWindows(opts: WindowOptions = {}): OperatorFunction<Float32Array, FeatureWindow> {
-  return (source) =>
-    new Observable<FeatureWindow>((sub) => {
-      let w: Windower;
-      try {
-        w = new Windower(opts);
-      } catch (err) {
-        sub.error(err);
-        return;
-      }
-      return source.subscribe({
-        next(frame) {
-          try {
-            for (const win of w.push(frame)) sub.next(win);
-          } catch (err) {
-            sub.error(err);
-          }
-        },
-        error(err) {
-          sub.error(err);
-        },
-        complete() {
-          for (const win of w.end()) sub.next(win);
-          sub.complete();
-        },
-      });
-    });
+  return stageOperator((emit) => {
+    const w = new Windower(opts);
+    return {
+      push: (frame) => w.push(frame).forEach(emit),
+      end: () => w.end().forEach(emit),
+    };
+  });
 }

@@ -2,7 +2,7 @@
 // reads raw s16le from its stdout.
 import { createRequire } from 'node:module';
 import { Observable } from 'rxjs';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 import { PcmDecoder } from './pcm.js';
 import type { AudioChunk } from './types.js';
 

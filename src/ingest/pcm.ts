@@ -1,6 +1,6 @@
 // Bytes → float samples for raw PCM arriving in arbitrary pieces (stdin, sockets, WebSocket
 // frames): a sample or frame split across two pieces is held back until it is complete.
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 import type { SampleEncoding } from './types.js';
 
 export const BYTES_PER_SAMPLE: Record<SampleEncoding, number> = { s16le: 2, f32le: 4 };

@@ -1,16 +1,10 @@
 // Raw PCM from any byte stream (stdin, a socket) with a format declared by the caller.
 import { Observable } from 'rxjs';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 import { PcmDecoder, sanitize } from './pcm.js';
-import type { AudioChunk, SampleEncoding } from './types.js';
+import type { AudioChunk, PcmFormat } from './types.js';
 
-export interface RawPcmFormat {
-  encoding: SampleEncoding;
-  sampleRate: number;
-  channels: number;
-}
-
-export function rawPcm(stream: NodeJS.ReadableStream, fmt: RawPcmFormat): Observable<AudioChunk> {
+export function rawPcm(stream: NodeJS.ReadableStream, fmt: PcmFormat): Observable<AudioChunk> {
   return new Observable<AudioChunk>((sub) => {
     if (!Number.isFinite(fmt.sampleRate) || fmt.sampleRate <= 0) {
       sub.error(new UserError('pcm_bad_rate', `sample rate must be a positive number of Hz, got ${fmt.sampleRate}`));

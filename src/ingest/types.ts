@@ -2,10 +2,15 @@
 
 export type SampleEncoding = 's16le' | 'f32le';
 
-/** What a PCM stream declares about itself. */
+/** Sample rate and channel count: what any audio, decoded or not, declares about itself. */
 export interface AudioFormat {
   sampleRate: number;
   channels: number;
+}
+
+/** A raw PCM byte stream's format: the `start` message's `audio`, stdin's flags, a recorder's output. */
+export interface PcmFormat extends AudioFormat {
+  encoding: SampleEncoding;
 }
 
 /** Decoded audio: interleaved float samples in [-1, 1]; length is a multiple of format.channels. */

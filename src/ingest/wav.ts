@@ -1,7 +1,7 @@
 // WAV (RIFF/WAVE) decoding: integer PCM 8/16/24/32-bit, IEEE float 32/64-bit, plain or
 // WAVE_FORMAT_EXTENSIBLE, any rate and channel count, unknown chunks skipped.
 import { readFile } from 'node:fs/promises';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 import type { AudioFormat } from './types.js';
 
 const FORMAT_PCM = 1;

@@ -1,37 +1,11 @@
-// Writing and reading a model directory: model.json + weights.bin (tfjs-layers format),
-// meta.json (labels, architecture, feature config, normalisation). See docs/model.md.
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
-import { join, basename, resolve } from 'node:path';
+// A tfjs model in and out of a model directory (src/model-dir.ts owns the format and meta.json):
+// model.json + weights.bin in the tfjs-layers format.
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { tf } from './tf.js';
 import { registerCustomLayers } from './layers.js';
-import type { StaCrnnConfig } from './sta-crnn.js';
-import { FRAME_SIZE, N_CHANNELS, N_MELS, SAMPLE_RATE, WINDOW_FRAMES } from '../dsp/types.js';
-import { UserError } from '../cli/errors.js';
-
-export interface FeatureConfig { sampleRate: number; nMels: number; channels: number; windowFrames: number }
-
-export interface ModelMeta {
-  name: string;
-  labels: string[];
-  arch: StaCrnnConfig;
-  features: FeatureConfig;
-  /** Per (mel, channel) statistics, index mel*3+channel; engines z-score raw windows with them. */
-  norm: { mean: number[]; std: number[] };
-  training?: Record<string, unknown>;
-}
-
-export const FEATURES: FeatureConfig = { sampleRate: SAMPLE_RATE, nMels: N_MELS, channels: N_CHANNELS, windowFrames: WINDOW_FRAMES };
-
-/** Identity normalisation, for untrained models. */
-export function identityNorm(): ModelMeta['norm'] {
-  return { mean: new Array(FRAME_SIZE).fill(0), std: new Array(FRAME_SIZE).fill(1) };
-}
-
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
+import { UserError } from '../errors.js';
+import { MODEL_FILES, modelPath, readMeta, writeAtomic, writeMeta, type ModelMeta } from '../model-dir.js';
 
 /** Write model.json, weights.bin and meta.json into dir (created if needed). */
 export async function saveModelDir(dir: string, model: tf.LayersModel, meta: ModelMeta): Promise<void> {
@@ -49,38 +23,11 @@ export async function saveModelDir(dir: string, model: tf.LayersModel, meta: Mod
     generatedBy: a.generatedBy,
     convertedBy: null,
     modelTopology: a.modelTopology,
-    weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+    weightsManifest: [{ paths: [MODEL_FILES.weights], weights: a.weightSpecs }],
   };
-  await writeAtomic(join(dir, 'weights.bin'), bytes);
-  await writeAtomic(join(dir, 'model.json'), JSON.stringify(modelJson));
-  await writeAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 1) + '\n');
-}
-
-export async function readMeta(dir: string): Promise<ModelMeta> {
-  let text: string;
-  try {
-    text = await readFile(join(dir, 'meta.json'), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UserError('model_not_found', `no model at '${dir}' (expected ${join(dir, 'meta.json')})`);
-    }
-    throw err;
-  }
-  let meta: ModelMeta;
-  try {
-    meta = JSON.parse(text) as ModelMeta;
-  } catch {
-    throw new UserError('model_invalid', `${join(dir, 'meta.json')} is not valid JSON`);
-  }
-  if (!Array.isArray(meta.labels) || meta.labels.length < 2) throw new UserError('model_invalid', `${join(dir, 'meta.json')}: 'labels' must list at least two classes`);
-  if (!meta.norm || meta.norm.mean?.length !== FRAME_SIZE || meta.norm.std?.length !== FRAME_SIZE) {
-    throw new UserError('model_invalid', `${join(dir, 'meta.json')}: 'norm.mean' and 'norm.std' must have ${FRAME_SIZE} values`);
-  }
-  const f = meta.features;
-  if (!f || f.sampleRate !== SAMPLE_RATE || f.nMels !== N_MELS || f.channels !== N_CHANNELS || f.windowFrames !== WINDOW_FRAMES) {
-    throw new UserError('model_invalid', `${join(dir, 'meta.json')}: feature config ${JSON.stringify(f)} does not match this build's front end (${SAMPLE_RATE} Hz, ${N_MELS} mels × ${N_CHANNELS} channels, ${WINDOW_FRAMES}-frame windows)`);
-  }
-  return meta;
+  await writeAtomic(modelPath(dir, 'weights'), bytes);
+  await writeAtomic(modelPath(dir, 'topology'), JSON.stringify(modelJson));
+  await writeMeta(dir, meta);
 }
 
 /** Load the tfjs model of a model directory (custom layers registered). */
@@ -89,9 +36,9 @@ export async function loadModelDir(dir: string): Promise<{ model: tf.LayersModel
   const meta = await readMeta(dir);
   let json: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
   try {
-    json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    json = JSON.parse(await readFile(modelPath(dir, 'topology'), 'utf8'));
   } catch (err) {
-    throw new UserError('model_invalid', `cannot read ${join(dir, 'model.json')}: ${(err as Error).message}`);
+    throw new UserError('model_invalid', `cannot read ${modelPath(dir, 'topology')}: ${(err as Error).message}`);
   }
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
@@ -105,8 +52,4 @@ export async function loadModelDir(dir: string): Promise<{ model: tf.LayersModel
   const weightData = buffers.length === 1 ? buffers[0] : tf.io.concatenateArrayBuffers(buffers);
   const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
   return { model, meta };
-}
-
-export function modelName(dir: string): string {
-  return basename(resolve(dir));
 }

@@ -1,13 +1,14 @@
 // The one place that picks the TensorFlow.js backend. Everything in src/model and src/train
 // imports `tf` from here so a user-installed tfjs-node(-gpu) is used automatically, and the
-// WASM backend (with the extra gradient kernels training needs) is the portable default.
+// WASM backend is the portable default. Serving gets the forward kernels only; the gradient
+// kernels are registered by initTfTraining(), which only the trainer calls.
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { registerFastBatchNormGrad, registerWasmTrainingKernels } from './wasm-grad-kernels.js';
-import { registerWasmFastKernels } from './wasm-fast-kernels.js';
-import { installFusedLstm } from './fused-lstm.js';
+import { registerFastBatchNormGrad, registerWasmTrainingKernels } from './kernels/wasm-grad-kernels.js';
+import { registerWasmFastKernels } from './kernels/wasm-fast-kernels.js';
+import { installFusedLstm } from './kernels/fused-lstm.js';
 
 export { tf };
 
@@ -37,7 +38,6 @@ async function tryWasm(): Promise<string | null> {
     const dist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
     wasm.setWasmPaths(join(dist, '/'));
     if (!(await tfjs.setBackend('wasm'))) return null;
-    registerWasmTrainingKernels();
     registerWasmFastKernels();
     const simd = await tfjs.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     return `tfjs-wasm${simd ? '-simd' : ''}`;
@@ -53,7 +53,6 @@ async function tryWasm(): Promise<string | null> {
 export function initTf(): Promise<string> {
   if (!ready) {
     ready = (async () => {
-      registerFastBatchNormGrad();
       installFusedLstm();
       if (process.env.EMOSTREAM_TF_BACKEND === 'cpu') {
         await tfjs.setBackend('cpu');
@@ -71,4 +70,20 @@ export function initTf(): Promise<string> {
     })();
   }
   return ready;
+}
+
+let training: Promise<string> | null = null;
+
+/** initTf() plus the gradient kernels training needs (the fast BatchNorm gradient, and on WASM
+ *  the convolution gradients, which the stock backend lacks or runs slowly). */
+export function initTfTraining(): Promise<string> {
+  if (!training) {
+    training = (async () => {
+      const name = await initTf();
+      registerFastBatchNormGrad();
+      if (tfjs.getBackend() === 'wasm') registerWasmTrainingKernels();
+      return name;
+    })();
+  }
+  return training;
 }

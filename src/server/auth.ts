@@ -4,7 +4,7 @@
 // checked against an Origin allow-list when one is configured.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 
 export type Scope = 'publish' | 'subscribe';
 

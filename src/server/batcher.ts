@@ -6,7 +6,7 @@
 // Overload: a window that has waited longer than staleMs while a newer window of the same
 // session is queued behind it is skipped (resolved as 'skipped'), so a session that has fallen
 // behind catches up with the present instead of falling further behind.
-import type { Engine } from '../model/engine.js';
+import type { Engine } from '../inference/engine.js';
 
 export interface BatcherOptions {
   /** Largest batch handed to the engine. */

@@ -1,8 +1,8 @@
 // `emostream serve` settings: command-line flags over EMOSTREAM_* environment variables over
 // defaults. One table drives parsing, validation and the help text.
 import { availableParallelism } from 'node:os';
-import { UserError } from '../cli/errors.js';
-import type { EngineKind } from '../model/engine.js';
+import { UserError } from '../errors.js';
+import type { EngineKind } from '../inference/engine.js';
 import type { AuthConfig } from './auth.js';
 import { DEFAULT_BATCHER, type BatcherOptions } from './batcher.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './server.js';

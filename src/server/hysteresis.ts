@@ -1,7 +1,7 @@
 // The emotion event state machine: turns smoothed posteriors of speech / silence windows into
 // start / change / end events. A new label must lead the current one by `margin` for at least
 // `dwellMs` of stream time before a change, so the output does not flicker between close labels.
-import type { EmotionKind } from './messages.js';
+import type { EmotionKind } from '../protocol/messages.js';
 
 export interface HysteresisOptions {
   margin: number;

@@ -3,8 +3,8 @@
 // a reader that stays above it for `slowMs`, or goes above `hardLimit`, is closed with
 // slow_consumer. Emotion, speech, error and end messages are never shed.
 import type { WebSocket } from 'ws';
-import type { Codec } from './codec.js';
-import type { ClientMessage, ServerMessage } from './messages.js';
+import type { Codec } from '../protocol/codec.js';
+import type { ClientMessage, ServerMessage } from '../protocol/messages.js';
 
 export interface OutboxLimits {
   softLimit: number;

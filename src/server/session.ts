@@ -1,25 +1,23 @@
 // One publishing session: its audio in, its messages out. The pipeline (pipeline()) reads top to
 // bottom as the data flows; everything else here is the state the stages share: the PCM decoder,
-// the arrival clock, the voice-activity detector, smoothing and the emotion state machine.
+// the arrival clock, the front end (src/dsp/stream-front-end.ts: windows placed in stream time,
+// voice activity), smoothing and the emotion state machine.
 //
 // A `flush` closes a segment: the front end is run to its end (the final zero-padded window
 // comes out) and a fresh one starts for the audio after it. Stream time and `seq` continue
 // across segments.
-import { concatMap, endWith, from, map, mergeMap, Observable, of, Subject, tap, window as splitAt, type Subscription } from 'rxjs';
-import { UserError } from '../cli/errors.js';
-import { logMelFeatures } from '../dsp/features.js';
-import { FRAME_HOP, FRAME_LENGTH, FRAME_MS, SAMPLE_RATE, WINDOW_FRAMES, type FeatureWindow } from '../dsp/types.js';
-import { featureWindows } from '../dsp/windows.js';
-import { toMono16k } from '../ingest/convert.js';
-import { PcmDecoder } from '../ingest/pcm.js';
+import { concatMap, endWith, from, map, mergeMap, Observable, of, Subject, window as splitAt, type Subscription } from 'rxjs';
+import { UserError } from '../errors.js';
+import { StreamFrontEnd, type PlacedWindow as FrontEndWindow } from '../dsp/stream-front-end.js';
+import { FRAME_MS, WINDOW_FRAMES } from '../dsp/types.js';
+import { PcmDecoder, sanitize } from '../ingest/pcm.js';
 import type { AudioChunk } from '../ingest/types.js';
 import { ArrivalClock } from './arrival.js';
 import type { BatchOutcome, Batcher } from './batcher.js';
 import { EmotionStateMachine } from './hysteresis.js';
-import type { EmotionMsg, EndMsg, PosteriorMsg, ReadyMsg, ServerMessage, SpeechMsg } from './messages.js';
+import type { EmotionMsg, EndMsg, PosteriorMsg, ReadyMsg, ServerMessage, SpeechMsg } from '../protocol/messages.js';
 import type { SessionSettings } from './settings.js';
 import { PosteriorSmoother } from './smoothing.js';
-import { EnergyVad } from './vad.js';
 
 export interface SessionContext {
   batcher: Batcher;
@@ -32,7 +30,7 @@ export interface SessionContext {
   onSkipped?(n: number): void;
 }
 
-/** A window placed in session stream time, with what the later stages need to know about it. */
+/** A placed window on its way through the batcher. */
 interface PlacedWindow {
   seq: number;
   startMs: number;
@@ -67,7 +65,7 @@ export class Session {
 
   private readonly decoder: PcmDecoder;
   private readonly arrival = new ArrivalClock();
-  private readonly vad: EnergyVad;
+  private readonly frontEnd: StreamFrontEnd;
   private readonly smoother: PosteriorSmoother;
   private readonly emotions: EmotionStateMachine;
   private readonly chunks$ = new Subject<AudioChunk>();
@@ -75,8 +73,6 @@ export class Session {
   private readonly flushWaiters: (() => void)[] = [];
   private readonly subscription: Subscription;
   private readonly finished: Promise<void>;
-  private samples16k = 0;
-  private nextSeq = 0;
   private pending = 0;
   private paused = false;
   private skippedRun = 0;
@@ -90,7 +86,13 @@ export class Session {
     this.id = settings.session;
     this.key = `${settings.session}#${++instances}`;
     this.decoder = new PcmDecoder(settings.format.encoding, settings.format.channels);
-    this.vad = new EnergyVad({ thresholdDb: settings.smoothing.vadThresholdDb, minDbfs: settings.smoothing.vadMinDbfs });
+    this.frontEnd = new StreamFrontEnd({
+      format: settings.format,
+      hopMs: settings.hopMs,
+      minWindowMs: settings.minWindowMs,
+      vad: { thresholdDb: settings.smoothing.vadThresholdDb, minDbfs: settings.smoothing.vadMinDbfs },
+      onSpeech: (t) => this.emit({ type: 'speech', active: t.active, atMs: t.atMs }),
+    });
     this.smoother = new PosteriorSmoother(settings.smoothing.timeConstantMs);
     this.emotions = new EmotionStateMachine(ctx.labels, settings.smoothing);
     this.ready = {
@@ -127,16 +129,8 @@ export class Session {
 
   /** One segment of audio → windows placed in session stream time, then a FLUSHED mark. */
   private segment(segment$: Observable<AudioChunk>): Observable<PlacedWindow | Flushed> {
-    const frameOffset = this.vad.frames; // the previous segment has ended: its VAD frames are final
-    const sampleOffset = this.samples16k;
-    const inputOffset = this.arrival.frames;
-    const inRate = this.settings.format.sampleRate;
-    return segment$.pipe(
-      toMono16k(),
-      tap({ next: (s) => this.listen(s), complete: () => this.speechEvents(this.vad.end()) }), // voice activity
-      logMelFeatures(),
-      featureWindows({ hopFrames: this.settings.hopMs / FRAME_MS, minFrames: this.settings.minWindowMs && this.settings.minWindowMs / FRAME_MS }),
-      map((w) => this.place(w, frameOffset, sampleOffset, inputOffset, inRate)),
+    return this.frontEnd.segment(segment$).pipe(
+      map((w) => this.arrived(w)),
       endWith(FLUSHED as Flushed),
     );
   }
@@ -146,13 +140,7 @@ export class Session {
     if (this.closed) return;
     const samples = this.decoder.push(bytes);
     if (samples.length === 0) return;
-    let bad = 0;
-    for (let i = 0; i < samples.length; i++) {
-      if (!Number.isFinite(samples[i])) {
-        samples[i] = 0;
-        bad++;
-      }
-    }
+    const bad = sanitize(samples);
     if (bad > 0) {
       this.emit({ type: 'error', code: 'non_finite_samples', message: `${bad} NaN or infinite sample(s) in an audio frame were replaced by 0`, fatal: false });
     }
@@ -199,7 +187,7 @@ export class Session {
     const msg: EndMsg = { type: 'end', windows: this.windows, audioMs, skipped: this.skipped };
     if (!this.messages$.closed && !this.messages$.isStopped) {
       // Close what is open, so a subscriber's state ends clean: speech stops, the emotion ends.
-      if (this.vad.speaking) this.emit({ type: 'speech', active: false, atMs: audioMs });
+      if (this.frontEnd.speaking) this.emit({ type: 'speech', active: false, atMs: audioMs });
       const ev = this.emotions.silence(audioMs);
       if (ev) this.emit({ type: 'emotion', ...ev });
       this.emit(msg);
@@ -235,25 +223,9 @@ export class Session {
     this.messages$.next(m);
   }
 
-  private listen(samples: Float32Array): void {
-    this.samples16k += samples.length;
-    this.speechEvents(this.vad.push(samples));
-  }
-
-  private speechEvents(ts: { active: boolean; atMs: number }[]): void {
-    for (const t of ts) this.emit({ type: 'speech', active: t.active, atMs: t.atMs });
-  }
-
-  private place(w: FeatureWindow, frameOffset: number, sampleOffset: number, inputOffset: number, inRate: number): PlacedWindow {
-    const first = frameOffset + w.startFrame;
-    const end = frameOffset + w.endFrame;
-    const speech = this.vad.speechFraction(first, end);
-    // The window's last real frame ends at sample (endFrame − 1)·160 + 400 of the segment.
-    const last16k = sampleOffset + (w.endFrame - 1) * FRAME_HOP + FRAME_LENGTH - 1;
-    const lastInput = inputOffset + Math.floor(((last16k - sampleOffset) * inRate) / SAMPLE_RATE); // same instant, input rate
-    const arrivedAt = this.arrival.arrivalOf(lastInput) ?? performance.now();
-    this.vad.forget(first);
-    return { seq: this.nextSeq++, startMs: first * FRAME_MS, endMs: end * FRAME_MS, speech, arrivedAt, data: w.data };
+  private arrived(w: FrontEndWindow): PlacedWindow {
+    const arrivedAt = this.arrival.arrivalOf(w.lastInputFrame) ?? performance.now();
+    return { seq: w.seq, startMs: w.startMs, endMs: w.endMs, speech: w.speech, arrivedAt, data: w.data };
   }
 
   private enqueue(w: PlacedWindow): Queued {

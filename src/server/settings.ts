@@ -1,19 +1,16 @@
 // A `start` message → validated audio format and session settings, with the documented
 // defaults (docs/protocol.md). Every problem is a UserError with a protocol error code.
 import { randomUUID } from 'node:crypto';
-import { UserError } from '../cli/errors.js';
-import type { SampleEncoding } from '../ingest/types.js';
-import type { SmoothingSettings, StartMsg } from './messages.js';
+import { UserError } from '../errors.js';
+import { onFrameGrid } from '../dsp/stream-front-end.js';
+import { FRAME_MS } from '../dsp/types.js';
+import type { PcmFormat } from '../ingest/types.js';
+import type { SmoothingSettings, StartMsg } from '../protocol/messages.js';
 
-export interface StreamFormat {
-  sampleRate: number;
-  encoding: SampleEncoding;
-  channels: number;
-}
 
 export interface SessionSettings {
   session: string;
-  format: StreamFormat;
+  format: PcmFormat;
   hopMs: number;
   /** Early-window threshold, ms; undefined = no early windows. */
   minWindowMs: number | undefined;
@@ -53,7 +50,7 @@ function inRange(name: string, v: number, lo: number, hi: number, code = 'invali
 
 function msOnGrid(name: string, v: number): number {
   inRange(name, v, 100, 3000);
-  if (v % 10 !== 0) throw new UserError('invalid_start', `${name} must be a multiple of 10 ms (the feature frame hop), got ${v}`);
+  if (!onFrameGrid(v)) throw new UserError('invalid_start', `${name} must be a multiple of ${FRAME_MS} ms (the feature frame hop), got ${v}`);
   return v;
 }
 

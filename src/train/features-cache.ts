@@ -1,24 +1,32 @@
 // Features of whole utterances, cached on disk so repeated runs skip the front end.
-// The key covers the file (path, size, mtime) and the front end's source, so a changed
-// front end invalidates the cache.
+// The key covers the file (path, size, mtime) and every source that shapes features (decoders,
+// downmix, resampler, front end), so changing any of them invalidates the cache.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile, rename } from 'node:fs/promises';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
-import { loadAudio16k } from '../ingest/load.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadAudio16k } from '../dsp/load.js';
 import { computeFeatures } from '../dsp/features.js';
 import { FRAME_SIZE } from '../dsp/types.js';
 
 export interface UtteranceFeatures { frames: number; data: Float32Array }
 
 let frontEndHash: string | null = null;
-function frontEndVersion(): string {
+
+/** Folders whose every source file can shape the features of a file: the decoders (ingest) and
+ *  the downmix, resampler and front end (dsp). Hashing whole folders, not a list of files, means
+ *  a new or renamed source file cannot be left out. */
+export const FEATURE_SOURCE_DIRS = ['ingest', 'dsp'];
+
+/** A hash of every source under FEATURE_SOURCE_DIRS (file names and contents, sorted). */
+export function frontEndVersion(): string {
   if (frontEndHash) return frontEndHash;
   const h = createHash('sha1');
-  const dsp = resolve(dirname(fileURLToPath(import.meta.url)), '../dsp');
-  for (const f of ['features.ts', 'logmel.ts', 'mel.ts', 'fft.ts', 'types.ts']) {
-    try { h.update(readFileSync(join(dsp, f))); } catch { h.update(f); }
+  const src = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  for (const dir of FEATURE_SOURCE_DIRS) {
+    const files = readdirSync(join(src, dir), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(ts|js)$/.test(f)).sort();
+    for (const f of files) h.update(`${dir}/${f}\0`).update(readFileSync(join(src, dir, f)));
   }
   frontEndHash = h.digest('hex').slice(0, 12);
   return frontEndHash;

@@ -1,9 +1,9 @@
 // One data-parallel gradient worker (see parallel.ts): a copy of the model that computes the
 // gradient of its share of each batch with the weights it is sent.
 import { parentPort, workerData } from 'node:worker_threads';
-import { initTf, tf } from '../model/tf.js';
+import { initTfTraining, tf } from '../model/tf.js';
 import { registerCustomLayers } from '../model/layers.js';
-import { partGradients } from './trainer.js';
+import { partGradients } from './gradients.js';
 import { rng } from './protocols.js';
 import type { GradientReply, GradientRequest, GradientWorkerInit } from './parallel.js';
 
@@ -12,7 +12,7 @@ const { modelTopology, numClasses } = workerData as GradientWorkerInit;
 const send = (m: GradientReply) => port.postMessage(m);
 
 try {
-  await initTf();
+  await initTfTraining();
   registerCustomLayers();
   const model = await tf.models.modelFromJSON({ modelTopology } as tf.io.ModelJSON);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);

@@ -6,8 +6,8 @@
 // BatchNorm statistics (as micro-batches do), so results depend on the worker count.
 import type { Worker } from 'node:worker_threads';
 import { tf } from '../model/tf.js';
-import { WINDOW_SIZE } from './dataset.js';
-import { partGradients, type PartGradients } from './trainer.js';
+import { WINDOW_SIZE } from '../dsp/types.js';
+import { partGradients, type PartGradients } from './gradients.js';
 import { spawnWorker } from '../util/spawn-worker.js';
 
 export interface GradientWorkerInit {

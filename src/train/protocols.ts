@@ -4,7 +4,7 @@
 // speakers; "all" trains on everything. Each fold's validation set (early stopping) comes
 // from its training part only.
 import type { Utterance } from './corpus.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 
 export type Protocol = 'kfold' | 'loso' | 'all';
 export const PROTOCOLS: readonly Protocol[] = ['kfold', 'loso', 'all'];

@@ -3,9 +3,10 @@
 import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import os from 'node:os';
-import { initTf } from '../model/tf.js';
+import { initTfTraining } from '../model/tf.js';
 import { buildModel, resolveConfig, type StaCrnnConfig } from '../model/sta-crnn.js';
-import { saveModelDir, FEATURES, type ModelMeta } from '../model/save.js';
+import { saveModelDir } from '../model/save.js';
+import { FEATURES, type ModelMeta } from '../model-dir.js';
 import type { Corpus } from './corpus.js';
 import { utteranceFeatures, defaultCacheDir } from './features-cache.js';
 import { normStats, type LoadedUtterance } from './dataset.js';
@@ -13,7 +14,7 @@ import { makeFolds, type Fold, type Protocol } from './protocols.js';
 import { evaluateUtterances, trainModel, fmtSecs, type TrainConfig, type TrainResult } from './trainer.js';
 import { formatMetrics, poolMetrics, type Metrics } from './metrics.js';
 import { confusionSvg } from './confusion-svg.js';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../errors.js';
 
 /**
  * Samples per gradient computation when the user gave none. The tfjs WASM heap stops at 2 GB:
@@ -112,7 +113,7 @@ async function exists(p: string): Promise<boolean> {
 }
 
 export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[]; pooled: Metrics | null; foldsTotal: number }> {
-  const backend = await initTf();
+  const backend = await initTfTraining();
   await mkdir(o.out, { recursive: true });
   const arch = resolveConfig({ ...o.arch, numClasses: o.corpus.labels.length, seed: o.train.seed });
   const utts = await loadFeatures(o.corpus, o.progress, o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir);

@@ -3,11 +3,13 @@
 // loss with the best epoch's weights restored. All randomness is seeded.
 import { tf } from '../model/tf.js';
 import { N_CHANNELS, N_MELS, WINDOW_FRAMES } from '../dsp/types.js';
-import { makeBatch, segmentsOf, WINDOW_SIZE, type LoadedUtterance, type Segment } from './dataset.js';
+import { makeBatch, segmentsOf, type LoadedUtterance, type Segment } from './dataset.js';
 import { argmax, computeMetrics, type Metrics } from './metrics.js';
 import { rng, shuffle } from './protocols.js';
 import { Progress } from './progress.js';
 import type { GradientWorkers } from './parallel.js';
+import { averagePosteriors } from '../inference/utterance.js';
+import { crossEntropy, partGradients, windowTensors, type PartGradients } from './gradients.js';
 
 export interface TrainConfig {
   epochs: number;
@@ -56,68 +58,9 @@ export interface TrainHooks {
   label?: string;
 }
 
-const EPS = 1e-7;
-
-function crossEntropy(probs: tf.Tensor, labels: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.log(tf.clipByValue(probs, EPS, 1))), -1))) as tf.Scalar);
-}
-
-/** Model input [n, 300, 40, 3] and one-hot targets from normalised windows and labels. */
-function windowTensors(x: Float32Array, y: Int32Array, k: number) {
-  return {
-    x: tf.tensor4d(x, [y.length, WINDOW_FRAMES, N_MELS, N_CHANNELS]),
-    y: tf.tidy(() => tf.oneHot(tf.tensor1d(y, 'int32'), k)),
-  };
-}
-
 function batchTensors(utts: readonly LoadedUtterance[], segs: readonly Segment[], norm: { mean: number[]; std: number[] }, k: number) {
   const { x, y } = makeBatch(utts, segs, norm.mean, norm.std);
   return windowTensors(x, y, k);
-}
-
-/** Gradients (by trainable-variable index) of one part of a batch, and its loss and hits. */
-export interface PartGradients {
-  grads: tf.Tensor[];
-  /** Sum over the part's segments of the per-segment cross-entropy. */
-  lossSum: number;
-  correct: number;
-}
-
-/**
- * The gradient contribution of `n` normalised windows `x` with labels `y` to a batch of
- * `batchLen`: each chunk of at most `micro` windows adds its mean loss weighted by its share
- * of the batch, so the parts of a batch (chunks here, worker parts in parallel.ts) sum to the
- * whole batch's gradient. Used by the trainer and by its gradient workers.
- */
-export async function partGradients(model: tf.LayersModel, vars: tf.Variable[], x: Float32Array, y: Int32Array, k: number,
-  batchLen: number, micro?: number): Promise<PartGradients> {
-  const n = y.length;
-  const step = micro && micro < n ? micro : n;
-  const grads: tf.Tensor[] = [];
-  let lossSum = 0, correct = 0;
-  for (let m = 0; m < n; m += step) {
-    const len = Math.min(step, n - m);
-    const { x: xs, y: ys } = windowTensors(x.subarray(m * WINDOW_SIZE, (m + len) * WINDOW_SIZE), y.subarray(m, m + len), k);
-    let pred: tf.Tensor | null = null;
-    const { value, grads: g } = tf.variableGrads(() => {
-      const p = model.apply(xs, { training: true }) as tf.Tensor;
-      pred = tf.keep(tf.argMax(p, -1));
-      return tf.mul(crossEntropy(p, ys), len / batchLen) as tf.Scalar;
-    }, vars);
-    vars.forEach((v, i) => {
-      const t = g[v.name];
-      if (grads[i]) {
-        const sum = tf.add(grads[i], t);
-        tf.dispose([grads[i], t]);
-        grads[i] = sum;
-      } else grads[i] = t;
-    });
-    lossSum += (await value.data())[0] * batchLen;
-    const pv = (await (pred as unknown as tf.Tensor).data()) as Int32Array;
-    for (let i = 0; i < len; i++) if (pv[i] === y[m + i]) correct++;
-    tf.dispose([xs, ys, value, pred as unknown as tf.Tensor]);
-  }
-  return { grads, lossSum, correct };
 }
 
 /** Segment posteriors averaged per utterance (the paper's test-time decision rule). */
@@ -125,23 +68,19 @@ export async function predictUtterances(model: tf.LayersModel, utts: readonly Lo
   Promise<{ posteriors: Float32Array[]; segLoss: number }> {
   const k = model.outputs[0].shape[1] as number;
   const segs = segmentsOf(utts);
-  const sums = utts.map(() => new Float32Array(k));
-  const counts = new Int32Array(utts.length);
+  const probs = new Float32Array(segs.length * k);
   let lossSum = 0;
   for (let i = 0; i < segs.length; i += batchSize) {
     const part = segs.slice(i, i + batchSize);
     const { x, y } = batchTensors(utts, part, norm, k);
     const p = model.predict(x) as tf.Tensor;
     const loss = crossEntropy(p, y);
-    const pv = (await p.data()) as Float32Array;
+    probs.set((await p.data()) as Float32Array, i * k);
     lossSum += (await loss.data())[0] * part.length;
     tf.dispose([x, y, p, loss]);
-    part.forEach((s, b) => {
-      for (let c = 0; c < k; c++) sums[s.utt][c] += pv[b * k + c];
-      counts[s.utt]++;
-    });
   }
-  return { posteriors: sums.map((s, u) => s.map((v) => v / Math.max(1, counts[u]))), segLoss: segs.length ? lossSum / segs.length : NaN };
+  const posteriors = averagePosteriors(segs.map((s) => s.utt), probs, utts.length, k);
+  return { posteriors, segLoss: segs.length ? lossSum / segs.length : NaN };
 }
 
 export async function evaluateUtterances(model: tf.LayersModel, utts: readonly LoadedUtterance[], norm: { mean: number[]; std: number[] }, labels: string[]):

@@ -1,7 +1,7 @@
 // A small deterministic Engine for server tests that must not depend on the real model's
 // speed: posteriors are a softmax of simple statistics of the window, so different audio gives
 // different (but repeatable) answers. `delayMs` simulates a slow engine; `calls` records batches.
-import type { Engine } from '../../src/model/engine.js';
+import type { Engine } from '../../src/inference/engine.js';
 
 export class TestEngine implements Engine {
   readonly backend = 'test';

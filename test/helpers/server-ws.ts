@@ -1,8 +1,8 @@
 // A raw protocol-v1 WebSocket connection for server tests: records every message, decodes with
 // the client codec, and lets a test wait for a message type or for the close.
 import WebSocket from 'ws';
-import { clientCodec, type Codec } from '../../src/server/codec.js';
-import { SUBPROTOCOL_JSON, SUBPROTOCOL_PROTO, type ClientMessage, type Encoding, type ServerMessage } from '../../src/server/messages.js';
+import { clientCodec, type Codec } from '../../src/protocol/codec.js';
+import { SUBPROTOCOL_JSON, SUBPROTOCOL_PROTO, type ClientMessage, type Encoding, type ServerMessage } from '../../src/protocol/messages.js';
 
 export interface Conn {
   ws: WebSocket;

@@ -1,0 +1,95 @@
+// The streaming front end of one session: audio chunks in the declared format → model windows
+// placed in stream time, with the voice activity under each. It owns the frame and sample
+// arithmetic, so its caller (the server's session) sees only "audio in, placed windows out".
+//
+// A stream is a sequence of segments (a `flush` ends one): each segment runs the whole front
+// end to its end (the last zero-padded window comes out) and the next starts fresh; stream time,
+// the VAD and window numbering continue across segments.
+import { map, type Observable, tap } from 'rxjs';
+import type { AudioChunk, AudioFormat } from '../ingest/types.js';
+import { toMono16k } from './convert.js';
+import { logMelFeatures } from './features.js';
+import { FRAME_HOP, FRAME_LENGTH, FRAME_MS, SAMPLE_RATE, type FeatureWindow } from './types.js';
+import { EnergyVad, type SpeechTransition, type VadOptions } from './vad.js';
+import { featureWindows } from './windows.js';
+
+export interface StreamFrontEndOptions {
+  /** The input's rate and channels (every chunk must have them). */
+  format: AudioFormat;
+  /** Window hop, ms (a multiple of FRAME_MS). */
+  hopMs: number;
+  /** Early-window threshold, ms (a multiple of FRAME_MS); undefined or 0 = no early windows. */
+  minWindowMs?: number;
+  vad: VadOptions;
+  /** Speech on/off transitions, in stream order, as the VAD decides them. */
+  onSpeech?(t: SpeechTransition): void;
+}
+
+/** A model window placed in the stream. */
+export interface PlacedWindow {
+  /** 0, 1, 2… across the whole stream. */
+  seq: number;
+  startMs: number;
+  /** End of the last real frame's hop, ms. */
+  endMs: number;
+  /** Fraction of the window's real frames that the VAD marked speech. */
+  speech: number;
+  /** Index (at the input rate, from the stream's start) of the input sample frame whose arrival
+   *  completes this window: its last real feature frame needs it. */
+  lastInputFrame: number;
+  early?: boolean;
+  data: Float32Array;
+}
+
+/** Is `ms` on the feature-frame grid? */
+export function onFrameGrid(ms: number): boolean {
+  return ms % FRAME_MS === 0;
+}
+
+export class StreamFrontEnd {
+  private readonly vad: EnergyVad;
+  private inputFrames = 0;
+  private nextSeq = 0;
+
+  constructor(private readonly opts: StreamFrontEndOptions) {
+    this.vad = new EnergyVad(opts.vad);
+  }
+
+  /** Whether the VAD is in a speech run now. */
+  get speaking(): boolean {
+    return this.vad.speaking;
+  }
+
+  /** One segment of audio → its placed windows. Subscribe to one segment at a time, in order. */
+  segment(chunks$: Observable<AudioChunk>): Observable<PlacedWindow> {
+    const frameOffset = this.vad.frames; // the previous segment has ended: its VAD frames are final
+    const inputOffset = this.inputFrames;
+    const minFrames = this.opts.minWindowMs ? this.opts.minWindowMs / FRAME_MS : undefined;
+    return chunks$.pipe(
+      tap((c) => (this.inputFrames += c.samples.length / c.format.channels)),
+      toMono16k(),
+      tap({ next: (s) => this.speechEvents(this.vad.push(s)), complete: () => this.speechEvents(this.vad.end()) }), // voice activity
+      logMelFeatures(),
+      featureWindows({ hopFrames: this.opts.hopMs / FRAME_MS, minFrames }),
+      map((w) => this.place(w, frameOffset, inputOffset)),
+    );
+  }
+
+  private speechEvents(ts: SpeechTransition[]): void {
+    for (const t of ts) this.opts.onSpeech?.(t);
+  }
+
+  private place(w: FeatureWindow, frameOffset: number, inputOffset: number): PlacedWindow {
+    const first = frameOffset + w.startFrame;
+    const end = frameOffset + w.endFrame;
+    const speech = this.vad.speechFraction(first, end);
+    // The window's last real frame ends at sample (endFrame − 1)·160 + 400 of the segment, at
+    // 16 kHz; the same instant at the input rate, counted from the stream's start:
+    const last16k = (w.endFrame - 1) * FRAME_HOP + FRAME_LENGTH - 1;
+    const lastInputFrame = inputOffset + Math.floor((last16k * this.opts.format.sampleRate) / SAMPLE_RATE);
+    this.vad.forget(first);
+    const placed: PlacedWindow = { seq: this.nextSeq++, startMs: first * FRAME_MS, endMs: end * FRAME_MS, speech, lastInputFrame, data: w.data };
+    if (w.early) placed.early = true;
+    return placed;
+  }
+}

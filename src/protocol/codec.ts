@@ -1,0 +1,97 @@
+// Both wire encodings of protocol v1, derived from the one schema in proto/emostream.proto
+// (loaded at runtime): protobuf frames, and JSON objects { type: <oneof field>, ...fields }
+// built with the same Type's fromObject/toObject so the two cannot drift apart.
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { UserError } from '../errors.js';
+import type { ClientMessage, Encoding, ServerMessage } from './messages.js';
+
+export const PROTO_PATH = fileURLToPath(new URL('../../proto/emostream.proto', import.meta.url));
+
+const CONVERSION: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, arrays: true, objects: true, oneofs: true };
+
+let cached: { client: protobuf.Type; server: protobuf.Type } | undefined;
+function types() {
+  if (!cached) {
+    const root = protobuf.loadSync(PROTO_PATH);
+    cached = { client: root.lookupType('emostream.v1.ClientMessage'), server: root.lookupType('emostream.v1.ServerMessage') };
+  }
+  return cached;
+}
+
+type Incoming = string | Uint8Array;
+
+/** One side's view of the protocol: what it sends and what it receives. */
+export class Codec<Out extends { type: string }, In extends { type: string }> {
+  constructor(readonly encoding: Encoding, private readonly outType: protobuf.Type, private readonly inType: protobuf.Type) {}
+
+  /** A frame ready for ws.send: a string (JSON) or bytes (protobuf, or raw audio in JSON mode). */
+  encode(msg: Out): string | Uint8Array {
+    const { type, ...fields } = msg as { type: string } & Record<string, unknown>;
+    if (this.encoding === 'json' && type === 'audio') return (fields as { data: Uint8Array }).data;
+    const wrapped = this.outType.fromObject({ [type]: fields });
+    if (this.encoding === 'proto') return this.outType.encode(wrapped).finish();
+    return JSON.stringify({ type, ...this.flatten(wrapped, type) });
+  }
+
+  /** Parses one frame; throws a UserError with a protocol error code when it is not a valid message. */
+  decode(frame: Incoming, isBinary: boolean): In {
+    if (this.encoding === 'json') {
+      if (isBinary) return { type: 'audio', data: typeof frame === 'string' ? Buffer.from(frame) : frame } as unknown as In;
+      return this.fromJson(typeof frame === 'string' ? frame : Buffer.from(frame).toString('utf8'));
+    }
+    if (!isBinary || typeof frame === 'string') {
+      throw new UserError('malformed_protobuf', 'text frame on an emostream.v1.proto connection: every message must be a binary protobuf frame');
+    }
+    let decoded: protobuf.Message;
+    try {
+      decoded = this.inType.decode(frame);
+    } catch (err) {
+      throw new UserError('malformed_protobuf', `cannot decode protobuf message: ${(err as Error).message}`);
+    }
+    const type = (decoded as unknown as { msg?: string }).msg;
+    if (!type) throw new UserError('unknown_message', 'protobuf message sets none of the known message fields');
+    return { type, ...this.flatten(decoded, type) } as unknown as In;
+  }
+
+  private fromJson(text: string): In {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (err) {
+      throw new UserError('malformed_json', `text frame is not valid JSON: ${(err as Error).message}`);
+    }
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new UserError('malformed_json', 'a JSON message must be an object with a "type" field');
+    const { type, ...fields } = obj as Record<string, unknown>;
+    if (typeof type !== 'string') throw new UserError('malformed_json', 'a JSON message must have a string "type" field');
+    const field = this.inType.oneofs.msg.fieldsArray.find((f) => f.name === type);
+    if (!field) {
+      const known = this.inType.oneofs.msg.fieldsArray.map((f) => f.name).join(', ');
+      throw new UserError('unknown_message', `unknown message type '${type}' (expected one of: ${known})`);
+    }
+    const problem = this.inType.verify({ [type]: fields });
+    if (problem) throw new UserError('invalid_message', `invalid '${type}' message: ${problem.replace(/^msg\.|^\w+\./, '')}`);
+    return { type, ...this.flatten(this.inType.fromObject({ [type]: fields }), type) } as unknown as In;
+  }
+
+  private flatten(wrapped: protobuf.Message, type: string): Record<string, unknown> {
+    const obj = this.outOrIn(wrapped).toObject(wrapped, CONVERSION)[type] as Record<string, unknown> | undefined;
+    return obj ?? {};
+  }
+
+  private outOrIn(m: protobuf.Message): protobuf.Type {
+    return (m.$type as protobuf.Type) ?? this.inType;
+  }
+}
+
+/** What the server sends and receives. */
+export function serverCodec(encoding: Encoding): Codec<ServerMessage, ClientMessage> {
+  const t = types();
+  return new Codec<ServerMessage, ClientMessage>(encoding, t.server, t.client);
+}
+
+/** What a client sends and receives. */
+export function clientCodec(encoding: Encoding): Codec<ClientMessage, ServerMessage> {
+  const t = types();
+  return new Codec<ClientMessage, ServerMessage>(encoding, t.client, t.server);
+}
