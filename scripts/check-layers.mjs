@@ -53,7 +53,9 @@ const IMPORT = /(?:^|[\s;])(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?[
 
 /** The imports of a file: { spec, dynamic, typeOnly }. Comments are stripped first. */
 function importsOf(file) {
-  const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  const text = readFileSync(file, 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
   const out = [];
   for (const m of text.matchAll(IMPORT)) {
     if (m[3]) out.push({ spec: m[3], dynamic: true, typeOnly: false });
@@ -67,8 +69,6 @@ function resolveSpec(from, spec) {
   const p = resolve(dirname(from), spec).replace(/\.js$/, '.ts');
   return p;
 }
-
-
 
 /** Checks the tree under `src` (default: this project's src/). */
 export function check(src = SRC) {
@@ -100,7 +100,8 @@ export function check(src = SRC) {
       else if (to === 'cli') problems.push(`${where}: nothing imports cli/`);
       else if (ONLY[from] && !ONLY[from].includes(to)) problems.push(`${where}: ${from}/ may import only ${ONLY[from].join(', ')}`);
       else if (NEVER[from]?.includes(to)) problems.push(`${where}: ${from}/ must not import ${to}/`);
-      else if (LAYERS[to] >= LAYERS[from]) problems.push(`${where}: imports upward or sideways (${from} ${LAYERS[from]} → ${to} ${LAYERS[to]})`);
+      else if (LAYERS[to] >= LAYERS[from])
+        problems.push(`${where}: imports upward or sideways (${from} ${LAYERS[from]} → ${to} ${LAYERS[to]})`);
     }
     graph.set(f, local);
     packages.set(f, pkgs);
@@ -114,7 +115,10 @@ export function check(src = SRC) {
     for (const { target } of graph.get(f) ?? []) {
       if (!graph.has(target)) continue;
       if (state.get(target) === 1) {
-        const cycle = stack.slice(stack.indexOf(target)).concat(target).map((p) => relative(src, p));
+        const cycle = stack
+          .slice(stack.indexOf(target))
+          .concat(target)
+          .map((p) => relative(src, p));
         problems.push(`import cycle: ${cycle.join(' → ')}`);
       } else if (!state.get(target)) visit(target);
     }

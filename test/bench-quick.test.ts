@@ -32,8 +32,14 @@ test('quick harness on a tiny plan writes a well-formed report', async () => {
   const lines: string[] = [];
   try {
     const report = await runBench({
-      quick: true, models: ['shipped'], sections: ['engine', 'latency', 'memory'],
-      threads: 1, maxBatch: 4, maxWaitMs: 0, out, log: (l) => lines.push(l),
+      quick: true,
+      models: ['shipped'],
+      sections: ['engine', 'latency', 'memory'],
+      threads: 1,
+      maxBatch: 4,
+      maxWaitMs: 0,
+      out,
+      log: (l) => lines.push(l),
       plan: { engines: ['onnx:1'], engineBatches: [1, 2], engineSeconds: 0.05, latencyStreams: [2], audioSeconds: 3.5, memoryStreams: 2 },
     });
     const json = JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
@@ -41,7 +47,10 @@ test('quick harness on a tiny plan writes a well-formed report', async () => {
     assert.is(json.mode, 'quick');
     assert.is(json.models.length, 1);
     assert.ok(json.models[0].gflopPerWindow > 0);
-    assert.equal(json.engine!.map((e) => e.batch), [1, 2]);
+    assert.equal(
+      json.engine!.map((e) => e.batch),
+      [1, 2],
+    );
     for (const e of json.engine!) {
       assert.match(e.backend, /^onnxruntime-cpu/);
       assert.ok(e.windowsPerSec > 0 && Number.isFinite(e.msPerWindow) && e.runs >= 2);

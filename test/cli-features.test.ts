@@ -58,7 +58,15 @@ test('numpy reads the .npy back (when python3 with numpy is installed)', () => {
   }
   const out = join(dir, 'np.npy');
   assert.is(cli(wav, '--npy', out).code, 0);
-  const r = spawnSync('python3', ['-c', `import numpy as np, sys; a = np.load(sys.argv[1]); print(a.shape, a.dtype, a.flags['C_CONTIGUOUS'], repr(float(a[10, 5, 1])))`, out], { encoding: 'utf8' });
+  const r = spawnSync(
+    'python3',
+    [
+      '-c',
+      `import numpy as np, sys; a = np.load(sys.argv[1]); print(a.shape, a.dtype, a.flags['C_CONTIGUOUS'], repr(float(a[10, 5, 1])))`,
+      out,
+    ],
+    { encoding: 'utf8' },
+  );
   assert.is(r.status, 0, r.stderr);
   const decoded = decodeWav(wavBytes, wav);
   const want = computeFeatures(resample(downmix(decoded.samples, 2), 44100, 16000));

@@ -25,11 +25,16 @@ const WAV = fileURLToPath(new URL('../../shared/data/emodb/wav/03a01Wa.wav', imp
 
 function tone(seconds: number, rate = 16000): Float32Array {
   const x = new Float32Array(Math.round(seconds * rate));
-  for (let i = 0; i < x.length; i++) x[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / rate) * (1 + 0.5 * Math.sin((2 * Math.PI * 3 * i) / rate));
+  for (let i = 0; i < x.length; i++)
+    x[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / rate) * (1 + 0.5 * Math.sin((2 * Math.PI * 3 * i) / rate));
   return x;
 }
 
-function cli(args: string[], stdin?: Uint8Array, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  stdin?: Uint8Array,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
     let stdout = '';
@@ -65,7 +70,10 @@ C('Publisher: ready, posteriors and events as Observables, stop() resolves with 
     const expected = planWindows(frameCount(x.length), { hopFrames: 50 }).length;
     assert.is(end.windows, expected);
     assert.is(ps.length, expected, `${encoding}: all posteriors reached the Observable`);
-    assert.equal(ps.map((p) => p.seq), [...Array(expected).keys()]);
+    assert.equal(
+      ps.map((p) => p.seq),
+      [...Array(expected).keys()],
+    );
   }
 });
 
@@ -76,7 +84,10 @@ C('Publisher: a rejected start and an unreachable server are coded errors', asyn
   const probe = new EmostreamServer({ engine: new TestEngine(), port: 0 });
   const { port } = await probe.listen();
   await probe.close(); // a port nobody listens on now
-  const down = await Publisher.connect({ url: `ws://127.0.0.1:${port}`, audio: { sampleRate: 16000, encoding: 's16le', channels: 1 } }).catch((e) => e);
+  const down = await Publisher.connect({
+    url: `ws://127.0.0.1:${port}`,
+    audio: { sampleRate: 16000, encoding: 's16le', channels: 1 },
+  }).catch((e) => e);
   assert.instance(down, UserError);
   assert.is(down.code, 'server_unreachable');
   const badUrl = await Publisher.connect({ url: 'ftp://x', audio: { sampleRate: 16000, encoding: 's16le', channels: 1 } }).catch((e) => e);
@@ -113,31 +124,61 @@ C('subscribe reconnects with backoff after a dropped connection', async () => {
   });
   const port = (wss.address() as { port: number }).port;
   const attempts: number[] = [];
-  const msgs: ServerMessage[] = await lastValueFrom(subscribe('s', { url: `ws://127.0.0.1:${port}`, onReconnect: (a, ms) => attempts.push(ms) }).pipe(toArray()));
-  assert.equal(msgs.map((m) => m.type), ['ready', 'ready', 'end']);
+  const msgs: ServerMessage[] = await lastValueFrom(
+    subscribe('s', { url: `ws://127.0.0.1:${port}`, onReconnect: (a, ms) => attempts.push(ms) }).pipe(toArray()),
+  );
+  assert.equal(
+    msgs.map((m) => m.type),
+    ['ready', 'ready', 'end'],
+  );
   assert.equal(attempts, [250]);
   await new Promise((r) => wss.close(r));
 });
 
 C('CLI subscribe prints a session until it ends', async ({ url, server }) => {
-  const pub = await Publisher.connect({ url, session: 'cli-sub', audio: { sampleRate: 16000, encoding: 's16le', channels: 1 }, hopMs: 500 });
+  const pub = await Publisher.connect({
+    url,
+    session: 'cli-sub',
+    audio: { sampleRate: 16000, encoding: 's16le', channels: 1 },
+    hopMs: 500,
+  });
   const sub = cli(['subscribe', 'cli-sub', '--url', url, '--json']);
   const deadline = Date.now() + 15000;
-  while (!/^emostream_subscribers 1$/m.test(server.metrics.registry.render()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!/^emostream_subscribers 1$/m.test(server.metrics.registry.render()) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   await pub.send(toS16(tone(3.5)));
   const end = await pub.stop();
   const s = await sub;
   assert.is(s.code, 0, s.stderr);
-  const lines = s.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = s.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.is(lines[0].type, 'ready');
   assert.equal(lines[lines.length - 1], end);
   assert.is(lines.filter((m) => m.type === 'posterior').length, end.windows);
 });
 
 dataTest(C, 'CLI stream (file, --fast, --json and readable lines)', [WAV], async ({ url }) => {
-  const r = await cli(['stream', WAV, '--url', url, '--fast', '--json', '--session', 'cli-1', '--hop-ms', '500', '--min-window-ms', '1000']);
+  const r = await cli([
+    'stream',
+    WAV,
+    '--url',
+    url,
+    '--fast',
+    '--json',
+    '--session',
+    'cli-1',
+    '--hop-ms',
+    '500',
+    '--min-window-ms',
+    '1000',
+  ]);
   assert.is(r.code, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.is(lines[0].type, 'ready');
   assert.is(lines[0].session, 'cli-1');
   assert.is(lines[lines.length - 1].type, 'end');
@@ -160,26 +201,47 @@ C('CLI stream - reads raw PCM from stdin in the declared format', async ({ url }
   const x = tone(3.2, 48000);
   const stereo = new Float32Array(x.length * 2);
   x.forEach((v, i) => ((stereo[2 * i] = v), (stereo[2 * i + 1] = -v)));
-  const r = await cli(['stream', '-', '--url', url, '--fast', '--json', '--rate', '48000', '--channels', '2', '--encoding', 's16le', '--hop-ms', '1000'], toS16(stereo));
+  const r = await cli(
+    ['stream', '-', '--url', url, '--fast', '--json', '--rate', '48000', '--channels', '2', '--encoding', 's16le', '--hop-ms', '1000'],
+    toS16(stereo),
+  );
   assert.is(r.code, 0, r.stderr);
-  const end = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).pop();
+  const end = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .pop();
   assert.equal(end, { type: 'end', windows: planWindows(frameCount(3.2 * 16000)).length, audioMs: 3200, skipped: 0 });
 });
 
 C('CLI mic: a (fake) recorder on PATH is streamed; the session ends when it stops', async ({ url }) => {
   const bin = mkdtempSync(join(tmpdir(), 'emostream-fake-rec-'));
   // 3.5 s of a 220 Hz tone at 16 kHz s16le, in odd-sized writes, then exit 0.
-  writeFileSync(join(bin, 'rec'), `#!${process.execPath}
+  writeFileSync(
+    join(bin, 'rec'),
+    `#!${process.execPath}
 const n = 56000, b = Buffer.alloc(n * 2);
 for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(9000 * Math.sin(2 * Math.PI * 220 * i / 16000)), i * 2);
 for (let at = 0; at < b.length; at += 3331) process.stdout.write(b.subarray(at, at + 3331));
-`);
+`,
+  );
   chmodSync(join(bin, 'rec'), 0o755);
-  const r = await cli(['mic', '--url', url, '--json', '--hop-ms', '500'], undefined, { ...process.env, PATH: `${bin}:${process.env.PATH}` });
+  const r = await cli(['mic', '--url', url, '--json', '--hop-ms', '500'], undefined, {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH}`,
+  });
   assert.is(r.code, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.is(lines[0].type, 'ready');
-  assert.equal(lines[lines.length - 1], { type: 'end', windows: planWindows(frameCount(56000), { hopFrames: 50 }).length, audioMs: 3500, skipped: 0 });
+  assert.equal(lines[lines.length - 1], {
+    type: 'end',
+    windows: planWindows(frameCount(56000), { hopFrames: 50 }).length,
+    audioMs: 3500,
+    skipped: 0,
+  });
 });
 
 C('CLI stream: a server shutting down mid-stream ends it cleanly, with a clear message', async () => {

@@ -39,8 +39,15 @@ dataTest(D, 'fake microphone → AudioWorklet → server → posteriors on the c
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
-      '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${WAV}`,
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${WAV}`,
       '--autoplay-policy=no-user-gesture-required',
     ],
   });
@@ -53,7 +60,11 @@ dataTest(D, 'fake microphone → AudioWorklet → server → posteriors on the c
     await page.click('#mic');
     // First window after 1 s of audio (early window), then one every 500 ms.
     await page.waitForFunction(() => window.emostream.posteriors.length >= 3, null, { timeout: 30000 });
-    const mic = await page.evaluate(() => ({ n: window.emostream.posteriors.length, labels: window.emostream.labels, status: document.getElementById('status')!.textContent }));
+    const mic = await page.evaluate(() => ({
+      n: window.emostream.posteriors.length,
+      labels: window.emostream.labels,
+      status: document.getElementById('status')!.textContent,
+    }));
     assert.equal(mic.labels, ['angry', 'happy', 'sad', 'neutral']);
     assert.match(mic.status ?? '', 'microphone');
     const first = await page.evaluate(() => window.emostream.posteriors[0]);

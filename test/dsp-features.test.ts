@@ -71,7 +71,8 @@ test('frame count: a frame exists only once all 400 samples have arrived', () =>
 });
 
 test('Δ of a linear ramp is its slope in the interior; edges follow the clamped formula', () => {
-  const T = 12, slope = 0.3;
+  const T = 12,
+    slope = 0.3;
   const x = new Float64Array(T * N_MELS);
   for (let t = 0; t < T; t++) for (let m = 0; m < N_MELS; m++) x[t * N_MELS + m] = slope * t + m;
   const d = deltaSequence(x, T);
@@ -137,7 +138,8 @@ function assertSame(frames: Float32Array[], want: { frames: number; data: Float3
   assert.is(frames.length, want.frames, `${label}: frame count`);
   for (let t = 0; t < frames.length; t++) {
     for (let i = 0; i < FRAME_SIZE; i++) {
-      if (!(Math.abs(frames[t][i] - want.data[t * FRAME_SIZE + i]) <= 1e-5)) assert.unreachable(`${label}: frame ${t} value ${i}: ${frames[t][i]} vs ${want.data[t * FRAME_SIZE + i]}`);
+      if (!(Math.abs(frames[t][i] - want.data[t * FRAME_SIZE + i]) <= 1e-5))
+        assert.unreachable(`${label}: frame ${t} value ${i}: ${frames[t][i]} vs ${want.data[t * FRAME_SIZE + i]}`);
     }
   }
 }

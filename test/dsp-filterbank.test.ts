@@ -12,7 +12,8 @@ test('RealFft power spectrum equals a naive DFT (sizes 8, 64, 512)', () => {
     const p = new Float64Array(n / 2 + 1);
     new RealFft(n).power(x, p);
     for (let k = 0; k <= n / 2; k++) {
-      let re = 0, im = 0;
+      let re = 0,
+        im = 0;
       for (let j = 0; j < n; j++) {
         re += x[j] * Math.cos((2 * Math.PI * j * k) / n);
         im -= x[j] * Math.sin((2 * Math.PI * j * k) / n);
@@ -30,7 +31,8 @@ test('RealFft.powerWindowed equals power() of the windowed, zero-padded frame', 
   const f = new RealFft(512);
   const frame = new Float64Array(512);
   for (let n = 0; n < 400; n++) frame[n] = signal[123 + n] * w[n];
-  const a = new Float64Array(257), b = new Float64Array(257);
+  const a = new Float64Array(257),
+    b = new Float64Array(257);
   f.power(new Float64Array(512).fill(3), b); // leave stale data in the scratch buffers
   f.power(frame, a);
   f.powerWindowed(signal, 123, w, b);
@@ -40,7 +42,8 @@ test('RealFft.powerWindowed equals power() of the windowed, zero-padded frame', 
 test('RealFft reuses its buffers: two transforms of the same input agree', () => {
   const f = new RealFft(512);
   const x = new Float64Array(512).map((_, i) => Math.sin(i * 0.3));
-  const a = new Float64Array(257), b = new Float64Array(257);
+  const a = new Float64Array(257),
+    b = new Float64Array(257);
   f.power(x, a);
   f.power(new Float64Array(512).fill(1), b);
   f.power(x, b);

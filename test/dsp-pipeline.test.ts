@@ -16,7 +16,11 @@ import { makeWav, rng } from './fixtures/wavgen.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'emostream-pipe-'));
 
-for (const [rate, channels, seconds, chunkFrames] of [[48000, 2, 4.37, 960], [16000, 1, 3.21, 321], [22050, 1, 1.5, 4410]] as const) {
+for (const [rate, channels, seconds, chunkFrames] of [
+  [48000, 2, 4.37, 960],
+  [16000, 1, 3.21, 321],
+  [22050, 1, 1.5, 4410],
+] as const) {
   test(`${rate} Hz × ${channels}, ${seconds} s in ${chunkFrames}-frame chunks: streamed windows = offline windows`, async () => {
     const rand = rng(rate);
     const n = Math.round(rate * seconds) * channels;
@@ -25,7 +29,9 @@ for (const [rate, channels, seconds, chunkFrames] of [[48000, 2, 4.37, 960], [16
     writeFileSync(path, makeWav({ sampleRate: rate, channels, type: 'int', bits: 16, samples: x }));
 
     const opts = { hopFrames: 100, minFrames: 50 };
-    const windows = await lastValueFrom(wavFile(path, { chunkFrames }).pipe(toMono16k(), logMelFeatures(), featureWindows(opts), toArray()));
+    const windows = await lastValueFrom(
+      wavFile(path, { chunkFrames }).pipe(toMono16k(), logMelFeatures(), featureWindows(opts), toArray()),
+    );
     const offline = computeFeatures(await loadAudio16k(path));
     const plan = planWindows(offline.frames, opts);
     assert.is(windows.length, plan.length);
@@ -34,7 +40,8 @@ for (const [rate, channels, seconds, chunkFrames] of [[48000, 2, 4.37, 960], [16
       for (let r = 0; r < WINDOW_FRAMES; r++) {
         for (let j = 0; j < FRAME_SIZE; j += 7) {
           const want = r < w.validFrames ? offline.data[(w.startFrame + r) * FRAME_SIZE + j] : 0;
-          if (!(Math.abs(w.data[r * FRAME_SIZE + j] - want) <= 1e-5)) assert.unreachable(`window ${i} row ${r} value ${j}: ${w.data[r * FRAME_SIZE + j]} vs ${want}`);
+          if (!(Math.abs(w.data[r * FRAME_SIZE + j] - want) <= 1e-5))
+            assert.unreachable(`window ${i} row ${r} value ${j}: ${w.data[r * FRAME_SIZE + j]} vs ${want}`);
         }
       }
     });

@@ -24,30 +24,76 @@ test('the documented rule, worked examples (hop 100)', () => {
   assert.equal(span(planWindows(1)), [[0, 1]]);
   assert.equal(span(planWindows(198)), [[0, 198]]); // shorter than 300: one padded window
   assert.equal(span(planWindows(300)), [[0, 300]]);
-  assert.equal(span(planWindows(301)), [[0, 300], [100, 301]]);
-  assert.equal(span(planWindows(400)), [[0, 300], [100, 400]]);
-  assert.equal(span(planWindows(450)), [[0, 300], [100, 400], [200, 450]]);
+  assert.equal(span(planWindows(301)), [
+    [0, 300],
+    [100, 301],
+  ]);
+  assert.equal(span(planWindows(400)), [
+    [0, 300],
+    [100, 400],
+  ]);
+  assert.equal(span(planWindows(450)), [
+    [0, 300],
+    [100, 400],
+    [200, 450],
+  ]);
   assert.equal(windowCount(1000), 8); // starts 0…700 full; 800+300 > 1000 and 1000 = 700+300: no tail
   assert.equal(windowCount(1001), 9);
 });
 
 test('other hops: 300 (no overlap), 50, and 400 (gaps)', () => {
-  assert.equal(span(planWindows(650, { hopFrames: 300 })), [[0, 300], [300, 600], [600, 650]]);
-  assert.equal(span(planWindows(600, { hopFrames: 300 })), [[0, 300], [300, 600]]);
-  assert.equal(span(planWindows(360, { hopFrames: 50 })), [[0, 300], [50, 350], [100, 360]]);
-  assert.equal(span(planWindows(750, { hopFrames: 400 })), [[0, 300], [400, 700]]); // next start 800 ≥ T: frames 700…749 fall in a gap
-  assert.equal(span(planWindows(850, { hopFrames: 400 })), [[0, 300], [400, 700], [800, 850]]);
+  assert.equal(span(planWindows(650, { hopFrames: 300 })), [
+    [0, 300],
+    [300, 600],
+    [600, 650],
+  ]);
+  assert.equal(span(planWindows(600, { hopFrames: 300 })), [
+    [0, 300],
+    [300, 600],
+  ]);
+  assert.equal(span(planWindows(360, { hopFrames: 50 })), [
+    [0, 300],
+    [50, 350],
+    [100, 360],
+  ]);
+  assert.equal(span(planWindows(750, { hopFrames: 400 })), [
+    [0, 300],
+    [400, 700],
+  ]); // next start 800 ≥ T: frames 700…749 fall in a gap
+  assert.equal(span(planWindows(850, { hopFrames: 400 })), [
+    [0, 300],
+    [400, 700],
+    [800, 850],
+  ]);
 });
 
 test('early windows: extra, flagged, start at 0, every hop from minFrames until 300', () => {
   const plan = planWindows(450, { minFrames: 100 });
-  assert.equal(plan.map((w) => [w.startFrame, w.endFrame, w.early]), [
-    [0, 100, true], [0, 200, true], [0, 300, false], [100, 400, false], [200, 450, false],
+  assert.equal(
+    plan.map((w) => [w.startFrame, w.endFrame, w.early]),
+    [
+      [0, 100, true],
+      [0, 200, true],
+      [0, 300, false],
+      [100, 400, false],
+      [200, 450, false],
+    ],
+  );
+  assert.equal(
+    plan.map((w) => w.seq),
+    [0, 1, 2, 3, 4],
+  );
+  assert.equal(span(planWindows(150, { minFrames: 100 })), [
+    [0, 100],
+    [0, 150],
   ]);
-  assert.equal(plan.map((w) => w.seq), [0, 1, 2, 3, 4]);
-  assert.equal(span(planWindows(150, { minFrames: 100 })), [[0, 100], [0, 150]]);
   assert.equal(span(planWindows(99, { minFrames: 100 })), [[0, 99]]);
-  assert.equal(span(planWindows(150, { minFrames: 30, hopFrames: 50 })), [[0, 30], [0, 80], [0, 130], [0, 150]]);
+  assert.equal(span(planWindows(150, { minFrames: 30, hopFrames: 50 })), [
+    [0, 30],
+    [0, 80],
+    [0, 130],
+    [0, 150],
+  ]);
   assert.equal(planWindows(450, { minFrames: 0 }), planWindows(450)); // 0 = off
   assert.equal(planWindows(450, { minFrames: 300 }), planWindows(450));
 });
@@ -60,7 +106,10 @@ test('streaming windows equal the plan for every length 0…700 and several opti
       assert.is(got.length, plan.length, `T=${T} ${JSON.stringify(opts)}`);
       got.forEach((w, i) => {
         const p = plan[i];
-        assert.equal([w.seq, w.startFrame, w.endFrame, w.validFrames, w.early ?? false], [p.seq, p.startFrame, p.endFrame, p.validFrames, p.early]);
+        assert.equal(
+          [w.seq, w.startFrame, w.endFrame, w.validFrames, w.early ?? false],
+          [p.seq, p.startFrame, p.endFrame, p.validFrames, p.early],
+        );
       });
       assert.is(windowCount(T, opts), plan.length);
     }
@@ -85,7 +134,10 @@ test('window data: frames in order, zero padding after validFrames, timestamps i
 
 test('featureWindows operator and option checks', async () => {
   const ws = await lastValueFrom(from(frames(301)).pipe(featureWindows(), toArray()));
-  assert.equal(span(ws), [[0, 300], [100, 301]]);
+  assert.equal(span(ws), [
+    [0, 300],
+    [100, 301],
+  ]);
   assert.throws(() => planWindows(10, { hopFrames: 0 }), /hopFrames/);
   await lastValueFrom(from(frames(1)).pipe(featureWindows({ hopFrames: 1.5 }), toArray())).then(
     () => assert.unreachable(),

@@ -29,7 +29,10 @@ test('wavFile: chunks of chunkFrames frames that concatenate to the decoded file
 });
 
 test('wavFile: a missing file and a bad file fail with coded errors', async () => {
-  for (const [p, code] of [[join(dir, 'nope.wav'), 'file_not_found'], [(writeFileSync(join(dir, 'bad.wav'), 'hello'), join(dir, 'bad.wav')), 'wav_not_riff']]) {
+  for (const [p, code] of [
+    [join(dir, 'nope.wav'), 'file_not_found'],
+    [(writeFileSync(join(dir, 'bad.wav'), 'hello'), join(dir, 'bad.wav')), 'wav_not_riff'],
+  ]) {
     try {
       await lastValueFrom(wavFile(p));
       assert.unreachable();

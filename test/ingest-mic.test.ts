@@ -15,7 +15,10 @@ const originalPath = process.env.PATH;
 function fakeRecorder(name: string, body: string): string {
   const bin = mkdtempSync(join(dir, 'bin-'));
   const file = join(bin, name);
-  writeFileSync(file, `#!${process.execPath}\nconst fs = require('fs');\nfs.writeFileSync(${JSON.stringify(join(bin, 'args.json'))}, JSON.stringify(process.argv.slice(2)));\n${body}\n`);
+  writeFileSync(
+    file,
+    `#!${process.execPath}\nconst fs = require('fs');\nfs.writeFileSync(${JSON.stringify(join(bin, 'args.json'))}, JSON.stringify(process.argv.slice(2)));\n${body}\n`,
+  );
   chmodSync(file, 0o755);
   return bin;
 }
@@ -51,9 +54,17 @@ test('rec: known PCM from the fake recorder arrives decoded, in order, and the s
 });
 
 test('arecord: selected by option, stereo frames', async () => {
-  const bin = fakeRecorder('arecord', `const b = Buffer.alloc(8); b.writeInt16LE(100, 0); b.writeInt16LE(-100, 2); b.writeInt16LE(200, 4); b.writeInt16LE(-200, 6); process.stdout.write(b);`);
-  const chunks = await withPath(bin, () => lastValueFrom(microphone({ recorder: 'arecord', channels: 2, sampleRate: 48000 }).pipe(toArray())));
-  assert.equal(chunks.flatMap((c) => Array.from(c.samples)), [100, -100, 200, -200].map((x) => x / 32768));
+  const bin = fakeRecorder(
+    'arecord',
+    `const b = Buffer.alloc(8); b.writeInt16LE(100, 0); b.writeInt16LE(-100, 2); b.writeInt16LE(200, 4); b.writeInt16LE(-200, 6); process.stdout.write(b);`,
+  );
+  const chunks = await withPath(bin, () =>
+    lastValueFrom(microphone({ recorder: 'arecord', channels: 2, sampleRate: 48000 }).pipe(toArray())),
+  );
+  assert.equal(
+    chunks.flatMap((c) => Array.from(c.samples)),
+    [100, -100, 200, -200].map((x) => x / 32768),
+  );
   assert.equal(chunks[0].format, { sampleRate: 48000, channels: 2 });
 });
 
@@ -73,7 +84,10 @@ test('a missing recorder binary gives recorder_missing saying what to install', 
 });
 
 test('a recorder that fails reports its exit code and stderr', async () => {
-  const bin = fakeRecorder('rec', `process.stderr.write('rec FAIL formats: can\\'t open input \`default\`: no such device\\n'); process.exit(2);`);
+  const bin = fakeRecorder(
+    'rec',
+    `process.stderr.write('rec FAIL formats: can\\'t open input \`default\`: no such device\\n'); process.exit(2);`,
+  );
   try {
     await withPath(bin, () => lastValueFrom(microphone()));
     assert.unreachable();
@@ -85,8 +99,11 @@ test('a recorder that fails reports its exit code and stderr', async () => {
 });
 
 test('unsubscribing stops the recorder process', async () => {
-  const bin = fakeRecorder('rec', `fs.writeFileSync(require('path').join(__dirname, 'pid'), String(process.pid));
-setInterval(() => process.stdout.write(Buffer.alloc(320)), 5);`);
+  const bin = fakeRecorder(
+    'rec',
+    `fs.writeFileSync(require('path').join(__dirname, 'pid'), String(process.pid));
+setInterval(() => process.stdout.write(Buffer.alloc(320)), 5);`,
+  );
   const chunks = await withPath(bin, () => lastValueFrom(microphone().pipe(take(3), toArray())));
   assert.is(chunks.length, 3);
   const pid = Number(readFileSync(join(bin, 'pid'), 'utf8'));

@@ -68,8 +68,14 @@ test('PcmDecoder.end throws pcm_partial_sample when bytes are left over', () => 
 });
 
 test('PcmDecoder rejects unknown encodings and bad channel counts', () => {
-  assert.throws(() => new PcmDecoder('s24le' as 's16le'), (e: UserError) => e.code === 'pcm_bad_encoding');
-  assert.throws(() => new PcmDecoder('s16le', 0), (e: UserError) => e.code === 'pcm_bad_channels');
+  assert.throws(
+    () => new PcmDecoder('s24le' as 's16le'),
+    (e: UserError) => e.code === 'pcm_bad_encoding',
+  );
+  assert.throws(
+    () => new PcmDecoder('s16le', 0),
+    (e: UserError) => e.code === 'pcm_bad_channels',
+  );
 });
 
 test('rawPcm: chunks from a stream keep their declared format and values', async () => {
@@ -78,7 +84,10 @@ test('rawPcm: chunks from a stream keep their declared format and values', async
   const chunks = await lastValueFrom(rawPcm(stream, { encoding: 's16le', sampleRate: 8000, channels: 2 }).pipe(toArray()));
   const all = chunks.flatMap((c) => Array.from(c.samples));
   assert.ok(chunks.every((c) => c.format.sampleRate === 8000 && c.format.channels === 2));
-  assert.equal(all, ints.map((x) => x / 32768));
+  assert.equal(
+    all,
+    ints.map((x) => x / 32768),
+  );
 });
 
 test('rawPcm: a stream cut inside a sample errors with pcm_partial_sample', async () => {
@@ -97,7 +106,9 @@ test('f32le: PcmDecoder returns values as sent; sanitize() and rawPcm turn NaN/Â
   assert.ok(Number.isNaN(raw[0]) && raw[1] === Infinity && raw[2] === -Infinity);
   assert.is(sanitize(raw), 3);
   assert.equal(Array.from(raw), [0, 0, 0, 1.5, -0.5]);
-  const chunks = await lastValueFrom(rawPcm(Readable.from([Buffer.from(bytes)]), { encoding: 'f32le', sampleRate: 16000, channels: 1 }).pipe(toArray()));
+  const chunks = await lastValueFrom(
+    rawPcm(Readable.from([Buffer.from(bytes)]), { encoding: 'f32le', sampleRate: 16000, channels: 1 }).pipe(toArray()),
+  );
   assert.equal(Array.from(chunks[0].samples), [0, 0, 0, 1.5, -0.5]);
 });
 

@@ -14,13 +14,23 @@ function rms(x: ArrayLike<number>, from = 0, to = x.length): number {
 
 /** Least-squares fit of a·sin + b·cos at `freq`; returns fitted amplitude and the residual's RMS. */
 function fitTone(x: Float32Array, rate: number, freq: number, from: number, to: number): { amp: number; residual: number } {
-  let ss = 0, cc = 0, sc = 0, xs = 0, xc = 0;
+  let ss = 0,
+    cc = 0,
+    sc = 0,
+    xs = 0,
+    xc = 0;
   for (let n = from; n < to; n++) {
-    const s = Math.sin((2 * Math.PI * freq * n) / rate), c = Math.cos((2 * Math.PI * freq * n) / rate);
-    ss += s * s; cc += c * c; sc += s * c; xs += x[n] * s; xc += x[n] * c;
+    const s = Math.sin((2 * Math.PI * freq * n) / rate),
+      c = Math.cos((2 * Math.PI * freq * n) / rate);
+    ss += s * s;
+    cc += c * c;
+    sc += s * c;
+    xs += x[n] * s;
+    xc += x[n] * c;
   }
   const det = ss * cc - sc * sc;
-  const a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
+  const a = (xs * cc - xc * sc) / det,
+    b = (xc * ss - xs * sc) / det;
   let r = 0;
   for (let n = from; n < to; n++) {
     const e = x[n] - a * Math.sin((2 * Math.PI * freq * n) / rate) - b * Math.cos((2 * Math.PI * freq * n) / rate);
@@ -88,7 +98,8 @@ for (const kernel of ['auto', 'js'] as const) {
         }
         parts.push(...r.flush());
         assert.is(parts.length, whole.length, `length with pieces ≤ ${maxPiece}`);
-        for (let i = 0; i < whole.length; i++) if (parts[i] !== whole[i]) assert.unreachable(`sample ${i} differs with pieces ≤ ${maxPiece}`);
+        for (let i = 0; i < whole.length; i++)
+          if (parts[i] !== whole[i]) assert.unreachable(`sample ${i} differs with pieces ≤ ${maxPiece}`);
       }
     });
   }

@@ -47,7 +47,10 @@ for (const [label, spec, expected] of variants) {
       assert.equal(format, { sampleRate: 44100, channels });
       assert.is(samples.length, values.length);
       for (let i = 0; i < values.length; i++) {
-        assert.ok(Math.abs(samples[i] - Math.fround(expected(values[i]))) < 1e-7, `${label} sample ${i}: ${samples[i]} vs ${expected(values[i])}`);
+        assert.ok(
+          Math.abs(samples[i] - Math.fround(expected(values[i]))) < 1e-7,
+          `${label} sample ${i}: ${samples[i]} vs ${expected(values[i])}`,
+        );
       }
     });
   }
@@ -56,9 +59,17 @@ for (const [label, spec, expected] of variants) {
 test('skips LIST/fact/FLLR chunks, odd-sized chunks (padding byte) and chunks before fmt', () => {
   const odd = new Uint8Array(5).fill(0x41);
   const buf = makeWav({
-    sampleRate: 22050, channels: 1, type: 'int', bits: 16, samples: values,
+    sampleRate: 22050,
+    channels: 1,
+    type: 'int',
+    bits: 16,
+    samples: values,
     leadingChunks: [['JUNK', new Uint8Array(28)]],
-    extraChunks: [['LIST', new TextEncoder().encode('INFOISFT\x0e\x00\x00\x00Lavf58.76.100\x00')], ['fact', new Uint8Array(4)], ['FLLR', odd]],
+    extraChunks: [
+      ['LIST', new TextEncoder().encode('INFOISFT\x0e\x00\x00\x00Lavf58.76.100\x00')],
+      ['fact', new Uint8Array(4)],
+      ['FLLR', odd],
+    ],
   });
   const { format, samples } = decodeWav(buf, 'x.wav');
   assert.is(format.sampleRate, 22050);
@@ -76,7 +87,11 @@ test('a streamed file with data size 0xFFFFFFFF reads to the end of the file', (
 const good = () => makeWav({ sampleRate: 16000, channels: 2, type: 'int', bits: 16, samples: values });
 
 test('error: not a RIFF file names the file', () => {
-  expectCode(() => decodeWav(new TextEncoder().encode('ID3\x04 this is an mp3, honest'), 'song.mp3'), 'wav_not_riff', ['song.mp3', 'MP3', 'ffmpeg']);
+  expectCode(() => decodeWav(new TextEncoder().encode('ID3\x04 this is an mp3, honest'), 'song.mp3'), 'wav_not_riff', [
+    'song.mp3',
+    'MP3',
+    'ffmpeg',
+  ]);
   expectCode(() => decodeWav(new TextEncoder().encode('OggS\x00\x02 and more bytes'), 'a.opus'), 'wav_not_riff', ['Ogg']);
   expectCode(() => decodeWav(new TextEncoder().encode('{"not": "audio at all"}'), 'x.json'), 'wav_not_riff', ["'{\"no'"]);
   expectCode(() => decodeWav(new Uint8Array(0), 'empty.wav'), 'wav_not_riff', ['empty.wav', 'empty']);
@@ -128,7 +143,10 @@ test('error: missing data chunk, zero channels', () => {
 });
 
 test('readWavFile: missing file and directory give coded errors', async () => {
-  for (const [path, code] of [['/nonexistent/dir/x.wav', 'file_not_found'], [tmpdir(), 'file_unreadable']]) {
+  for (const [path, code] of [
+    ['/nonexistent/dir/x.wav', 'file_not_found'],
+    [tmpdir(), 'file_unreadable'],
+  ]) {
     try {
       await readWavFile(path);
       assert.unreachable();

@@ -37,7 +37,11 @@ test('each kind of violation is reported', () => {
     put('cli/main.ts', 'export const z = 1;\n');
     put('cli/serve.ts', 'export {};\n');
     const { problems } = check(src) as Result;
-    const has = (re: RegExp) => assert.ok(problems.some((p) => re.test(p)), `expected ${re} in:\n${problems.join('\n')}`);
+    const has = (re: RegExp) =>
+      assert.ok(
+        problems.some((p) => re.test(p)),
+        `expected ${re} in:\n${problems.join('\n')}`,
+      );
     has(/import cycle: dsp\/a\.ts → dsp\/b\.ts → dsp\/a\.ts/);
     has(/dsp\/up\.ts → inference\/engine\.ts: imports upward/);
     has(/client\/c\.ts → server\/server\.ts: client\/ may import only/);
@@ -45,7 +49,10 @@ test('each kind of violation is reported', () => {
     has(/server\/server\.ts loads tfjs statically/);
     has(/train\/t\.ts → cli\/main\.ts: nothing imports cli\//);
     // A dynamic import of tfjs from the engine loader and a commented-out import are allowed.
-    assert.not.ok(problems.some((p) => /load-engine|inference\/engine\.ts →/.test(p)), problems.join('\n'));
+    assert.not.ok(
+      problems.some((p) => /load-engine|inference\/engine\.ts →/.test(p)),
+      problems.join('\n'),
+    );
     assert.is(problems.length, 6, problems.join('\n'));
   } finally {
     rmSync(src, { recursive: true, force: true });

@@ -17,7 +17,10 @@ t('every internal the fused LSTM and the WASM kernels rely on exists', async () 
 
 t('a missing target is named', () => {
   const fake = { makeOutput() {}, disposeData() {} };
-  assert.equal(missingPatchTargets(fake).filter((m) => m.includes('typedArrayFromHeap')), ['the WASM backend object has no typedArrayFromHeap()']);
+  assert.equal(
+    missingPatchTargets(fake).filter((m) => m.includes('typedArrayFromHeap')),
+    ['the WASM backend object has no typedArrayFromHeap()'],
+  );
 });
 
 t.run();

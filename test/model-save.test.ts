@@ -30,7 +30,9 @@ t.before(async () => {
   await initTf();
   dir = await mkdtemp(join(tmpdir(), 'emostream-model-'));
 });
-t.after(async () => { await rm(dir, { recursive: true, force: true }); });
+t.after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 t('save → load gives identical posteriors (custom layers included)', async () => {
   const m = buildModel(arch);
@@ -67,7 +69,10 @@ t('the Engine normalises raw windows itself and returns one distribution per win
   const direct = (model.predict(tf.tensor4d(normalizeFrames(raw[0], norm.mean, norm.std), [1, 300, 40, 3])) as tf.Tensor).dataSync();
   assert.ok(Array.from(direct).every((v, i) => Math.abs(v - post[0][i]) < 1e-6));
   assert.equal(await engine.infer([]), []);
-  const bad = await engine.infer([new Float32Array(10)]).then(() => null, (e) => e);
+  const bad = await engine.infer([new Float32Array(10)]).then(
+    () => null,
+    (e) => e,
+  );
   assert.instance(bad, UserError);
   assert.is(bad.code, 'bad_window');
   model.dispose();
@@ -91,7 +96,10 @@ t('missing or inconsistent model directories fail with coded errors', async () =
 });
 
 t('the shipped models load and answer with their labels', async () => {
-  for (const [name, k] of [['basic-4', 4], ['emodb-7', 7]] as const) {
+  for (const [name, k] of [
+    ['basic-4', 4],
+    ['emodb-7', 7],
+  ] as const) {
     const path = new URL(`../models/${name}`, import.meta.url).pathname;
     const engine = await loadEngine(path).catch((e) => e);
     if (engine instanceof Error && (engine as UserError).code === 'model_not_found' && name === 'emodb-7') continue; // not shipped yet

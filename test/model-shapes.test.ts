@@ -9,7 +9,9 @@ import { SpatialAttention, TemporalAttention } from '../src/model/layers.js';
 const t = suite('model-shapes');
 const W = 0.0625; // 8/16 channels: shapes only, kept quick
 
-t.before(async () => { await initTf(); });
+t.before(async () => {
+  await initTf();
+});
 
 t('the paper configuration gives 75 × 2 × 256 before the BiLSTM and 4.36 M parameters', () => {
   const m = buildModel({ numClasses: 7 });
@@ -27,8 +29,16 @@ for (const variant of VARIANTS) {
   t(`${variant}: one window in, a distribution over the classes out`, () => {
     const m = buildModel({ variant, width: W, numClasses: 4 });
     const names = m.layers.map((l) => l.name);
-    assert.is(names.includes('spatial_attention'), variant === 'sta-crnn' || variant === 'base2' || variant === 'base4', 'spatial attention presence');
-    assert.is(names.includes('temporal_attention'), variant === 'sta-crnn' || variant === 'base3' || variant === 'base4', 'temporal attention presence');
+    assert.is(
+      names.includes('spatial_attention'),
+      variant === 'sta-crnn' || variant === 'base2' || variant === 'base4',
+      'spatial attention presence',
+    );
+    assert.is(
+      names.includes('temporal_attention'),
+      variant === 'sta-crnn' || variant === 'base3' || variant === 'base4',
+      'temporal attention presence',
+    );
     const y = tf.tidy(() => m.predict(tf.randomNormal([2, 300, 40, 3], 0, 1, 'float32', 3)) as tf.Tensor);
     assert.equal(y.shape, [2, 4]);
     const v = y.arraySync() as number[][];
@@ -92,7 +102,10 @@ t('dropout draws a fresh mask at every training call (a fixed mask would train a
   assert.ok(differ > a.length / 10, `masks differ in ${differ} of ${a.length} units`);
   const c = (sub.apply(x, { training: false }) as tf.Tensor).dataSync();
   const d = (sub.apply(x, { training: false }) as tf.Tensor).dataSync();
-  assert.ok(d.every((v, i) => v === c[i]), 'inference is deterministic');
+  assert.ok(
+    d.every((v, i) => v === c[i]),
+    'inference is deterministic',
+  );
   m.dispose();
 });
 

@@ -19,12 +19,21 @@ const tmp = mkdtempSync(join(tmpdir(), 'emostream-onnx-engine-'));
 const dir = join(tmp, 'tiny-4');
 const labels = ['angry', 'happy', 'sad', 'neutral'];
 // Non-trivial normalisation so a missing or wrong fold shows.
-const norm = { mean: Array.from({ length: 120 }, (_, i) => (i % 3 === 0 ? -8 + i / 40 : 0)), std: Array.from({ length: 120 }, (_, i) => (i % 3 === 0 ? 3 : 0.5)) };
+const norm = {
+  mean: Array.from({ length: 120 }, (_, i) => (i % 3 === 0 ? -8 + i / 40 : 0)),
+  std: Array.from({ length: 120 }, (_, i) => (i % 3 === 0 ? 3 : 0.5)),
+};
 
 test.before(async () => {
   await initTf();
   const model = buildModel({ width: 0.0625, numClasses: 4 });
-  await saveModelDir(dir, model, { name: 'tiny-4', labels, arch: { ...(await import('../src/model/sta-crnn.js')).resolveConfig({ width: 0.0625, numClasses: 4 }) }, features: FEATURES, norm });
+  await saveModelDir(dir, model, {
+    name: 'tiny-4',
+    labels,
+    arch: { ...(await import('../src/model/sta-crnn.js')).resolveConfig({ width: 0.0625, numClasses: 4 }) },
+    features: FEATURES,
+    norm,
+  });
   model.dispose();
   const r = await exportModelDir(dir);
   assert.ok(r.parity!.maxAbsDiff <= 1e-4);
@@ -89,7 +98,10 @@ test('a model.onnx exported from other weights is refused (model_stale); auto mo
   const meta = JSON.parse(readFileSync(join(stale, 'meta.json'), 'utf8'));
   meta.norm.mean[0] += 1;
   writeFileSync(join(stale, 'meta.json'), JSON.stringify(meta));
-  const err = await OnnxEngine.load(stale).then(() => null, (e) => e);
+  const err = await OnnxEngine.load(stale).then(
+    () => null,
+    (e) => e,
+  );
   assert.instance(err, UserError);
   assert.is(err.code, 'model_stale');
   const warnings: string[] = [];
@@ -107,13 +119,22 @@ test('coded errors: missing model.onnx, wrong window size, CUDA provider not ins
   const bare = join(tmp, 'bare');
   cpSync(dir, bare, { recursive: true });
   rmSync(join(bare, 'model.onnx'));
-  const missing = await OnnxEngine.load(bare).then(() => null, (e) => e);
+  const missing = await OnnxEngine.load(bare).then(
+    () => null,
+    (e) => e,
+  );
   assert.is(missing?.code, 'model_not_found');
   const e = await OnnxEngine.load(dir, { worker: false });
-  const bad = await e.infer([new Float32Array(100)]).then(() => null, (x) => x);
+  const bad = await e.infer([new Float32Array(100)]).then(
+    () => null,
+    (x) => x,
+  );
   assert.is(bad?.code, 'bad_window');
   await e.dispose();
-  const cuda = await loadEngine(dir, { kind: 'onnx-cuda' }).then((x) => x, (x) => x);
+  const cuda = await loadEngine(dir, { kind: 'onnx-cuda' }).then(
+    (x) => x,
+    (x) => x,
+  );
   // On a machine with the CUDA build this loads; on the CPU-only npm build it must say why.
   if (cuda instanceof Error) assert.is((cuda as UserError).code, 'engine_unavailable');
   else await cuda.dispose();
@@ -126,7 +147,7 @@ test('the shipped models carry an up-to-date model.onnx', async () => {
   assert.ok(dirs.length > 0);
   for (const d of dirs) {
     // Each shipped model has model.onnx; model.int8.onnx where present must be current too.
-    const precisions = existsSync(join(models, d, 'model.int8.onnx')) ? ['fp32', 'int8'] as const : ['fp32'] as const;
+    const precisions = existsSync(join(models, d, 'model.int8.onnx')) ? (['fp32', 'int8'] as const) : (['fp32'] as const);
     for (const precision of precisions) {
       const e = await OnnxEngine.load(join(models, d), { worker: false, precision });
       const [p] = await e.infer(syntheticWindows(JSON.parse(readFileSync(join(models, d, 'meta.json'), 'utf8')), 1));

@@ -20,7 +20,9 @@ const WINDOW = WINDOW_FRAMES * FRAME_SIZE;
 /** Three real windows: two utterances alone (zero-padded, as short input is) and two played
  *  back to back (a full window, as a live stream produces). */
 async function realWindows(): Promise<{ windows: Float32Array[]; norm: { mean: number[]; std: number[] } }> {
-  const files = readdirSync(EMODB).filter((f) => f.endsWith('.wav')).sort();
+  const files = readdirSync(EMODB)
+    .filter((f) => f.endsWith('.wav'))
+    .sort();
   const pick = [files[3], files[180], files[360], files[520]].map((f) => loadAudio16k(EMODB + f));
   const [a, b, c, d] = await Promise.all(pick);
   const windows: Float32Array[] = [];
@@ -37,9 +39,14 @@ async function realWindows(): Promise<{ windows: Float32Array[]; norm: { mean: n
   assert.ok(frames >= WINDOW_FRAMES, `${frames} frames`);
   windows.push(data.slice(0, WINDOW));
   // Normalisation statistics of these windows, as the trainer would compute them.
-  const mean = new Array(FRAME_SIZE).fill(0), sq = new Array(FRAME_SIZE).fill(0);
+  const mean = new Array(FRAME_SIZE).fill(0),
+    sq = new Array(FRAME_SIZE).fill(0);
   const n = windows.length * WINDOW_FRAMES;
-  for (const w of windows) for (let i = 0; i < WINDOW; i++) { mean[i % FRAME_SIZE] += w[i] / n; sq[i % FRAME_SIZE] += (w[i] * w[i]) / n; }
+  for (const w of windows)
+    for (let i = 0; i < WINDOW; i++) {
+      mean[i % FRAME_SIZE] += w[i] / n;
+      sq[i % FRAME_SIZE] += (w[i] * w[i]) / n;
+    }
   const std = sq.map((s, i) => Math.sqrt(Math.max(s - mean[i] ** 2, 1e-6)));
   return { windows, norm: { mean, std } };
 }
@@ -54,7 +61,8 @@ function perturbBatchNorm(model: tf.LayersModel): void {
 }
 
 test('LSTM weights: Keras gate order i,f,c,o becomes ONNX i,o,f,c; bias goes to Wb, Rb is zero', () => {
-  const units = 2, input = 1;
+  const units = 2,
+    input = 1;
   // Column j of gate g holds 10·g + j.
   const k = Float32Array.from({ length: 4 * units }, (_, c) => 10 * Math.floor(c / units) + (c % units));
   const w = lstmKernelToOnnx(k, input, units);
@@ -70,9 +78,15 @@ test('exported file is ONNX IR 8 / opset 17 with a dynamic batch, BatchNorm fold
   const m = decodeModel(exportOnnx(model, meta, 'abc'));
   model.dispose();
   assert.is(m.ir_version, 8);
-  assert.equal(m.opset_import.map((o) => [o.domain ?? '', o.version]), [['', 17]]);
+  assert.equal(
+    m.opset_import.map((o) => [o.domain ?? '', o.version]),
+    [['', 17]],
+  );
   const dims = m.graph.input[0].type.tensor_type.shape.dim;
-  assert.equal(dims.map((d) => d.dim_param ?? d.dim_value), ['N', 300, 40, 3]);
+  assert.equal(
+    dims.map((d) => d.dim_param ?? d.dim_value),
+    ['N', 300, 40, 3],
+  );
   assert.is(m.graph.input[0].name, 'features');
   assert.is(m.graph.output[0].name, 'posteriors');
   const ops = new Set(m.graph.node.map((n) => n.op_type));

@@ -25,7 +25,13 @@ dataTest(test, 'int8 export: QDQ convolutions, close posteriors, served as onnx-
     const dir = join(tmp, 'tiny');
     const config = resolveConfig({ width: 0.125, numClasses: 4 });
     const model = buildModel(config);
-    await saveModelDir(dir, model, { name: 'tiny', labels: ['angry', 'happy', 'sad', 'neutral'], arch: config, features: FEATURES, norm: identityNorm() });
+    await saveModelDir(dir, model, {
+      name: 'tiny',
+      labels: ['angry', 'happy', 'sad', 'neutral'],
+      arch: config,
+      features: FEATURES,
+      norm: identityNorm(),
+    });
     model.dispose();
     await exportModelDir(dir);
     const r = await exportModelDir(dir, { int8: { calibrationDir: EMODB, windows: 16 } });
@@ -56,7 +62,10 @@ dataTest(test, 'int8 export: QDQ convolutions, close posteriors, served as onnx-
     } finally {
       await Promise.all([fp.dispose(), q.dispose()]);
     }
-    const missing = await loadEngine(join(tmp, 'nope'), { kind: 'onnx-int8' }).then(() => null, (e) => e);
+    const missing = await loadEngine(join(tmp, 'nope'), { kind: 'onnx-int8' }).then(
+      () => null,
+      (e) => e,
+    );
     assert.ok(missing?.code === 'model_not_found');
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -7,7 +7,10 @@ const uvuBin = fileURLToPath(new URL('../node_modules/uvu/bin.js', import.meta.u
 const args = ['--import', 'tsx', uvuBin, 'test', '\\.test\\.ts$', ...process.argv.slice(2)];
 const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
-child.stdout.on('data', (b) => { out += b; process.stdout.write(b); });
+child.stdout.on('data', (b) => {
+  out += b;
+  process.stdout.write(b);
+});
 child.on('close', (code) => {
   const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
   const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);

@@ -35,7 +35,12 @@ E2E.after(async (ctx) => {
   await ctx.engine?.dispose();
 });
 
-function checkPosteriors(ps: PosteriorMsg[], expected: { startFrame: number; endFrame: number }[], labels: string[], offsetsMs: number[] = []) {
+function checkPosteriors(
+  ps: PosteriorMsg[],
+  expected: { startFrame: number; endFrame: number }[],
+  labels: string[],
+  offsetsMs: number[] = [],
+) {
   assert.is(ps.length, expected.length, 'one posterior per planned window');
   ps.forEach((p, i) => {
     assert.is(p.seq, i, 'in order, numbered from 0');
@@ -60,7 +65,13 @@ dataTest(E2E, '48 kHz s16le stereo in 3331-byte frames (JSON): one posterior per
     stereo[2 * i + 1] = up[i] * 0.7;
   }
   const c = await connect(`${base}/v1/stream`, 'json');
-  c.send({ type: 'start', session: 'e2e-json', audio: { sampleRate: 48000, encoding: 's16le', channels: 2 }, hopMs: 100, minWindowMs: 500 });
+  c.send({
+    type: 'start',
+    session: 'e2e-json',
+    audio: { sampleRate: 48000, encoding: 's16le', channels: 2 },
+    hopMs: 100,
+    minWindowMs: 500,
+  });
   const ready = await c.next('ready');
   assert.is(ready.session, 'e2e-json');
   assert.is(ready.model, 'basic-4');

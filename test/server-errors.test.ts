@@ -22,7 +22,8 @@ S.after(async ({ server }) => server.close());
 
 function tone(seconds: number, rate = 16000): Float32Array {
   const x = new Float32Array(Math.round(seconds * rate));
-  for (let i = 0; i < x.length; i++) x[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / rate) * (1 + 0.5 * Math.sin((2 * Math.PI * 3 * i) / rate));
+  for (let i = 0; i < x.length; i++)
+    x[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / rate) * (1 + 0.5 * Math.sin((2 * Math.PI * 3 * i) / rate));
   return x;
 }
 
@@ -71,7 +72,9 @@ S('malformed JSON, non-object JSON, unknown type, wrong field types', async ({ b
   const unknown = await errorAfter(c, () => c.ws.send('{"type": "dance"}'));
   assert.is(unknown.code, 'unknown_message');
   assert.match(unknown.message, 'dance');
-  const bad = await errorAfter(c, () => c.ws.send('{"type": "start", "audio": {"sampleRate": "fast", "encoding": "s16le", "channels": 1}}'));
+  const bad = await errorAfter(c, () =>
+    c.ws.send('{"type": "start", "audio": {"sampleRate": "fast", "encoding": "s16le", "channels": 1}}'),
+  );
   assert.is(bad.code, 'invalid_message');
   assert.match(bad.message, 'sampleRate');
   // After all that the connection can still start a session.
@@ -150,7 +153,11 @@ S('messages over the size limit are rejected; far over it, the connection is clo
   const x = tone(3.1);
   sendChunks(c, toS16(x), 8000);
   c.send({ type: 'stop' });
-  assert.is((await c.next('end')).windows, planWindows(frameCount(x.length)).length, 'the session survived, all audio but the rejected message counted');
+  assert.is(
+    (await c.next('end')).windows,
+    planWindows(frameCount(x.length)).length,
+    'the session survived, all audio but the rejected message counted',
+  );
 
   const d = await connect(`${base}/v1/stream`);
   d.ws.send(Buffer.alloc(server.limits.hardMaxMessageBytes + 1));
@@ -182,7 +189,9 @@ S('unknown session, bad subscribe path, unsupported subprotocol, subscriber send
   assert.ok(wrong instanceof Error, 'a client offering only unknown subprotocols cannot connect');
 
   const missing = new WebSocket(`${base}/v2/whatever`);
-  const status = await new Promise<number>((r) => missing.on('unexpected-response', (_req, res) => r(res.statusCode ?? 0)).on('error', () => r(-1)));
+  const status = await new Promise<number>((r) =>
+    missing.on('unexpected-response', (_req, res) => r(res.statusCode ?? 0)).on('error', () => r(-1)),
+  );
   assert.is(status, 404);
 
   const pub = await connect(`${base}/v1/stream`);

@@ -11,7 +11,8 @@ import { connect, sendChunks, toF32, toS16 } from './helpers/server-ws.js';
 
 function tone(seconds: number, rate = 16000): Float32Array {
   const x = new Float32Array(Math.round(seconds * rate));
-  for (let i = 0; i < x.length; i++) x[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / rate) * (1 + 0.5 * Math.sin((2 * Math.PI * 3 * i) / rate));
+  for (let i = 0; i < x.length; i++)
+    x[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / rate) * (1 + 0.5 * Math.sin((2 * Math.PI * 3 * i) / rate));
   return x;
 }
 const START = { type: 'start' as const, audio: { sampleRate: 16000, encoding: 'f32le' as const, channels: 1 } };
@@ -25,11 +26,13 @@ async function serve(opts: Partial<ServerOptions> & { engine?: TestEngine } = {}
 
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; type: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
-    }).on('error', reject);
+    http
+      .get(url, { headers }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -86,7 +89,9 @@ F('auth off: no token needed; auth on: scopes, Bearer header and ?token=', async
   await c.next('ready');
   await open.server.close();
 
-  const { server, base } = await serve({ auth: { publishTokens: ['pub-secret'], subscribeTokens: ['sub-secret'], origins: ['https://ok.example'] } });
+  const { server, base } = await serve({
+    auth: { publishTokens: ['pub-secret'], subscribeTokens: ['sub-secret'], origins: ['https://ok.example'] },
+  });
   const refused = async (url: string, headers: Record<string, string> = {}) => {
     const r = await connect(url, 'json', headers);
     const e = await r.next('error');
@@ -121,7 +126,10 @@ F('backpressure: a faster-than-real-time publisher is paused, nothing is lost', 
   const expected = planWindows(frameCount(x.length), { hopFrames: 10 }).length;
   assert.is(end.windows, expected, 'every window computed');
   assert.is(c.of('posterior').length, expected);
-  assert.equal(c.of('posterior').map((p) => p.seq), [...Array(expected).keys()]);
+  assert.equal(
+    c.of('posterior').map((p) => p.seq),
+    [...Array(expected).keys()],
+  );
   const m = server.metrics.registry.render();
   const pauses = Number(/^emostream_publisher_pauses_total (\d+)/m.exec(m)?.[1]);
   const maxPending = Number(/^emostream_session_pending_max (\d+)/m.exec(m)?.[1]);
@@ -132,7 +140,11 @@ F('backpressure: a faster-than-real-time publisher is paused, nothing is lost', 
 });
 
 F('overload: stale windows are skipped and reported, never silently', async () => {
-  const { server, base } = await serve({ engine: new TestEngine(40), batch: { maxBatch: 1, staleMs: 60 }, limits: { maxPendingWindows: 1000 } });
+  const { server, base } = await serve({
+    engine: new TestEngine(40),
+    batch: { maxBatch: 1, staleMs: 60 },
+    limits: { maxPendingWindows: 1000 },
+  });
   const c = await connect(`${base}/v1/stream`);
   c.send({ ...START, hopMs: 100 });
   await c.next('ready');
@@ -141,13 +153,20 @@ F('overload: stale windows are skipped and reported, never silently', async () =
   c.send({ type: 'stop' });
   const end = await c.next('end', 0, 30000);
   const expected = planWindows(frameCount(x.length), { hopFrames: 10 }).length;
-  const reported = c.of('error').filter((e) => e.code === 'overloaded').reduce((n, e) => n + (e.skipped ?? 0), 0);
+  const reported = c
+    .of('error')
+    .filter((e) => e.code === 'overloaded')
+    .reduce((n, e) => n + (e.skipped ?? 0), 0);
   assert.ok(end.skipped > 0, 'windows were skipped');
   assert.is(reported, end.skipped, 'every skipped window was reported');
   assert.is(end.windows + end.skipped, expected, 'computed + skipped = all windows');
   assert.is(c.of('posterior').length, end.windows);
   const seqs = c.of('posterior').map((p) => p.seq);
-  assert.equal(seqs, [...seqs].sort((a, b) => a - b), 'still in order');
+  assert.equal(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+    'still in order',
+  );
   assert.is(seqs[seqs.length - 1], expected - 1, 'the newest window is never skipped');
   await server.close();
 });
@@ -156,7 +175,10 @@ F('slow consumer: posteriors shed first, then closed with slow_consumer; others 
   // The kernel absorbs megabytes for a reader that stops reading; big posteriors (long labels)
   // fill that in a few hundred windows.
   const labels = ['angry', 'happy', 'sad', 'neutral'].map((l) => l + '_'.repeat(4000));
-  const { server, base } = await serve({ engine: new TestEngine(0, labels), limits: { sendSoftLimit: 4000, sendHardLimit: 10_000_000, slowConsumerMs: 300 } });
+  const { server, base } = await serve({
+    engine: new TestEngine(0, labels),
+    limits: { sendSoftLimit: 4000, sendHardLimit: 10_000_000, slowConsumerMs: 300 },
+  });
   try {
     const pub = await connect(`${base}/v1/stream`);
     pub.send({ ...START, session: 'busy', hopMs: 100 });
@@ -213,7 +235,14 @@ F('HTTP: /healthz, /metrics, demo page, 404', async () => {
   assert.equal(JSON.parse(health.body), { status: 'ok', model: 'test-4', backend: 'test', sessions: 0 });
   const metrics = await get(`${h}/metrics`);
   assert.match(metrics.type, 'text/plain');
-  for (const name of ['emostream_sessions', 'emostream_windows_total', 'emostream_batch_size_bucket', 'emostream_queue_depth', 'emostream_inference_seconds_count', 'emostream_latency_seconds_sum']) {
+  for (const name of [
+    'emostream_sessions',
+    'emostream_windows_total',
+    'emostream_batch_size_bucket',
+    'emostream_queue_depth',
+    'emostream_inference_seconds_count',
+    'emostream_latency_seconds_sum',
+  ]) {
     assert.match(metrics.body, name);
   }
   const page = await get(`${h}/`);

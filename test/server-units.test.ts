@@ -119,7 +119,10 @@ Vad('speech over a noise floor switches on and off at the right times, in any ch
 Vad('the floor adapts: a louder steady background is not speech, speech above it is', () => {
   const v = new EnergyVad({ thresholdDb: 9, minDbfs: -55 });
   const ts = v.push(cat(noise(48000, 0.05), burst(8000, 0.5), noise(32000, 0.05, 3)));
-  assert.equal(ts.map((t) => t.active), [true, false]);
+  assert.equal(
+    ts.map((t) => t.active),
+    [true, false],
+  );
   assert.is(ts[0].atMs, 3000);
   assert.ok(v.floorDb > -40, `floor tracked the background (${v.floorDb.toFixed(1)} dB)`);
 });
@@ -160,7 +163,12 @@ Bat('batches across sessions up to maxBatch, results in order', async () => {
   const engine = new TestEngine(5);
   const b = new Batcher(engine, { maxBatch: 3, maxWaitMs: 20, staleMs: 10_000 });
   const now = performance.now();
-  const outs = await Promise.all([b.submit('a', win(0), now), b.submit('b', win(1), now), b.submit('a', win(2), now), b.submit('c', win(3), now)]);
+  const outs = await Promise.all([
+    b.submit('a', win(0), now),
+    b.submit('b', win(1), now),
+    b.submit('a', win(2), now),
+    b.submit('c', win(3), now),
+  ]);
   assert.equal(engine.batches, [3, 1]);
   assert.ok(outs.every((o) => o.kind === 'done'));
   const direct = await engine.infer([win(0), win(1), win(2), win(3)]);
@@ -179,8 +187,16 @@ Bat('stale windows with a newer one behind them are skipped; the newest never is
   const engine = new TestEngine();
   const b = new Batcher(engine, { maxBatch: 8, maxWaitMs: 0, staleMs: 100 });
   const old = performance.now() - 1000;
-  const outs = await Promise.all([b.submit('a', win(0), old), b.submit('a', win(1), old), b.submit('b', win(2), old), b.submit('a', win(3), performance.now())]);
-  assert.equal(outs.map((o) => o.kind), ['skipped', 'skipped', 'done', 'done']);
+  const outs = await Promise.all([
+    b.submit('a', win(0), old),
+    b.submit('a', win(1), old),
+    b.submit('b', win(2), old),
+    b.submit('a', win(3), performance.now()),
+  ]);
+  assert.equal(
+    outs.map((o) => o.kind),
+    ['skipped', 'skipped', 'done', 'done'],
+  );
 });
 Bat('cancel drops one session; engine failures reject; close cancels the rest', async () => {
   const engine = new TestEngine(10);
@@ -192,7 +208,10 @@ Bat('cancel drops one session; engine failures reject; close cancels the rest', 
   assert.is((await gone).kind, 'cancelled');
   await first;
   engine.fail = true;
-  await b.submit('a', win(0), now).then(() => assert.unreachable('should reject'), (e: Error) => assert.match(e.message, 'test engine failure'));
+  await b.submit('a', win(0), now).then(
+    () => assert.unreachable('should reject'),
+    (e: Error) => assert.match(e.message, 'test engine failure'),
+  );
   engine.fail = false;
   const running = b.submit('a', win(0), now);
   const queued = b.submit('a', win(0), now);
@@ -208,7 +227,17 @@ const Codec = suite('codec');
 Codec('every server message survives both encodings unchanged', () => {
   const msgs: ServerMessage[] = [
     { type: 'ready', session: 's', model: 'm', labels: ['a', 'b'], windowMs: 3000, hopMs: 500, backend: 'x' },
-    { type: 'posterior', seq: 7, startMs: 500, endMs: 3500, probs: { a: 0.25, b: 0.75 }, speech: 0.5, computeMs: 1.5, latencyMs: 12.25, batchSize: 3 },
+    {
+      type: 'posterior',
+      seq: 7,
+      startMs: 500,
+      endMs: 3500,
+      probs: { a: 0.25, b: 0.75 },
+      speech: 0.5,
+      computeMs: 1.5,
+      latencyMs: 12.25,
+      batchSize: 3,
+    },
     { type: 'emotion', kind: 'change', label: 'b', confidence: 0.7, atMs: 3500, previous: 'a' },
     { type: 'emotion', kind: 'start', label: 'a', confidence: 0.6, atMs: 3000 },
     { type: 'speech', active: true, atMs: 120 },
@@ -255,15 +284,35 @@ Set_('start defaults and validation', () => {
   assert.is(s.posteriors, true);
   assert.equal(s.smoothing, DEFAULT_SMOOTHING);
   assert.match(s.session, /^[0-9a-f]{8}$/);
-  const t = resolveStart({ type: 'start', session: 'call-42', audio: { sampleRate: 8000, encoding: 's16le', channels: 1 }, hopMs: 250, minWindowMs: 1000, posteriors: false, smoothing: { margin: 0.2 } });
-  assert.equal([t.session, t.hopMs, t.minWindowMs, t.posteriors, t.smoothing.margin, t.smoothing.dwellMs], ['call-42', 250, 1000, false, 0.2, 1000]);
-  assert.throws(() => resolveStart({ type: 'start', audio: { sampleRate: 16000, encoding: 's16le', channels: 1 }, smoothing: { minSpeech: 2 } }), /minSpeech/);
+  const t = resolveStart({
+    type: 'start',
+    session: 'call-42',
+    audio: { sampleRate: 8000, encoding: 's16le', channels: 1 },
+    hopMs: 250,
+    minWindowMs: 1000,
+    posteriors: false,
+    smoothing: { margin: 0.2 },
+  });
+  assert.equal(
+    [t.session, t.hopMs, t.minWindowMs, t.posteriors, t.smoothing.margin, t.smoothing.dwellMs],
+    ['call-42', 250, 1000, false, 0.2, 1000],
+  );
+  assert.throws(
+    () => resolveStart({ type: 'start', audio: { sampleRate: 16000, encoding: 's16le', channels: 1 }, smoothing: { minSpeech: 2 } }),
+    /minSpeech/,
+  );
 });
 Set_('serve config: flags over environment over defaults', () => {
   const d = resolveServeConfig({}, {});
-  assert.equal([d.host, d.port, d.model, d.engine, d.batch.maxBatch, d.batch.maxWaitMs], ['127.0.0.1', 8080, 'models/basic-4', undefined, 8, 0]);
+  assert.equal(
+    [d.host, d.port, d.model, d.engine, d.batch.maxBatch, d.batch.maxWaitMs],
+    ['127.0.0.1', 8080, 'models/basic-4', undefined, 8, 0],
+  );
   assert.equal(d.auth, { publishTokens: [], subscribeTokens: [], origins: [] });
-  const e = resolveServeConfig({ port: '9000' }, { EMOSTREAM_PORT: '7000', EMOSTREAM_MAX_BATCH: '4', EMOSTREAM_PUBLISH_TOKENS: 'a, b', EMOSTREAM_ENGINE: 'onnx' });
+  const e = resolveServeConfig(
+    { port: '9000' },
+    { EMOSTREAM_PORT: '7000', EMOSTREAM_MAX_BATCH: '4', EMOSTREAM_PUBLISH_TOKENS: 'a, b', EMOSTREAM_ENGINE: 'onnx' },
+  );
   assert.equal([e.port, e.batch.maxBatch, e.auth.publishTokens, e.engine], [9000, 4, ['a', 'b'], 'onnx']);
   const f = resolveServeConfig({ 'subscribe-token': ['x', 'y,z'] }, {});
   assert.equal(f.auth.subscribeTokens, ['x', 'y', 'z']);
@@ -291,7 +340,17 @@ class FakeWs {
     this.readyState = 3;
   }
 }
-const post = (seq: number): ServerMessage => ({ type: 'posterior', seq, startMs: 0, endMs: 3000, probs: { a: 1 }, speech: 1, computeMs: 1, latencyMs: 1, batchSize: 1 });
+const post = (seq: number): ServerMessage => ({
+  type: 'posterior',
+  seq,
+  startMs: 0,
+  endMs: 3000,
+  probs: { a: 1 },
+  speech: 1,
+  computeMs: 1,
+  latencyMs: 1,
+  batchSize: 1,
+});
 Out('sheds posteriors above the soft limit, reports them, keeps events; closes above the hard limit', () => {
   const ws = new FakeWs();
   const o = new Outbox(ws as never, serverCodec('json'), { softLimit: 100, hardLimit: 1000, slowMs: 60_000 });
@@ -303,7 +362,9 @@ Out('sheds posteriors above the soft limit, reports them, keeps events; closes a
   assert.is(o.shed, 2);
   ws.bufferedAmount = 0;
   o.send(post(3));
-  const types = ws.sent.map((s) => JSON.parse(s as string)).map((m) => (m.type === 'error' ? `${m.code}:${m.skipped}` : `${m.type}${m.seq ?? ''}`));
+  const types = ws.sent
+    .map((s) => JSON.parse(s as string))
+    .map((m) => (m.type === 'error' ? `${m.code}:${m.skipped}` : `${m.type}${m.seq ?? ''}`));
   assert.equal(types, ['posterior0', 'emotion', 'posteriors_shed:2', 'posterior3']);
   ws.bufferedAmount = 2000;
   o.send({ type: 'speech', active: true, atMs: 0 });
@@ -317,7 +378,10 @@ Out('shed posteriors not yet reported are reported before end', () => {
   ws.bufferedAmount = 0;
   o.send({ type: 'end', windows: 1, audioMs: 3000, skipped: 0 });
   const sent = ws.sent.map((s) => JSON.parse(s as string));
-  assert.equal(sent.map((m) => m.code ?? m.type), ['posteriors_shed', 'end']);
+  assert.equal(
+    sent.map((m) => m.code ?? m.type),
+    ['posteriors_shed', 'end'],
+  );
   assert.is(sent[0].skipped, 1);
 });
 Out('a reader stuck above the soft limit for slowMs is closed', async () => {

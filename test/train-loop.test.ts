@@ -24,12 +24,15 @@ const run = promisify(execFile);
 
 // One file per emotion from two speakers (14 files), picked by name so the set is stable.
 function pickFiles(): string[] {
-  const names = readdirSync(wavDir).filter((f) => f.endsWith('.wav')).sort();
+  const names = readdirSync(wavDir)
+    .filter((f) => f.endsWith('.wav'))
+    .sort();
   const out: string[] = [];
-  for (const spk of ['03', '08']) for (const code of Object.keys(EMODB_LABELS)) {
-    const f = names.find((n) => n.startsWith(spk) && n[5] === code);
-    if (f) out.push(f);
-  }
+  for (const spk of ['03', '08'])
+    for (const code of Object.keys(EMODB_LABELS)) {
+      const f = names.find((n) => n.startsWith(spk) && n[5] === code);
+      if (f) out.push(f);
+    }
   return out;
 }
 
@@ -40,7 +43,13 @@ async function loadPicked(n: number): Promise<LoadedUtterance[]> {
   const utts: LoadedUtterance[] = [];
   for (const f of pickFiles().slice(0, n)) {
     const label = EMODB_LABELS[f[5]];
-    utts.push({ path: join(wavDir, f), speaker: f.slice(0, 2), label, y: labels.indexOf(label), features: await utteranceFeatures(join(wavDir, f), null) });
+    utts.push({
+      path: join(wavDir, f),
+      speaker: f.slice(0, 2),
+      label,
+      y: labels.indexOf(label),
+      features: await utteranceFeatures(join(wavDir, f), null),
+    });
   }
   return utts;
 }
@@ -50,8 +59,15 @@ dataTest(t, 'a tiny STA-CRNN lowers its training loss within a few epochs on rea
   const utts = await loadPicked(7);
   assert.is(utts.length, 7);
   const model = buildModel({ width: 0.0625, numClasses: 7, dropout: 0, seed: 2 });
-  const res = await trainModel(model, utts, [], normStats(utts), labels,
-    { epochs: 8, batchSize: 8, lr: 3e-3, weightDecay: 5e-4, patience: 0, seed: 2 }, { progress: false });
+  const res = await trainModel(
+    model,
+    utts,
+    [],
+    normStats(utts),
+    labels,
+    { epochs: 8, batchSize: 8, lr: 3e-3, weightDecay: 5e-4, patience: 0, seed: 2 },
+    { progress: false },
+  );
   const losses = res.history.map((h) => h.loss);
   assert.is(losses.length, 8);
   assert.ok(losses.every(Number.isFinite));
@@ -59,38 +75,79 @@ dataTest(t, 'a tiny STA-CRNN lowers its training loss within a few epochs on rea
   model.dispose();
 });
 
-dataTest(t, 'micro-batches and worker threads sum to the whole batch\'s gradient (a model without BatchNorm trains identically)', [wavDir], async () => {
-  await initTfTraining();
-  const utts = await loadPicked(8);
-  const train = async (microBatch?: number, workers?: number) => {
-    const input = tf.input({ shape: [300, 40, 3] });
-    const pooled = tf.layers.globalAveragePooling2d({}).apply(input) as tf.SymbolicTensor;
-    const out = tf.layers.dense({ units: 7, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }).apply(pooled) as tf.SymbolicTensor;
-    const model = tf.model({ inputs: input, outputs: out });
-    const res = await trainModel(model, utts, [], normStats(utts), labels,
-      { epochs: 3, batchSize: 8, lr: 1e-2, weightDecay: 5e-4, patience: 0, seed: 3, microBatch, workers }, { progress: false });
-    const w = model.getWeights().map((x) => Array.from(x.dataSync()));
-    model.dispose();
-    return { w, loss: res.history.map((h) => h.loss) };
-  };
-  const whole = await train();
-  // Parts of 3, 3 and 2; three threads with shares of 3, 3 and 2; two threads with micro-batches.
-  for (const [name, other] of [['micro-batch 3', await train(3)], ['3 threads', await train(undefined, 3)], ['2 threads × micro 3', await train(3, 2)]] as const) {
-    const diff = Math.max(...whole.w.flatMap((a, i) => a.map((v, j) => Math.abs(v - other.w[i][j]))));
-    assert.ok(diff < 1e-5, `${name}: weights differ by ${diff}`);
-    whole.loss.forEach((l, i) => assert.ok(Math.abs(l - other.loss[i]) < 1e-5, `${name}: epoch ${i + 1} loss ${l} vs ${other.loss[i]}`));
-  }
-});
+dataTest(
+  t,
+  "micro-batches and worker threads sum to the whole batch's gradient (a model without BatchNorm trains identically)",
+  [wavDir],
+  async () => {
+    await initTfTraining();
+    const utts = await loadPicked(8);
+    const train = async (microBatch?: number, workers?: number) => {
+      const input = tf.input({ shape: [300, 40, 3] });
+      const pooled = tf.layers.globalAveragePooling2d({}).apply(input) as tf.SymbolicTensor;
+      const out = tf.layers
+        .dense({ units: 7, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) })
+        .apply(pooled) as tf.SymbolicTensor;
+      const model = tf.model({ inputs: input, outputs: out });
+      const res = await trainModel(
+        model,
+        utts,
+        [],
+        normStats(utts),
+        labels,
+        { epochs: 3, batchSize: 8, lr: 1e-2, weightDecay: 5e-4, patience: 0, seed: 3, microBatch, workers },
+        { progress: false },
+      );
+      const w = model.getWeights().map((x) => Array.from(x.dataSync()));
+      model.dispose();
+      return { w, loss: res.history.map((h) => h.loss) };
+    };
+    const whole = await train();
+    // Parts of 3, 3 and 2; three threads with shares of 3, 3 and 2; two threads with micro-batches.
+    for (const [name, other] of [
+      ['micro-batch 3', await train(3)],
+      ['3 threads', await train(undefined, 3)],
+      ['2 threads × micro 3', await train(3, 2)],
+    ] as const) {
+      const diff = Math.max(...whole.w.flatMap((a, i) => a.map((v, j) => Math.abs(v - other.w[i][j]))));
+      assert.ok(diff < 1e-5, `${name}: weights differ by ${diff}`);
+      whole.loss.forEach((l, i) => assert.ok(Math.abs(l - other.loss[i]) < 1e-5, `${name}: epoch ${i + 1} loss ${l} vs ${other.loss[i]}`));
+    }
+  },
+);
 
 dataTest(t, 'emostream train / eval / analyze on a manifest corpus', [wavDir], async () => {
   const dir = await mkdtemp(join(tmpdir(), 'emostream-train-'));
   try {
     const files = pickFiles();
-    await writeFile(join(dir, 'manifest.csv'), 'path,speaker,label\n' + files.map((f) => `${join(wavDir, f)},${f.slice(0, 2)},${EMODB_LABELS[f[5]]}`).join('\n') + '\n');
-    const cli = (args: string[]) => run(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], { cwd: repo, env: { ...process.env, EMOSTREAM_DEBUG: '' } });
+    await writeFile(
+      join(dir, 'manifest.csv'),
+      'path,speaker,label\n' + files.map((f) => `${join(wavDir, f)},${f.slice(0, 2)},${EMODB_LABELS[f[5]]}`).join('\n') + '\n',
+    );
+    const cli = (args: string[]) =>
+      run(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), ...args], {
+        cwd: repo,
+        env: { ...process.env, EMOSTREAM_DEBUG: '' },
+      });
     const out = join(dir, 'run');
-    const train = await cli(['train', '--data', dir, '--protocol', 'kfold', '--folds', '2', '--width', '0.0625', '--epochs', '1',
-      '--batch-size', '8', '--out', out, '--no-progress']);
+    const train = await cli([
+      'train',
+      '--data',
+      dir,
+      '--protocol',
+      'kfold',
+      '--folds',
+      '2',
+      '--width',
+      '0.0625',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '8',
+      '--out',
+      out,
+      '--no-progress',
+    ]);
     const pooled = JSON.parse(train.stdout.trim().split('\n').pop() as string);
     assert.ok(pooled.wa >= 0 && pooled.wa <= 1 && pooled.n === files.length);
     const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
@@ -98,17 +155,65 @@ dataTest(t, 'emostream train / eval / analyze on a manifest corpus', [wavDir], a
     assert.ok(existsSync(join(out, 'fold-01', 'result.json')) && existsSync(join(out, 'confusion.svg')));
     assert.ok(existsSync(join(out, 'fold-01', 'checkpoint', 'model.json')), 'best-so-far checkpoint');
     // Re-running resumes: both folds are already done, nothing is retrained.
-    const again = await cli(['train', '--data', dir, '--protocol', 'kfold', '--folds', '2', '--width', '0.0625', '--epochs', '1',
-      '--batch-size', '8', '--out', out]);
+    const again = await cli([
+      'train',
+      '--data',
+      dir,
+      '--protocol',
+      'kfold',
+      '--folds',
+      '2',
+      '--width',
+      '0.0625',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '8',
+      '--out',
+      out,
+    ]);
     assert.match(again.stderr, /already done/);
     // …but not with other settings, which would mix two experiments in one result.
-    const other = await cli(['train', '--data', dir, '--protocol', 'kfold', '--folds', '2', '--width', '0.125', '--epochs', '1',
-      '--batch-size', '8', '--out', out]).then(() => null, (e) => e);
+    const other = await cli([
+      'train',
+      '--data',
+      dir,
+      '--protocol',
+      'kfold',
+      '--folds',
+      '2',
+      '--width',
+      '0.125',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '8',
+      '--out',
+      out,
+    ]).then(
+      () => null,
+      (e) => e,
+    );
     assert.is(other?.code, 1);
     assert.match(other.stderr, /error \[run_settings_differ\]: .* other settings \(arch\)/);
 
     const model = join(out, 'fold-01', 'model');
-    const ev = await cli(['eval', '--model', model, '--data', dir, '--protocol', 'kfold', '--folds', '2', '--fold', '1', '--json', '--out', join(dir, 'ev')]);
+    const ev = await cli([
+      'eval',
+      '--model',
+      model,
+      '--data',
+      dir,
+      '--protocol',
+      'kfold',
+      '--folds',
+      '2',
+      '--fold',
+      '1',
+      '--json',
+      '--out',
+      join(dir, 'ev'),
+    ]);
     const m = JSON.parse(ev.stdout);
     assert.is(m.n, JSON.parse(await readFile(join(out, 'fold-01', 'result.json'), 'utf8')).test.n);
     assert.ok(existsSync(join(dir, 'ev', 'confusion.svg')));
@@ -118,7 +223,10 @@ dataTest(t, 'emostream train / eval / analyze on a manifest corpus', [wavDir], a
     assert.ok(Object.keys(a.posteriors).includes(a.label));
     assert.ok(Math.abs(Object.values(a.posteriors as Record<string, number>).reduce((x, y) => x + y, 0) - 1) < 1e-3);
 
-    const bad = await cli(['train', '--corpus', 'nope']).then(() => null, (e) => e);
+    const bad = await cli(['train', '--corpus', 'nope']).then(
+      () => null,
+      (e) => e,
+    );
     assert.is(bad.code, 2);
     assert.match(bad.stderr, /error \[bad_argument\]: --corpus must be one of/);
     assert.not.match(bad.stderr, /\n\s+at /);

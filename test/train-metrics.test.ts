@@ -19,13 +19,20 @@ t('WA is accuracy, UA the mean per-class recall (they differ on imbalanced data)
   assert.is(m.wa, 0.9);
   assert.is(m.ua, 0.75);
   assert.equal(m.recall, [1, 0.5]);
-  assert.equal(m.confusion, [[8, 0], [1, 1]]);
+  assert.equal(m.confusion, [
+    [8, 0],
+    [1, 1],
+  ]);
   assert.is(m.n, 10);
 });
 
 t('classes absent from the truth are left out of UA; the confusion is [true][pred]', () => {
   const m = computeMetrics([0, 0, 2], [1, 0, 2], ['a', 'b', 'c']);
-  assert.equal(m.confusion, [[1, 1, 0], [0, 0, 0], [0, 0, 1]]);
+  assert.equal(m.confusion, [
+    [1, 1, 0],
+    [0, 0, 0],
+    [0, 0, 1],
+  ]);
   assert.ok(Number.isNaN(m.recall[1]));
   assert.is(m.ua, (0.5 + 1) / 2);
   assert.throws(() => confusionMatrix([0, 3], [0, 0], 3), /out of range/);
@@ -36,7 +43,10 @@ t('pooling folds sums their confusion matrices', () => {
   const a = computeMetrics([0, 1], [0, 1], ['a', 'b']);
   const b = computeMetrics([0, 1, 1], [1, 1, 1], ['a', 'b']);
   const p = poolMetrics([a, b]);
-  assert.equal(p.confusion, [[1, 1], [0, 3]]);
+  assert.equal(p.confusion, [
+    [1, 1],
+    [0, 3],
+  ]);
   assert.is(p.wa, 4 / 5);
 });
 
@@ -49,7 +59,8 @@ t('the SVG names every class and shows the counts', () => {
 
 const fakeUtts = (): Utterance[] => {
   const out: Utterance[] = [];
-  for (let s = 0; s < 5; s++) for (let i = 0; i < 12; i++) out.push({ path: `/x/${s}-${i}.wav`, speaker: `spk${s}`, label: ['a', 'b', 'c'][i % 3] });
+  for (let s = 0; s < 5; s++)
+    for (let i = 0; i < 12; i++) out.push({ path: `/x/${s}-${i}.wav`, speaker: `spk${s}`, label: ['a', 'b', 'c'][i % 3] });
   return out;
 };
 
@@ -59,9 +70,15 @@ t('k-fold: test sets partition the data, stratified; val drawn from training onl
   assert.is(folds.length, 4);
   const seen = new Set<number>();
   for (const f of folds) {
-    for (const i of f.test) { assert.not.ok(seen.has(i)); seen.add(i); }
+    for (const i of f.test) {
+      assert.not.ok(seen.has(i));
+      seen.add(i);
+    }
     const all = [...f.train, ...f.val, ...f.test].sort((a, b) => a - b);
-    assert.equal(all, utts.map((_, i) => i));
+    assert.equal(
+      all,
+      utts.map((_, i) => i),
+    );
     for (const l of ['a', 'b', 'c']) assert.is(f.test.filter((i) => utts[i].label === l).length, 5);
     assert.ok(f.val.length > 0);
   }
@@ -83,7 +100,10 @@ t('LOSO: a fold holds out exactly its speaker(s); validation is another whole sp
     for (const s of valSpk) assert.not.ok(trainSpk.has(s));
   }
   assert.is(makeFolds('loso', utts, { folds: 2 }).length, 2, 'speaker groups');
-  assert.throws(() => makeFolds('loso', utts, { folds: 9 }), (e: unknown) => e instanceof UserError && e.code === 'bad_folds');
+  assert.throws(
+    () => makeFolds('loso', utts, { folds: 9 }),
+    (e: unknown) => e instanceof UserError && e.code === 'bad_folds',
+  );
   const all = makeFolds('all', utts, {});
   assert.is(all.length, 1);
   assert.is(all[0].test.length, 0);
@@ -101,7 +121,11 @@ t('segmentation: short → one padded window; long → 300-frame windows, hop 15
   const by = (u: number) => segs.filter((s) => s.utt === u).map((s) => [s.startFrame, s.validFrames]);
   assert.equal(by(0), [[0, 120]]);
   assert.equal(by(1), [[0, 300]]);
-  assert.equal(by(2), [[0, 300], [150, 300], [300, 220]]);
+  assert.equal(by(2), [
+    [0, 300],
+    [150, 300],
+    [300, 220],
+  ]);
   assert.ok(segs.filter((s) => s.utt === 2).every((s) => s.y === 1));
 });
 
@@ -135,7 +159,7 @@ t('manifests (CSV and JSONL) list utterances; bad ones are refused with a code',
   }
 });
 
-t('BatchNorm re-estimation: moving stats = mean of the batches\' statistics, dropout off, settings restored', async () => {
+t("BatchNorm re-estimation: moving stats = mean of the batches' statistics, dropout off, settings restored", async () => {
   const { initTf, tf } = await import('../src/model/tf.js');
   const { buildModel } = await import('../src/model/sta-crnn.js');
   const { recalibrateBatchNorm } = await import('../src/train/trainer.js');
@@ -148,7 +172,8 @@ t('BatchNorm re-estimation: moving stats = mean of the batches\' statistics, dro
   const { x } = makeBatch(us, segs, st.mean, st.std);
   const conv1 = tf.model({ inputs: model.inputs, outputs: model.getLayer('conv1').output as import('@tensorflow/tfjs').SymbolicTensor });
   const out = conv1.predict(tf.tensor4d(x, [4, 300, 40, 3])) as import('@tensorflow/tfjs').Tensor;
-  const m0 = tf.mean(out.slice([0], [2]), [0, 1, 2]), m1 = tf.mean(out.slice([2], [2]), [0, 1, 2]);
+  const m0 = tf.mean(out.slice([0], [2]), [0, 1, 2]),
+    m1 = tf.mean(out.slice([2], [2]), [0, 1, 2]);
   const expected = tf.div(tf.add(m0, m1), 2).dataSync();
   const moving = model.getLayer('bn1').getWeights()[2].dataSync();
   expected.forEach((e, i) => assert.ok(Math.abs(e - moving[i]) < 1e-4, `channel ${i}: ${moving[i]} vs ${e}`));

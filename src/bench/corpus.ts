@@ -12,7 +12,9 @@ export const EMODB_DIR = fileURLToPath(new URL('../../../shared/data/emodb/wav/'
 /** `seconds` of speech: Emo-DB utterances in name order (all speakers and emotions), concatenated. */
 export async function corpusSignal(seconds: number, dir = EMODB_DIR): Promise<Float32Array> {
   if (!existsSync(dir)) throw new UserError('DATA_MISSING', `Emo-DB is not at ${dir} (the benchmarks stream real speech from it)`);
-  const files = readdirSync(dir).filter((f) => f.endsWith('.wav')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.wav'))
+    .sort();
   if (files.length === 0) throw new UserError('DATA_MISSING', `no .wav files in ${dir}`);
   const want = Math.round(seconds * 16000);
   const parts: Float32Array[] = [];

@@ -36,7 +36,12 @@ async function open(spec: string, dir: string): Promise<Engine> {
   throw new Error(`unknown engine '${spec}'`);
 }
 
-export async function timeBatches(engine: Engine, windows: Float32Array[], batch: number, seconds: number): Promise<{ runs: number; msPerBatch: number }> {
+export async function timeBatches(
+  engine: Engine,
+  windows: Float32Array[],
+  batch: number,
+  seconds: number,
+): Promise<{ runs: number; msPerBatch: number }> {
   const input = Array.from({ length: batch }, (_, i) => windows[i % windows.length]);
   await engine.infer(input);
   let runs = 0;
@@ -58,11 +63,20 @@ export async function runEngineBench(model: BenchModel, opts: EngineBenchOptions
       for (const batch of opts.batches) {
         const { runs, msPerBatch } = await timeBatches(engine, windows, batch, opts.seconds);
         const row: EngineRow = {
-          model: model.label, base: model.base, engine: spec, backend: engine.backend, batch, runs, msPerBatch,
-          msPerWindow: msPerBatch / batch, windowsPerSec: (1000 * batch) / msPerBatch,
+          model: model.label,
+          base: model.base,
+          engine: spec,
+          backend: engine.backend,
+          batch,
+          runs,
+          msPerBatch,
+          msPerWindow: msPerBatch / batch,
+          windowsPerSec: (1000 * batch) / msPerBatch,
         };
         rows.push(row);
-        opts.log?.(`engine ${model.label} ${engine.backend} batch ${batch}: ${row.msPerWindow.toFixed(2)} ms/window, ${row.windowsPerSec.toFixed(1)} windows/s (${runs} runs)`);
+        opts.log?.(
+          `engine ${model.label} ${engine.backend} batch ${batch}: ${row.msPerWindow.toFixed(2)} ms/window, ${row.windowsPerSec.toFixed(1)} windows/s (${runs} runs)`,
+        );
       }
     } finally {
       await engine.dispose();

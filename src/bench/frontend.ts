@@ -107,7 +107,8 @@ export function runFrontendBench(seconds = 60, repeats = 3): FrontendBenchResult
   };
   const runs = { resample: best(resampleOnly), features: best(featuresOnly), windows: best(windowsOnly), total: best(total) };
   const pick = (k: 'wall' | 'cpu') => Object.fromEntries(Object.entries(runs).map(([s, v]) => [s, Math.round(v[k] * 100) / 100])) as Stages;
-  const xrt = (m: Stages) => Object.fromEntries(Object.entries(m).map(([s, v]) => [s, Math.round((seconds / (v / 1000)) * 10) / 10])) as Stages;
+  const xrt = (m: Stages) =>
+    Object.fromEntries(Object.entries(m).map(([s, v]) => [s, Math.round((seconds / (v / 1000)) * 10) / 10])) as Stages;
   const ms = pick('wall');
   const cpuMs = pick('cpu');
   return {
@@ -128,12 +129,18 @@ export function runFrontendBench(seconds = 60, repeats = 3): FrontendBenchResult
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, json: { type: 'string' }, repeats: { type: 'string', default: '3' } } });
+  const { values } = parseArgs({
+    options: { seconds: { type: 'string', default: '60' }, json: { type: 'string' }, repeats: { type: 'string', default: '3' } },
+  });
   const seconds = Number(values.seconds);
   const r = runFrontendBench(seconds, Number(values.repeats));
-  console.log(`front end on ${r.audioSeconds} s of ${r.inputRate / 1000} kHz audio in ${r.chunkMs} ms chunks (best of ${r.repeats}, ${r.cpu}, node ${r.node}):`);
+  console.log(
+    `front end on ${r.audioSeconds} s of ${r.inputRate / 1000} kHz audio in ${r.chunkMs} ms chunks (best of ${r.repeats}, ${r.cpu}, node ${r.node}):`,
+  );
   const line = (label: string, k: keyof Stages) =>
-    console.log(`  ${label.padEnd(30)} ${r.ms[k].toFixed(1).padStart(7)} ms wall ${String(r.timesRealTime[k]).padStart(8)}× real time | ${r.cpuMs[k].toFixed(1).padStart(7)} ms CPU ${String(r.cpuTimesRealTime[k]).padStart(8)}×`);
+    console.log(
+      `  ${label.padEnd(30)} ${r.ms[k].toFixed(1).padStart(7)} ms wall ${String(r.timesRealTime[k]).padStart(8)}× real time | ${r.cpuMs[k].toFixed(1).padStart(7)} ms CPU ${String(r.cpuTimesRealTime[k]).padStart(8)}×`,
+    );
   line(`resample 48k→16k (${r.resamplerTaps} taps)`, 'resample');
   line('log-mel/Δ/ΔΔ features', 'features');
   line('300-frame windows', 'windows');

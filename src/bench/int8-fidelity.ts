@@ -12,7 +12,9 @@ import { loadEngine } from '../inference/load-engine.js';
 
 const DATA = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
 
-export async function int8Fidelity(dir: string): Promise<{ utterances: number; fp32Accuracy: number; int8Accuracy: number; sameTopClass: number; maxAbsDiff: number }> {
+export async function int8Fidelity(
+  dir: string,
+): Promise<{ utterances: number; fp32Accuracy: number; int8Accuracy: number; sameTopClass: number; maxAbsDiff: number }> {
   const items: { path: string; label: string }[] = [];
   const emo: Record<string, string> = { W: 'angry', F: 'happy', T: 'sad', N: 'neutral' };
   for (const f of readdirSync(`${DATA}emodb/wav`).sort()) if (emo[f[5]]) items.push({ path: `${DATA}emodb/wav/${f}`, label: emo[f[5]] });
@@ -26,7 +28,10 @@ export async function int8Fidelity(dir: string): Promise<{ utterances: number; f
   const pick = items.filter((_, i) => i % 3 === 0);
   const fp = await loadEngine(dir, { kind: 'onnx' });
   const q = await loadEngine(dir, { kind: 'onnx-int8' });
-  let same = 0, okF = 0, okQ = 0, maxAbsDiff = 0;
+  let same = 0,
+    okF = 0,
+    okQ = 0,
+    maxAbsDiff = 0;
   const top = (p: Float32Array) => p.indexOf(Math.max(...p));
   try {
     for (const it of pick) {
@@ -49,5 +54,7 @@ export async function int8Fidelity(dir: string): Promise<{ utterances: number; f
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await int8Fidelity(process.argv[2] ?? 'models/basic-4');
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  console.log(`${r.utterances} utterances: fp32 accuracy ${pct(r.fp32Accuracy)}, int8 ${pct(r.int8Accuracy)}, same top class ${pct(r.sameTopClass)}, max |Δposterior| ${r.maxAbsDiff.toFixed(3)}`);
+  console.log(
+    `${r.utterances} utterances: fp32 accuracy ${pct(r.fp32Accuracy)}, int8 ${pct(r.int8Accuracy)}, same top class ${pct(r.sameTopClass)}, max |Δposterior| ${r.maxAbsDiff.toFixed(3)}`,
+  );
 }

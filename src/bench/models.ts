@@ -33,7 +33,13 @@ async function ensurePaperWidth(dir: string): Promise<void> {
   await initTf();
   const config = resolveConfig({ width: 1, numClasses: 4 });
   const model = buildModel(config);
-  await saveModelDir(dir, model, { name: 'paper-width-4', labels: ['angry', 'happy', 'sad', 'neutral'], arch: config, features: FEATURES, norm: identityNorm() });
+  await saveModelDir(dir, model, {
+    name: 'paper-width-4',
+    labels: ['angry', 'happy', 'sad', 'neutral'],
+    arch: config,
+    features: FEATURES,
+    norm: identityNorm(),
+  });
   model.dispose();
   await exportModelDir(dir, { verify: false });
 }
@@ -63,7 +69,11 @@ export async function paperWidthModel(precision: 'fp32' | 'int8' = 'fp32', root 
 
 export async function shippedModel(dir = SHIPPED_MODEL, precision: 'fp32' | 'int8' = 'fp32'): Promise<BenchModel> {
   const { readFile } = await import('node:fs/promises');
-  const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as { name: string; arch?: { width?: number }; training?: unknown };
+  const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as {
+    name: string;
+    arch?: { width?: number };
+    training?: unknown;
+  };
   const base = `shipped ${meta.name} (width ${meta.arch?.width ?? 1})`;
   const info = { base, width: meta.arch?.width ?? 1, trained: meta.training !== undefined, precision };
   if (precision === 'fp32') return { ...info, label: base, dir };

@@ -36,8 +36,28 @@ export interface BenchPlan {
 
 export function defaultPlan(quick: boolean): BenchPlan {
   return quick
-    ? { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8], engineSeconds: 0.5, latencyStreams: [1, 8], capacityHops: [1000], capacityLadder: [8, 32], audioSeconds: 6, frontendSeconds: 10, memoryStreams: 8 }
-    : { engines: ['tfjs', 'onnx:1', 'onnx:2'], engineBatches: [1, 8, 32], engineSeconds: 2, latencyStreams: [1, 8, 32, 64], capacityHops: [1000, 500], capacityLadder: [16, 32, 48, 64, 96, 128, 192, 256], audioSeconds: 10, frontendSeconds: 30, memoryStreams: 32 };
+    ? {
+        engines: ['tfjs', 'onnx:1', 'onnx:2'],
+        engineBatches: [1, 8],
+        engineSeconds: 0.5,
+        latencyStreams: [1, 8],
+        capacityHops: [1000],
+        capacityLadder: [8, 32],
+        audioSeconds: 6,
+        frontendSeconds: 10,
+        memoryStreams: 8,
+      }
+    : {
+        engines: ['tfjs', 'onnx:1', 'onnx:2'],
+        engineBatches: [1, 8, 32],
+        engineSeconds: 2,
+        latencyStreams: [1, 8, 32, 64],
+        capacityHops: [1000, 500],
+        capacityLadder: [16, 32, 48, 64, 96, 128, 192, 256],
+        audioSeconds: 10,
+        frontendSeconds: 30,
+        memoryStreams: 32,
+      };
 }
 
 export type ModelChoice = 'paper' | 'paper-int8' | 'shipped' | 'shipped-int8';
@@ -58,9 +78,28 @@ export interface BenchOptions {
   log: (line: string) => void;
 }
 
-interface LatencyRow { model: string; streams: number; hopMs: number; result: StreamLoadResult }
-interface CapacityRow { model: string; hopMs: number; capacity: number; limitReached: boolean; trials: { streams: number; keptUp: boolean; p99: number; reason?: string }[] }
-interface MemoryRow { model: string; idleRssMB: number; fewStreams: number; fewPeakRssMB: number; streams: number; peakRssMB: number; perStreamMB: number }
+interface LatencyRow {
+  model: string;
+  streams: number;
+  hopMs: number;
+  result: StreamLoadResult;
+}
+interface CapacityRow {
+  model: string;
+  hopMs: number;
+  capacity: number;
+  limitReached: boolean;
+  trials: { streams: number; keptUp: boolean; p99: number; reason?: string }[];
+}
+interface MemoryRow {
+  model: string;
+  idleRssMB: number;
+  fewStreams: number;
+  fewPeakRssMB: number;
+  streams: number;
+  peakRssMB: number;
+  perStreamMB: number;
+}
 
 export interface BenchReport {
   date: string;
@@ -82,10 +121,15 @@ export interface BenchReport {
 function otherBusyProcesses(): string[] {
   try {
     const out = execFileSync('ps', ['-eo', 'pid,pcpu,args', '--sort=-pcpu'], { encoding: 'utf8' });
-    return out.split('\n').slice(1).map((l) => l.trim()).filter((l) => {
-      const [pid, cpu] = l.split(/\s+/);
-      return l && Number(cpu) >= 20 && Number(pid) !== process.pid;
-    }).map((l) => l.slice(0, 160));
+    return out
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim())
+      .filter((l) => {
+        const [pid, cpu] = l.split(/\s+/);
+        return l && Number(cpu) >= 20 && Number(pid) !== process.pid;
+      })
+      .map((l) => l.slice(0, 160));
   } catch {
     return [];
   }
@@ -116,18 +160,30 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     date: new Date().toISOString(),
     mode: q ? 'quick' : 'full',
     machine: {
-      cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), memGB: Math.round(totalmem() / 2 ** 30),
-      node: process.version, loadAvgAtStart: loadavg().map((x) => Number(x.toFixed(2))), otherBusyProcesses: otherBusyProcesses(),
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: availableParallelism(),
+      memGB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      loadAvgAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+      otherBusyProcesses: otherBusyProcesses(),
     },
-    settings: { engine: 'onnx', threads: opts.threads, maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs, chunkMs: 20, p99LimitMs: P99_LIMIT_MS },
+    settings: {
+      engine: 'onnx',
+      threads: opts.threads,
+      maxBatch: opts.maxBatch,
+      maxWaitMs: opts.maxWaitMs,
+      chunkMs: 20,
+      p99LimitMs: P99_LIMIT_MS,
+    },
     models: [],
     elapsedSec: 0,
   };
-  if (report.machine.otherBusyProcesses.length) log(`note: other busy processes (timings will be noisy):\n  ${report.machine.otherBusyProcesses.join('\n  ')}`);
+  if (report.machine.otherBusyProcesses.length)
+    log(`note: other busy processes (timings will be noisy):\n  ${report.machine.otherBusyProcesses.join('\n  ')}`);
 
   const models: BenchModel[] = [];
   for (const choice of opts.models) {
-    const precision = choice.endsWith('-int8') ? 'int8' as const : 'fp32' as const;
+    const precision = choice.endsWith('-int8') ? ('int8' as const) : ('fp32' as const);
     models.push(choice.startsWith('paper') ? await paperWidthModel(precision) : await shippedModel(opts.shippedDir, precision));
   }
   for (const m of models) {
@@ -136,7 +192,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   }
   const audioSeconds = plan.audioSeconds;
   const audio = toS16le(await corpusSignal(120));
-  const server = (m: BenchModel): ServerProcOptions => ({ model: m.dir, engine: 'onnx', threads: opts.threads, maxBatch: opts.maxBatch, maxWaitMs: opts.maxWaitMs });
+  const server = (m: BenchModel): ServerProcOptions => ({
+    model: m.dir,
+    engine: 'onnx',
+    threads: opts.threads,
+    maxBatch: opts.maxBatch,
+    maxWaitMs: opts.maxWaitMs,
+  });
 
   if (opts.sections.includes('peak')) {
     report.peak = [];
@@ -152,9 +214,14 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     for (const m of models) {
       // tfjs runs the float weights only; int8 rows are compared with their float model's tfjs rows.
       const engines = m.precision === 'int8' ? plan.engines.filter((e) => e !== 'tfjs') : plan.engines;
-      report.engine.push(...await runEngineBench(m, {
-        batches: plan.engineBatches, seconds: plan.engineSeconds, engines, log,
-      }));
+      report.engine.push(
+        ...(await runEngineBench(m, {
+          batches: plan.engineBatches,
+          seconds: plan.engineSeconds,
+          engines,
+          log,
+        })),
+      );
     }
   }
 
@@ -165,7 +232,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         for (const n of plan.latencyStreams) {
           const r = await runStreams({ wsUrl: srv.wsUrl, streams: n, hopMs: 1000, seconds: audioSeconds, audio });
           report.latency!.push({ model: m.label, streams: n, hopMs: 1000, result: r });
-          log(`latency ${m.label} ${n} streams: p50 ${f1(r.latency.p50)} p95 ${f1(r.latency.p95)} p99 ${f1(r.latency.p99)} ms (server ${f1(r.serverLatency.p99)} p99), ${r.windowsReceived}/${r.windowsExpected} windows${r.keptUp ? '' : `, NOT kept up: ${r.reason}`}`);
+          log(
+            `latency ${m.label} ${n} streams: p50 ${f1(r.latency.p50)} p95 ${f1(r.latency.p95)} p99 ${f1(r.latency.p99)} ms (server ${f1(r.serverLatency.p99)} p99), ${r.windowsReceived}/${r.windowsExpected} windows${r.keptUp ? '' : `, NOT kept up: ${r.reason}`}`,
+          );
         }
       });
     }
@@ -180,20 +249,27 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
           const trial = async (n: number) => {
             const r = await runStreams({ wsUrl: srv.wsUrl, streams: n, hopMs, seconds: audioSeconds, audio });
             row.trials.push({ streams: n, keptUp: r.keptUp, p99: r.latency.p99, reason: r.reason });
-            log(`capacity ${m.label} hop ${hopMs} ms, ${n} streams: ${r.keptUp ? 'kept up' : `failed (${r.reason})`}, p99 ${f1(r.latency.p99)} ms`);
+            log(
+              `capacity ${m.label} hop ${hopMs} ms, ${n} streams: ${r.keptUp ? 'kept up' : `failed (${r.reason})`}, p99 ${f1(r.latency.p99)} ms`,
+            );
             return r.keptUp;
           };
           // Grow until a count fails, then bisect to a step of 8 streams.
-          let ok = 0, bad = 0;
+          let ok = 0,
+            bad = 0;
           for (const n of plan.capacityLadder) {
             if (await trial(n)) ok = n;
-            else { bad = n; break; }
+            else {
+              bad = n;
+              break;
+            }
           }
           if (!bad) row.limitReached = true;
           while (!q && bad && bad - ok > 8) {
             const mid = Math.round((ok + bad) / 2 / 8) * 8 || ok + 8;
             if (mid <= ok || mid >= bad) break;
-            if (await trial(mid)) ok = mid; else bad = mid;
+            if (await trial(mid)) ok = mid;
+            else bad = mid;
           }
           row.capacity = ok;
         });
@@ -215,18 +291,34 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
         // batches); the cost of one more stream is the slope between a few streams and many.
         const peakWith = async (k: number) => {
           let peak = srv.rss();
-          await runStreams({ wsUrl: srv.wsUrl, streams: k, hopMs: 1000, seconds: audioSeconds, audio, onTick: () => { peak = Math.max(peak, srv.rss()); } });
+          await runStreams({
+            wsUrl: srv.wsUrl,
+            streams: k,
+            hopMs: 1000,
+            seconds: audioSeconds,
+            audio,
+            onTick: () => {
+              peak = Math.max(peak, srv.rss());
+            },
+          });
           return peak;
         };
         const few = Math.max(1, Math.min(4, n - 1));
         const base = n > 1 ? await peakWith(few) : idle;
         const peak = Math.max(base, await peakWith(n));
         const row: MemoryRow = {
-          model: m.label, idleRssMB: idle / 1e6, fewStreams: few, fewPeakRssMB: base / 1e6, streams: n, peakRssMB: peak / 1e6,
+          model: m.label,
+          idleRssMB: idle / 1e6,
+          fewStreams: few,
+          fewPeakRssMB: base / 1e6,
+          streams: n,
+          peakRssMB: peak / 1e6,
           perStreamMB: n > few ? (peak - base) / 1e6 / (n - few) : (peak - idle) / 1e6,
         };
         report.memory!.push(row);
-        log(`memory ${m.label}: idle ${f1(row.idleRssMB)} MB, ${few} streams ${f1(row.fewPeakRssMB)} MB, ${n} streams ${f1(row.peakRssMB)} MB: ${f2(row.perStreamMB)} MB per added stream`);
+        log(
+          `memory ${m.label}: idle ${f1(row.idleRssMB)} MB, ${few} streams ${f1(row.fewPeakRssMB)} MB, ${n} streams ${f1(row.peakRssMB)} MB: ${f2(row.perStreamMB)} MB per added stream`,
+        );
       });
     }
   }
@@ -265,36 +357,117 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 export function formatReport(r: BenchReport): string {
   const out: string[] = [];
   out.push(`emostream bench (${r.mode}), ${r.date}, ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}`);
-  out.push(`server: ONNX Runtime, ${r.settings.threads} threads, max batch ${r.settings.maxBatch}, max wait ${r.settings.maxWaitMs} ms; clients send 20 ms chunks of Emo-DB speech in real time`);
+  out.push(
+    `server: ONNX Runtime, ${r.settings.threads} threads, max batch ${r.settings.maxBatch}, max wait ${r.settings.maxWaitMs} ms; clients send 20 ms chunks of Emo-DB speech in real time`,
+  );
   if (r.machine.otherBusyProcesses.length) out.push(`NOTE: other CPU-heavy processes were running: ${r.machine.otherBusyProcesses.length}`);
-  out.push('', table(['model', 'GFLOP/window'], r.models.map((m) => [m.label, f2(m.gflopPerWindow)])));
-  if (r.peak) out.push('', table(['machine ceiling', 'GFLOP/s'], r.peak.map((p) => [`ORT ${p.n}² MatMul, ${p.threads} thread(s)`, f1(p.gflops)])));
+  out.push(
+    '',
+    table(
+      ['model', 'GFLOP/window'],
+      r.models.map((m) => [m.label, f2(m.gflopPerWindow)]),
+    ),
+  );
+  if (r.peak)
+    out.push(
+      '',
+      table(
+        ['machine ceiling', 'GFLOP/s'],
+        r.peak.map((p) => [`ORT ${p.n}² MatMul, ${p.threads} thread(s)`, f1(p.gflops)]),
+      ),
+    );
   if (r.engine) {
-    out.push('', '### Engine throughput', '', table(['model', 'engine', 'batch', 'ms/window', 'windows/s', 'vs tfjs (same batch)'], r.engine.map((e) => {
-      const tf = r.engine!.find((x) => x.base === e.base && x.engine === 'tfjs' && x.batch === e.batch);
-      return [e.model, e.backend, e.batch, f2(e.msPerWindow), f1(e.windowsPerSec), tf ? `${f1(e.windowsPerSec / tf.windowsPerSec)}×` : '–'];
-    })));
+    out.push(
+      '',
+      '### Engine throughput',
+      '',
+      table(
+        ['model', 'engine', 'batch', 'ms/window', 'windows/s', 'vs tfjs (same batch)'],
+        r.engine.map((e) => {
+          const tf = r.engine!.find((x) => x.base === e.base && x.engine === 'tfjs' && x.batch === e.batch);
+          return [
+            e.model,
+            e.backend,
+            e.batch,
+            f2(e.msPerWindow),
+            f1(e.windowsPerSec),
+            tf ? `${f1(e.windowsPerSec / tf.windowsPerSec)}×` : '–',
+          ];
+        }),
+      ),
+    );
   }
-  if (r.ceiling) out.push('', table(['model', 'windows/s at the float32 ceiling (2 × one-thread MatMul)', 'best measured', 'fraction'], r.ceiling.map((c) => [c.model, f1(c.windowsPerSecAtPeak), f1(c.measuredWindowsPerSec), `${(100 * c.fractionOfPeak).toFixed(0)}%`])));
+  if (r.ceiling)
+    out.push(
+      '',
+      table(
+        ['model', 'windows/s at the float32 ceiling (2 × one-thread MatMul)', 'best measured', 'fraction'],
+        r.ceiling.map((c) => [c.model, f1(c.windowsPerSecAtPeak), f1(c.measuredWindowsPerSec), `${(100 * c.fractionOfPeak).toFixed(0)}%`]),
+      ),
+    );
   if (r.latency) {
-    out.push('', '### End-to-end latency (hop 1 s): last audio sample sent → posterior received', '', table(
-      ['model', 'streams', 'p50 ms', 'p95 ms', 'p99 ms', 'server p99 ms', 'compute p50 ms', 'mean batch', 'windows', 'kept up'],
-      r.latency.map((l) => [l.model, l.streams, f1(l.result.latency.p50), f1(l.result.latency.p95), f1(l.result.latency.p99), f1(l.result.serverLatency.p99),
-        f1(l.result.computeMs.p50), f2(l.result.batchSize.mean), `${l.result.windowsReceived}/${l.result.windowsExpected}`, l.result.keptUp ? 'yes' : `no: ${l.result.reason}`]),
-    ));
+    out.push(
+      '',
+      '### End-to-end latency (hop 1 s): last audio sample sent → posterior received',
+      '',
+      table(
+        ['model', 'streams', 'p50 ms', 'p95 ms', 'p99 ms', 'server p99 ms', 'compute p50 ms', 'mean batch', 'windows', 'kept up'],
+        r.latency.map((l) => [
+          l.model,
+          l.streams,
+          f1(l.result.latency.p50),
+          f1(l.result.latency.p95),
+          f1(l.result.latency.p99),
+          f1(l.result.serverLatency.p99),
+          f1(l.result.computeMs.p50),
+          f2(l.result.batchSize.mean),
+          `${l.result.windowsReceived}/${l.result.windowsExpected}`,
+          l.result.keptUp ? 'yes' : `no: ${l.result.reason}`,
+        ]),
+      ),
+    );
   }
   if (r.capacity) {
-    out.push('', `### Capacity: most real-time streams with every window answered and p99 < ${r.settings.p99LimitMs} ms`, '', table(
-      ['model', 'hop', 'streams', 'trials (streams: p99 ms)'],
-      r.capacity.map((c) => [c.model, `${c.hopMs / 1000} s`, `${c.capacity}${c.limitReached ? '+' : ''}`, c.trials.map((t) => `${t.streams}: ${f1(t.p99)}${t.keptUp ? '' : '✗'}`).join(', ')]),
-    ));
+    out.push(
+      '',
+      `### Capacity: most real-time streams with every window answered and p99 < ${r.settings.p99LimitMs} ms`,
+      '',
+      table(
+        ['model', 'hop', 'streams', 'trials (streams: p99 ms)'],
+        r.capacity.map((c) => [
+          c.model,
+          `${c.hopMs / 1000} s`,
+          `${c.capacity}${c.limitReached ? '+' : ''}`,
+          c.trials.map((t) => `${t.streams}: ${f1(t.p99)}${t.keptUp ? '' : '✗'}`).join(', '),
+        ]),
+      ),
+    );
   }
   if (r.memory) {
-    out.push('', '### Server memory (RSS; per added stream = slope between the two loads)', '', table(['model', 'idle MB', 'few streams: peak MB', 'many streams: peak MB', 'MB per added stream'],
-      r.memory.map((m) => [m.model, f1(m.idleRssMB), `${m.fewStreams}: ${f1(m.fewPeakRssMB)}`, `${m.streams}: ${f1(m.peakRssMB)}`, f2(m.perStreamMB)])));
+    out.push(
+      '',
+      '### Server memory (RSS; per added stream = slope between the two loads)',
+      '',
+      table(
+        ['model', 'idle MB', 'few streams: peak MB', 'many streams: peak MB', 'MB per added stream'],
+        r.memory.map((m) => [
+          m.model,
+          f1(m.idleRssMB),
+          `${m.fewStreams}: ${f1(m.fewPeakRssMB)}`,
+          `${m.streams}: ${f1(m.peakRssMB)}`,
+          f2(m.perStreamMB),
+        ]),
+      ),
+    );
   }
   const fe = r.frontend as { timesRealTime?: { total: number }; error?: string } | undefined;
-  if (fe) out.push('', fe.timesRealTime ? `Front end (48 kHz → windows, one core): ${f1(fe.timesRealTime.total)}× real time` : `Front end: not measured (${fe.error})`);
+  if (fe)
+    out.push(
+      '',
+      fe.timesRealTime
+        ? `Front end (48 kHz → windows, one core): ${f1(fe.timesRealTime.total)}× real time`
+        : `Front end: not measured (${fe.error})`,
+    );
   out.push('', `(${r.elapsedSec.toFixed(0)} s)`);
   return out.join('\n');
 }

@@ -33,25 +33,47 @@ export function rssOf(pid: number): number {
 
 export async function startServerProc(o: ServerProcOptions): Promise<ServerProc> {
   const args = [
-    '--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'serve',
-    '--host', '127.0.0.1', '--port', '0', '--model', o.model, '--engine', o.engine,
-    '--log-level', 'warn', '--max-sessions', String(o.maxSessions ?? 1024),
+    '--import',
+    'tsx',
+    join(REPO, 'src/cli/main.ts'),
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--model',
+    o.model,
+    '--engine',
+    o.engine,
+    '--log-level',
+    'warn',
+    '--max-sessions',
+    String(o.maxSessions ?? 1024),
   ];
   if (o.threads) args.push('--threads', String(o.threads));
   if (o.maxBatch) args.push('--max-batch', String(o.maxBatch));
   if (o.maxWaitMs !== undefined) args.push('--max-wait-ms', String(o.maxWaitMs));
   const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
-  child.stderr!.on('data', (b) => { err += b; if (err.length > 100_000) err = err.slice(-50_000); });
+  child.stderr!.on('data', (b) => {
+    err += b;
+    if (err.length > 100_000) err = err.slice(-50_000);
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${err}`)), 60_000);
     child.stdout!.on('data', (b) => {
       out += b;
       const m = /serving .* at (http:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening:\n${err}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening:\n${err}`));
+    });
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {

@@ -21,7 +21,14 @@ export interface StreamLoadOptions {
   onTick?: () => void;
 }
 
-export interface Percentiles { n: number; p50: number; p95: number; p99: number; max: number; mean: number }
+export interface Percentiles {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
 
 export interface StreamLoadResult {
   streams: number;
@@ -83,48 +90,77 @@ export async function runStreams(o: StreamLoadOptions): Promise<StreamLoadResult
   const hopFrames = Math.round(o.hopMs / 10);
   const perStream = windowCount(frameCount(totalSamples), { hopFrames });
   const audioChunks = Math.floor(o.audio.length / chunkBytes);
-  const latency: number[] = [], serverLatency: number[] = [], computeMs: number[] = [], batch: number[] = [];
+  const latency: number[] = [],
+    serverLatency: number[] = [],
+    computeMs: number[] = [],
+    batch: number[] = [];
   const errors: Record<string, number> = {};
-  let skipped = 0, clientLag = 0;
+  let skipped = 0,
+    clientLag = 0;
 
-  const open = (i: number) => new Promise<Stream>((resolve, reject) => {
-    const ws = new WebSocket(`${o.wsUrl}v1/stream`, 'emostream.v1.json', { perMessageDeflate: false });
-    const st: Stream = {
-      ws, offset: Math.floor((i * 7919) % audioChunks), startAt: 0, next: 0,
-      sendTimes: new Float64Array(chunks), ready: false, ended: false, received: 0,
-    };
-    ws.on('message', (data, isBinary) => {
-      const now = performance.now();
-      if (isBinary) return;
-      const m = JSON.parse(String(data));
-      switch (m.type) {
-        case 'ready': st.ready = true; resolve(st); break;
-        case 'posterior': {
-          st.received++;
-          const endFrame = Math.round(m.endMs / 10);
-          const last = (endFrame - 1) * FRAME_HOP + FRAME_LENGTH - 1;
-          // A window is complete once the front end's 4-frame Δ/ΔΔ lookahead has arrived; those
-          // completed only by the final flush have no chunk that triggered them.
-          if (last + LOOKAHEAD_SAMPLES < totalSamples) {
-            const k = Math.floor(last / chunkSamples);
-            latency.push(now - st.sendTimes[k]);
+  const open = (i: number) =>
+    new Promise<Stream>((resolve, reject) => {
+      const ws = new WebSocket(`${o.wsUrl}v1/stream`, 'emostream.v1.json', { perMessageDeflate: false });
+      const st: Stream = {
+        ws,
+        offset: Math.floor((i * 7919) % audioChunks),
+        startAt: 0,
+        next: 0,
+        sendTimes: new Float64Array(chunks),
+        ready: false,
+        ended: false,
+        received: 0,
+      };
+      ws.on('message', (data, isBinary) => {
+        const now = performance.now();
+        if (isBinary) return;
+        const m = JSON.parse(String(data));
+        switch (m.type) {
+          case 'ready':
+            st.ready = true;
+            resolve(st);
+            break;
+          case 'posterior': {
+            st.received++;
+            const endFrame = Math.round(m.endMs / 10);
+            const last = (endFrame - 1) * FRAME_HOP + FRAME_LENGTH - 1;
+            // A window is complete once the front end's 4-frame Δ/ΔΔ lookahead has arrived; those
+            // completed only by the final flush have no chunk that triggered them.
+            if (last + LOOKAHEAD_SAMPLES < totalSamples) {
+              const k = Math.floor(last / chunkSamples);
+              latency.push(now - st.sendTimes[k]);
+            }
+            if (process.env.EMOSTREAM_BENCH_TRACE)
+              console.error(
+                `trace stream ${streams.indexOf(st)} seq ${m.seq} end ${m.endMs} lat ${(now - st.sendTimes[Math.min(chunks - 1, Math.floor(last / chunkSamples))]).toFixed(1)} server ${m.latencyMs.toFixed(1)} compute ${m.computeMs.toFixed(1)} batch ${m.batchSize} t ${(now - t0).toFixed(0)}`,
+              );
+            serverLatency.push(m.latencyMs);
+            computeMs.push(m.computeMs);
+            batch.push(m.batchSize);
+            break;
           }
-          if (process.env.EMOSTREAM_BENCH_TRACE) console.error(`trace stream ${streams.indexOf(st)} seq ${m.seq} end ${m.endMs} lat ${(now - st.sendTimes[Math.min(chunks - 1, Math.floor(last / chunkSamples))]).toFixed(1)} server ${m.latencyMs.toFixed(1)} compute ${m.computeMs.toFixed(1)} batch ${m.batchSize} t ${(now - t0).toFixed(0)}`);
-          serverLatency.push(m.latencyMs);
-          computeMs.push(m.computeMs);
-          batch.push(m.batchSize);
-          break;
+          case 'error':
+            errors[m.code] = (errors[m.code] ?? 0) + 1;
+            if (m.skipped) skipped += m.skipped;
+            break;
+          case 'end':
+            st.ended = true;
+            skipped += m.skipped ?? 0;
+            break;
         }
-        case 'error':
-          errors[m.code] = (errors[m.code] ?? 0) + 1;
-          if (m.skipped) skipped += m.skipped;
-          break;
-        case 'end': st.ended = true; skipped += m.skipped ?? 0; break;
-      }
+      });
+      ws.once('error', reject);
+      ws.once('open', () =>
+        ws.send(
+          JSON.stringify({
+            type: 'start',
+            audio: { sampleRate: SAMPLE_RATE, encoding: 's16le', channels: 1 },
+            hopMs: o.hopMs,
+            posteriors: true,
+          }),
+        ),
+      );
     });
-    ws.once('error', reject);
-    ws.once('open', () => ws.send(JSON.stringify({ type: 'start', audio: { sampleRate: SAMPLE_RATE, encoding: 's16le', channels: 1 }, hopMs: o.hopMs, posteriors: true })));
-  });
 
   const streams: Stream[] = [];
   let t0 = 0;
@@ -132,7 +168,9 @@ export async function runStreams(o: StreamLoadOptions): Promise<StreamLoadResult
 
   // Evenly spread phases over one hop, 200 ms from now.
   t0 = performance.now() + 200;
-  streams.forEach((s, i) => { s.startAt = t0 + (i / o.streams) * o.hopMs; });
+  streams.forEach((s, i) => {
+    s.startAt = t0 + (i / o.streams) * o.hopMs;
+  });
   let lastTick = performance.now();
   await new Promise<void>((done) => {
     const pump = () => {
@@ -151,7 +189,10 @@ export async function runStreams(o: StreamLoadOptions): Promise<StreamLoadResult
         }
         if (s.next < chunks) remaining++;
       }
-      if (now - lastTick > 500) { lastTick = now; o.onTick?.(); }
+      if (now - lastTick > 500) {
+        lastTick = now;
+        o.onTick?.();
+      }
       if (remaining === 0) return done();
       setTimeout(pump, 2);
     };
@@ -175,9 +216,21 @@ export async function runStreams(o: StreamLoadOptions): Promise<StreamLoadResult
   else if (ended < o.streams) reason = `${o.streams - ended} streams did not end`;
   else if (!(lat.p99 < P99_LIMIT_MS)) reason = `p99 latency ${lat.p99.toFixed(0)} ms ≥ ${P99_LIMIT_MS} ms`;
   return {
-    streams: o.streams, hopMs: o.hopMs, seconds: o.seconds, chunkMs,
-    windowsExpected, windowsReceived, skipped, errors,
-    latency: lat, serverLatency: percentiles(serverLatency), computeMs: percentiles(computeMs), batchSize: percentiles(batch),
-    clientLagMs: clientLag, ended, keptUp: reason === undefined, reason,
+    streams: o.streams,
+    hopMs: o.hopMs,
+    seconds: o.seconds,
+    chunkMs,
+    windowsExpected,
+    windowsReceived,
+    skipped,
+    errors,
+    latency: lat,
+    serverLatency: percentiles(serverLatency),
+    computeMs: percentiles(computeMs),
+    batchSize: percentiles(batch),
+    clientLagMs: clientLag,
+    ended,
+    keptUp: reason === undefined,
+    reason,
   };
 }

@@ -34,9 +34,21 @@ export async function run(argv: string[]): Promise<number> {
     for (let c = 1; c < k; c++) if (avg[c] > avg[best]) best = c;
     const posteriors = Object.fromEntries(engine.labels.map((l, c) => [l, Number(avg[c].toFixed(4))]));
     if (values.json) {
-      console.log(JSON.stringify({ file: positionals[0], model: engine.model, backend: engine.backend, label: engine.labels[best], posteriors, segments: windows, seconds: signal.length / 16000 }));
+      console.log(
+        JSON.stringify({
+          file: positionals[0],
+          model: engine.model,
+          backend: engine.backend,
+          label: engine.labels[best],
+          posteriors,
+          segments: windows,
+          seconds: signal.length / 16000,
+        }),
+      );
     } else {
-      console.log(`${positionals[0]}: ${engine.labels[best]}  (${(signal.length / 16000).toFixed(2)} s, ${windows} segment${windows > 1 ? 's' : ''}, model ${engine.model})`);
+      console.log(
+        `${positionals[0]}: ${engine.labels[best]}  (${(signal.length / 16000).toFixed(2)} s, ${windows} segment${windows > 1 ? 's' : ''}, model ${engine.model})`,
+      );
       const w = Math.max(...engine.labels.map((l) => l.length));
       engine.labels.forEach((l, c) => console.log(`  ${l.padEnd(w)}  ${avg[c].toFixed(3)}  ${'█'.repeat(Math.round(avg[c] * 40))}`));
     }

@@ -31,30 +31,40 @@ options:
   --json               print the JSON report instead of tables`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandLine(argv, {
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string' },
-    models: { type: 'string' },
-    model: { type: 'string' },
-    sections: { type: 'string' },
-    threads: { type: 'string', default: '2' },
-    'max-batch': { type: 'string', default: '8' },
-    'max-wait-ms': { type: 'string', default: '0' },
-    json: { type: 'boolean', default: false }
-  }, HELP, false);
+  const args = parseCommandLine(
+    argv,
+    {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      models: { type: 'string' },
+      model: { type: 'string' },
+      sections: { type: 'string' },
+      threads: { type: 'string', default: '2' },
+      'max-batch': { type: 'string', default: '8' },
+      'max-wait-ms': { type: 'string', default: '0' },
+      json: { type: 'boolean', default: false },
+    },
+    HELP,
+    false,
+  );
   if (!args) return 0;
   const v = args.values;
   const { runBench, formatReport, SECTIONS, MODEL_CHOICES } = await import('../bench/run.js');
   const list = (s: string | undefined, allowed: readonly string[], name: string, def: string[]): string[] => {
     if (s === undefined) return def;
-    const xs = s.split(',').map((x) => x.trim()).filter(Boolean);
+    const xs = s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
     const badOne = xs.find((x) => !allowed.includes(x));
-    if (badOne || xs.length === 0) throw new CliError('usage', `--${name} takes a comma-separated list of ${allowed.join(', ')}; got '${s}'`, 2);
+    if (badOne || xs.length === 0)
+      throw new CliError('usage', `--${name} takes a comma-separated list of ${allowed.join(', ')}; got '${s}'`, 2);
     return xs;
   };
   const int = (s: string, name: string, min: number) => {
     const n = Number(s);
-    if (!Number.isFinite(n) || n < min || (name !== 'max-wait-ms' && !Number.isInteger(n))) throw new CliError('usage', `--${name} must be a number ≥ ${min}, got '${s}'`, 2);
+    if (!Number.isFinite(n) || n < min || (name !== 'max-wait-ms' && !Number.isInteger(n)))
+      throw new CliError('usage', `--${name} must be a number ≥ ${min}, got '${s}'`, 2);
     return n;
   };
   const report = await runBench({

@@ -6,7 +6,11 @@ export { UserError };
 
 /** A UserError that also picks the process exit code. */
 export class CliError extends UserError {
-  constructor(code: string, message: string, readonly exitCode = 1) {
+  constructor(
+    code: string,
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(code, message);
   }
 }

@@ -22,18 +22,32 @@ label the model does not know are left out (and counted).
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine(argv, {
-    model: { type: 'string' }, corpus: { type: 'string' }, data: { type: 'string' }, 'data-root': { type: 'string' },
-    protocol: { type: 'string' }, folds: { type: 'string' }, fold: { type: 'string' }, seed: { type: 'string' },
-    'val-fraction': { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }
-  }, HELP, false);
+  const parsed = parseCommandLine(
+    argv,
+    {
+      model: { type: 'string' },
+      corpus: { type: 'string' },
+      data: { type: 'string' },
+      'data-root': { type: 'string' },
+      protocol: { type: 'string' },
+      folds: { type: 'string' },
+      fold: { type: 'string' },
+      seed: { type: 'string' },
+      'val-fraction': { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    HELP,
+    false,
+  );
   if (!parsed) return 0;
   const { values } = parsed;
   if (!values.model) throw new CliError('bad_argument', `--model is required\n\n${HELP}`, 2);
   if (!values.corpus === !values.data) throw new CliError('bad_argument', `give exactly one of --corpus or --data\n\n${HELP}`, 2);
   let corpus: Corpus;
   if (values.corpus) {
-    if (!CORPORA.includes(values.corpus as CorpusName)) throw new CliError('bad_argument', `--corpus must be one of ${CORPORA.join(', ')}`, 2);
+    if (!CORPORA.includes(values.corpus as CorpusName))
+      throw new CliError('bad_argument', `--corpus must be one of ${CORPORA.join(', ')}`, 2);
     corpus = await builtinCorpus(values.corpus as CorpusName, values['data-root'] ? resolve(values['data-root']) : undefined);
   } else corpus = await manifestCorpus(resolve(values.data as string));
 
@@ -63,8 +77,9 @@ export async function run(argv: string[]): Promise<number> {
   const { model, meta } = await loadModelDir(resolve(values.model));
   const known = utts.filter((u) => meta.labels.includes(u.label));
   const skipped = utts.length - known.length;
-  if (known.length === 0) throw new CliError('no_data', `none of the ${utts.length} utterances has a label the model knows (${meta.labels.join(', ')})`);
-  const loaded = (await loadFeatures({ name: corpus.name, labels: meta.labels, utterances: known }, false));
+  if (known.length === 0)
+    throw new CliError('no_data', `none of the ${utts.length} utterances has a label the model knows (${meta.labels.join(', ')})`);
+  const loaded = await loadFeatures({ name: corpus.name, labels: meta.labels, utterances: known }, false);
   const { metrics } = await evaluateUtterances(model, loaded, meta.norm, meta.labels);
   model.dispose();
   const report = { model: meta.name, corpus: corpus.name, scope, skipped, ...metrics };
@@ -74,6 +89,9 @@ export async function run(argv: string[]): Promise<number> {
     await writeFile(join(values.out, 'confusion.svg'), confusionSvg(metrics, `${meta.name} on ${corpus.name} (${scope})`));
   }
   if (values.json) console.log(JSON.stringify(report));
-  else console.log(`${meta.name} on ${corpus.name}, ${scope}${skipped ? ` (${skipped} utterances with other labels left out)` : ''}\n${formatMetrics(metrics)}`);
+  else
+    console.log(
+      `${meta.name} on ${corpus.name}, ${scope}${skipped ? ` (${skipped} utterances with other labels left out)` : ''}\n${formatMetrics(metrics)}`,
+    );
   return 0;
 }

@@ -23,13 +23,17 @@ options:
                     ../shared/data/emodb/wav); use speech like what you will serve`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommandLine(argv, {
-    out: { type: 'string' },
-    'no-verify': { type: 'boolean', default: false },
-    tolerance: { type: 'string', default: '1e-4' },
-    int8: { type: 'boolean', default: false },
-    calibrate: { type: 'string' }
-  }, HELP);
+  const args = parseCommandLine(
+    argv,
+    {
+      out: { type: 'string' },
+      'no-verify': { type: 'boolean', default: false },
+      tolerance: { type: 'string', default: '1e-4' },
+      int8: { type: 'boolean', default: false },
+      calibrate: { type: 'string' },
+    },
+    HELP,
+  );
   if (!args) return 0;
   if (args.positionals.length !== 1) throw new CliError('usage', `expected one model directory\n\n${HELP}`, 2);
   const tolerance = Number(args.values.tolerance);
@@ -47,12 +51,20 @@ export async function run(argv: string[]): Promise<number> {
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
   console.log(`wrote ${r.path} (${(r.bytes / 1e6).toFixed(2)} MB) in ${secs} s`);
   if (r.int8) {
-    console.log(`int8: ${r.int8.convs} convolutions quantized; on ${r.int8.windows} held-out windows max |Δposterior| vs tfjs = ${r.int8.maxAbsDiff.toFixed(4)}, same top class ${(100 * r.int8.argmaxAgreement).toFixed(1)}%`);
+    console.log(
+      `int8: ${r.int8.convs} convolutions quantized; on ${r.int8.windows} held-out windows max |Δposterior| vs tfjs = ${r.int8.maxAbsDiff.toFixed(4)}, same top class ${(100 * r.int8.argmaxAgreement).toFixed(1)}%`,
+    );
   }
   if (r.parity) {
     const ok = r.parity.maxAbsDiff <= tolerance;
-    console.log(`ONNX Runtime vs tfjs on ${r.parity.windows} windows: max |Δposterior| = ${r.parity.maxAbsDiff.toExponential(2)} (${ok ? 'ok' : 'FAIL'}, tolerance ${tolerance})`);
-    if (!ok) throw new CliError('export_mismatch', `the exported model disagrees with tfjs by ${r.parity.maxAbsDiff.toExponential(2)} (> ${tolerance}); please report this with the model's meta.json`);
+    console.log(
+      `ONNX Runtime vs tfjs on ${r.parity.windows} windows: max |Δposterior| = ${r.parity.maxAbsDiff.toExponential(2)} (${ok ? 'ok' : 'FAIL'}, tolerance ${tolerance})`,
+    );
+    if (!ok)
+      throw new CliError(
+        'export_mismatch',
+        `the exported model disagrees with tfjs by ${r.parity.maxAbsDiff.toExponential(2)} (> ${tolerance}); please report this with the model's meta.json`,
+      );
   }
   return 0;
 }

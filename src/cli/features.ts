@@ -38,7 +38,10 @@ export async function run(argv: string[]): Promise<number> {
     try {
       await writeFile(values.npy, encodeNpyF32(data, shape));
     } catch (err) {
-      throw new UserError('output_unwritable', `cannot write ${values.npy}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new UserError(
+        'output_unwritable',
+        `cannot write ${values.npy}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
   if (values.json) {

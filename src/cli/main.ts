@@ -48,7 +48,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err) => {
     console.error(formatError(err));
     process.exitCode = err instanceof CliError ? err.exitCode : 1;

@@ -26,18 +26,25 @@ options:
   -h, --help             show this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine(argv, { ...publishFlags, recorder: { type: 'string' }, device: { type: 'string' }, rate: { type: 'string' } }, HELP, false);
+  const parsed = parseCommandLine(
+    argv,
+    { ...publishFlags, recorder: { type: 'string' }, device: { type: 'string' }, rate: { type: 'string' } },
+    HELP,
+    false,
+  );
   if (!parsed) return 0;
   const o = parsed.values;
   const rate = o.rate === undefined ? 16000 : Number(o.rate);
-  if (!Number.isInteger(rate) || rate < 8000 || rate > 192000) throw new CliError('usage', `--rate must be an integer in 8000..192000, got '${o.rate}'`, 2);
+  if (!Number.isInteger(rate) || rate < 8000 || rate > 192000)
+    throw new CliError('usage', `--rate must be an integer in 8000..192000, got '${o.rate}'`, 2);
   const pub = await connectAndPrint(o, { sampleRate: rate, encoding: 'f32le', channels: 1 });
   if (!o.json) console.error('emostream: listening to the microphone; Ctrl-C to stop');
 
   // Ctrl-C stops the recorder; the session is then flushed and ended.
   await new Promise<void>((resolve, reject) => {
     const sub = microphone({ sampleRate: rate, recorder: (o.recorder ?? 'rec') as RecorderName, device: o.device }).subscribe({
-      next: (chunk) => void pub.send(new Uint8Array(chunk.samples.buffer, chunk.samples.byteOffset, chunk.samples.byteLength)).catch(reject),
+      next: (chunk) =>
+        void pub.send(new Uint8Array(chunk.samples.buffer, chunk.samples.byteOffset, chunk.samples.byteLength)).catch(reject),
       error: reject,
       complete: resolve,
     });

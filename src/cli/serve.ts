@@ -29,9 +29,12 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     await engine.dispose();
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') throw new UserError('port_in_use', `cannot listen on ${cfg.host}:${cfg.port}: the port is already in use (pick another with --port)`);
-    if (e.code === 'EACCES') throw new UserError('port_denied', `cannot listen on ${cfg.host}:${cfg.port}: permission denied (ports below 1024 need privileges)`);
-    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') throw new UserError('bad_host', `cannot listen on ${cfg.host}: no such local address`);
+    if (e.code === 'EADDRINUSE')
+      throw new UserError('port_in_use', `cannot listen on ${cfg.host}:${cfg.port}: the port is already in use (pick another with --port)`);
+    if (e.code === 'EACCES')
+      throw new UserError('port_denied', `cannot listen on ${cfg.host}:${cfg.port}: permission denied (ports below 1024 need privileges)`);
+    if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND')
+      throw new UserError('bad_host', `cannot listen on ${cfg.host}: no such local address`);
     throw err;
   }
   const { server, url } = started;
@@ -53,13 +56,16 @@ export async function run(argv: string[]): Promise<number> {
       server
         .close()
         .then(() => engine.dispose())
-        .then(() => {
-          logger.info('stopped');
-          resolve();
-        }, (err) => {
-          logger.error({ err }, 'shutdown failed');
-          resolve();
-        });
+        .then(
+          () => {
+            logger.info('stopped');
+            resolve();
+          },
+          (err) => {
+            logger.error({ err }, 'shutdown failed');
+            resolve();
+          },
+        );
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));

@@ -38,12 +38,20 @@ function positiveNumber(name: string, raw: string | undefined, def: number): num
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommandLine(
     argv,
-    { ...publishFlags, fast: { type: 'boolean' }, rate: { type: 'string' }, channels: { type: 'string' }, encoding: { type: 'string' }, 'chunk-ms': { type: 'string' } },
+    {
+      ...publishFlags,
+      fast: { type: 'boolean' },
+      rate: { type: 'string' },
+      channels: { type: 'string' },
+      encoding: { type: 'string' },
+      'chunk-ms': { type: 'string' },
+    },
     HELP,
   );
   if (!parsed) return 0;
   const { values: o, positionals } = parsed;
-  if (positionals.length !== 1) throw new CliError('usage', `expected one WAV file or '-', got ${positionals.length} argument(s)\n\n${HELP}`, 2);
+  if (positionals.length !== 1)
+    throw new CliError('usage', `expected one WAV file or '-', got ${positionals.length} argument(s)\n\n${HELP}`, 2);
   const source = positionals[0];
   const chunkMs = positiveNumber('chunk-ms', o['chunk-ms'], 100);
 
@@ -56,7 +64,8 @@ export async function run(argv: string[]): Promise<number> {
     format = { sampleRate: positiveNumber('rate', o.rate, 16000), encoding, channels: positiveNumber('channels', o.channels, 1) };
     chunks = process.stdin;
   } else {
-    if (o.rate || o.channels || o.encoding) throw new CliError('usage', '--rate, --channels and --encoding describe stdin; a WAV file declares its own format', 2);
+    if (o.rate || o.channels || o.encoding)
+      throw new CliError('usage', '--rate, --channels and --encoding describe stdin; a WAV file declares its own format', 2);
     const audio = await readWavFile(source);
     format = { sampleRate: audio.format.sampleRate, encoding: 'f32le', channels: audio.format.channels };
     const bytes = new Uint8Array(audio.samples.buffer, audio.samples.byteOffset, audio.samples.byteLength);
@@ -79,7 +88,10 @@ export async function run(argv: string[]): Promise<number> {
   let sent = 0;
   // The server may end the session first (shutdown, fatal error): stop sending, report how it ended.
   let over = false;
-  pub.end.then(() => (over = true), () => (over = true));
+  pub.end.then(
+    () => (over = true),
+    () => (over = true),
+  );
   try {
     for await (const chunk of chunks) {
       if (interrupted || over) break;

@@ -28,7 +28,8 @@ export async function run(argv: string[]): Promise<number> {
   const { values: o, positionals } = parsed;
   if (positionals.length !== 1) throw new CliError('usage', `expected one session id, got ${positionals.length} argument(s)\n\n${HELP}`, 2);
   const retries = o.retries === undefined ? 8 : Number(o.retries);
-  if (!Number.isInteger(retries) || retries < 0) throw new CliError('usage', `--retries must be a non-negative integer, got '${o.retries}'`, 2);
+  if (!Number.isInteger(retries) || retries < 0)
+    throw new CliError('usage', `--retries must be a non-negative integer, got '${o.retries}'`, 2);
   const messages$ = subscribe(positionals[0], {
     url: o.url ?? DEFAULT_URL,
     encoding: o.proto ? 'proto' : 'json',

@@ -56,14 +56,37 @@ function num(v: string | undefined, name: string, fallback: number, check: (x: n
 const int = (x: number) => Number.isInteger(x) && x > 0;
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine(argv, {
-    corpus: { type: 'string' }, data: { type: 'string' }, 'data-root': { type: 'string' },
-    protocol: { type: 'string' }, folds: { type: 'string' }, only: { type: 'string' }, 'max-folds': { type: 'string' },
-    'val-fraction': { type: 'string' }, variant: { type: 'string' }, ac: { type: 'string' }, width: { type: 'string' },
-    dropout: { type: 'string' }, epochs: { type: 'string' }, patience: { type: 'string' }, 'batch-size': { type: 'string' }, 'micro-batch': { type: 'string' }, workers: { type: 'string' },
-    lr: { type: 'string' }, 'weight-decay': { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' },
-    'model-out': { type: 'string' }, name: { type: 'string' }, 'no-progress': { type: 'boolean' }
-  }, HELP, false);
+  const parsed = parseCommandLine(
+    argv,
+    {
+      corpus: { type: 'string' },
+      data: { type: 'string' },
+      'data-root': { type: 'string' },
+      protocol: { type: 'string' },
+      folds: { type: 'string' },
+      only: { type: 'string' },
+      'max-folds': { type: 'string' },
+      'val-fraction': { type: 'string' },
+      variant: { type: 'string' },
+      ac: { type: 'string' },
+      width: { type: 'string' },
+      dropout: { type: 'string' },
+      epochs: { type: 'string' },
+      patience: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'micro-batch': { type: 'string' },
+      workers: { type: 'string' },
+      lr: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      'model-out': { type: 'string' },
+      name: { type: 'string' },
+      'no-progress': { type: 'boolean' },
+    },
+    HELP,
+    false,
+  );
   if (!parsed) return 0;
   const { values } = parsed;
   if (!values.corpus === !values.data) throw new CliError('bad_argument', `give exactly one of --corpus or --data\n\n${HELP}`, 2);
@@ -73,7 +96,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!VARIANTS.includes(variant)) throw new CliError('bad_argument', `--variant must be one of ${VARIANTS.join(', ')}`, 2);
   let corpus: Corpus;
   if (values.corpus) {
-    if (!CORPORA.includes(values.corpus as CorpusName)) throw new CliError('bad_argument', `--corpus must be one of ${CORPORA.join(', ')}`, 2);
+    if (!CORPORA.includes(values.corpus as CorpusName))
+      throw new CliError('bad_argument', `--corpus must be one of ${CORPORA.join(', ')}`, 2);
     corpus = await builtinCorpus(values.corpus as CorpusName, values['data-root'] ? resolve(values['data-root']) : undefined);
   } else {
     corpus = await manifestCorpus(resolve(values.data as string));
@@ -86,9 +110,13 @@ export async function run(argv: string[]): Promise<number> {
   });
   const { runProtocol } = await import('../train/run.js');
   const { pooled } = await runProtocol({
-    corpus, protocol, out, only,
+    corpus,
+    protocol,
+    out,
+    only,
     folds: values.folds === undefined ? undefined : num(values.folds, 'folds', 10, int),
-    maxFolds: values['max-folds'] === undefined ? undefined : num(values['max-folds'], 'max-folds', 1, (x) => Number.isInteger(x) && x >= 0),
+    maxFolds:
+      values['max-folds'] === undefined ? undefined : num(values['max-folds'], 'max-folds', 1, (x) => Number.isInteger(x) && x >= 0),
     valFraction: num(values['val-fraction'], 'val-fraction', 0.1, (x) => x >= 0 && x < 0.5),
     arch: {
       variant,

@@ -49,7 +49,8 @@ function endpoint(base: string, path: string): string {
   }
   if (u.protocol === 'http:') u.protocol = 'ws:';
   else if (u.protocol === 'https:') u.protocol = 'wss:';
-  else if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new UserError('bad_url', `server URL must start with ws://, wss://, http:// or https://, got '${base}'`);
+  else if (u.protocol !== 'ws:' && u.protocol !== 'wss:')
+    throw new UserError('bad_url', `server URL must start with ws://, wss://, http:// or https://, got '${base}'`);
   u.pathname = u.pathname.replace(/\/+$/, '') + path;
   return u.toString();
 }
@@ -64,7 +65,10 @@ function open(url: string, opts: ConnectOptions, into: Subject<ServerMessage>): 
   const codec = clientCodec(encoding);
   const headers: Record<string, string> = {};
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const ws = new WebSocket(url, encoding === 'proto' ? SUBPROTOCOL_PROTO : SUBPROTOCOL_JSON, { headers, handshakeTimeout: opts.timeoutMs ?? 10000 });
+  const ws = new WebSocket(url, encoding === 'proto' ? SUBPROTOCOL_PROTO : SUBPROTOCOL_JSON, {
+    headers,
+    handshakeTimeout: opts.timeoutMs ?? 10000,
+  });
   let fatal: ErrorMsg | undefined;
   ws.on('message', (data, isBinary) => {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -83,8 +87,10 @@ function open(url: string, opts: ConnectOptions, into: Subject<ServerMessage>): 
     const onError = (err: Error & { code?: string }) => {
       ws.off('open', onOpen);
       const where = url.replace(/\?.*$/, '');
-      if (err.code === 'ECONNREFUSED') reject(new UserError('server_unreachable', `cannot connect to ${where}: connection refused (is 'emostream serve' running there?)`));
-      else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') reject(new UserError('server_unreachable', `cannot connect to ${where}: unknown host`));
+      if (err.code === 'ECONNREFUSED')
+        reject(new UserError('server_unreachable', `cannot connect to ${where}: connection refused (is 'emostream serve' running there?)`));
+      else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
+        reject(new UserError('server_unreachable', `cannot connect to ${where}: unknown host`));
       else reject(new UserError('server_unreachable', `cannot connect to ${where}: ${err.message}`));
     };
     const onOpen = () => {
@@ -93,8 +99,15 @@ function open(url: string, opts: ConnectOptions, into: Subject<ServerMessage>): 
       ws.once('close', (code, reason) => {
         if (fatal) into.error(new UserError(fatal.code, fatal.message));
         else if (code === 1000 || code === 1001) into.complete();
-        else if (code === 4008) into.error(new UserError('slow_consumer', 'the server closed the connection: this client read its results too slowly'));
-        else into.error(new UserError('connection_lost', `connection closed unexpectedly (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`));
+        else if (code === 4008)
+          into.error(new UserError('slow_consumer', 'the server closed the connection: this client read its results too slowly'));
+        else
+          into.error(
+            new UserError(
+              'connection_lost',
+              `connection closed unexpectedly (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`,
+            ),
+          );
       });
       resolve(ws);
     };
@@ -137,7 +150,8 @@ export class Publisher {
           if (m.type === 'end') end = m;
         },
         error: reject,
-        complete: () => (end ? resolve(end) : reject(new UserError('connection_lost', 'the server closed the session without an end message'))),
+        complete: () =>
+          end ? resolve(end) : reject(new UserError('connection_lost', 'the server closed the session without an end message')),
       });
     });
     this.ended.catch(() => {});
@@ -165,7 +179,8 @@ export class Publisher {
           subject.next(m);
         },
         error: (e) => (ready ? subject.error(e) : reject(e)),
-        complete: () => (ready ? subject.complete() : reject(new UserError('connection_lost', 'the server closed the connection before it was ready'))),
+        complete: () =>
+          ready ? subject.complete() : reject(new UserError('connection_lost', 'the server closed the connection before it was ready')),
       });
     });
     const ws = await open(endpoint(url ?? DEFAULT_URL, '/v1/stream'), { encoding, token, timeoutMs }, buffered);

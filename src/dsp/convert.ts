@@ -25,7 +25,10 @@ export function downmix(samples: Float32Array, channels: number): Float32Array {
 export class MonoConverter {
   private readonly resampler?: Resampler;
 
-  constructor(readonly format: AudioFormat, readonly outRate = SAMPLE_RATE) {
+  constructor(
+    readonly format: AudioFormat,
+    readonly outRate = SAMPLE_RATE,
+  ) {
     if (!Number.isInteger(format.channels) || format.channels < 1) {
       throw new UserError('audio_bad_format', `channel count must be a positive integer, got ${format.channels}`);
     }
@@ -34,7 +37,10 @@ export class MonoConverter {
 
   push(samples: Float32Array): Float32Array {
     if (samples.length % this.format.channels !== 0) {
-      throw new UserError('audio_partial_frame', `chunk of ${samples.length} samples is not a whole number of ${this.format.channels}-channel frames`);
+      throw new UserError(
+        'audio_partial_frame',
+        `chunk of ${samples.length} samples is not a whole number of ${this.format.channels}-channel frames`,
+      );
     }
     const mono = downmix(samples, this.format.channels);
     return this.resampler ? this.resampler.process(mono) : mono;

@@ -26,7 +26,10 @@ export function deltaSequence(x: Float64Array, T: number): Float64Array {
   const d = new Float64Array(T * N_MELS);
   const at = (t: number) => Math.min(T - 1, Math.max(0, t)) * N_MELS;
   for (let t = 0; t < T; t++) {
-    const m2 = at(t - 2), m1 = at(t - 1), p1 = at(t + 1), p2 = at(t + 2);
+    const m2 = at(t - 2),
+      m1 = at(t - 1),
+      p1 = at(t + 1),
+      p2 = at(t + 2);
     for (let m = 0; m < N_MELS; m++) d[t * N_MELS + m] = delta(x[m2 + m], x[m1 + m], x[p1 + m], x[p2 + m]);
   }
   return d;
@@ -114,7 +117,10 @@ export class FeatureStream {
 
   private computeDelta(u: number, last: number): void {
     const x = this.c.data;
-    const m2 = rowOf(u - 2, last), m1 = rowOf(u - 1, last), p1 = rowOf(u + 1, last), p2 = rowOf(u + 2, last);
+    const m2 = rowOf(u - 2, last),
+      m1 = rowOf(u - 1, last),
+      p1 = rowOf(u + 1, last),
+      p2 = rowOf(u + 2, last);
     const d = this.d.data;
     const dRow = rowOf(u, last);
     for (let m = 0; m < N_MELS; m++) d[dRow + m] = delta(x[m2 + m], x[m1 + m], x[p1 + m], x[p2 + m]);
@@ -123,8 +129,12 @@ export class FeatureStream {
 
   /** Emits frame t; `last` is the newest Δ frame its ΔΔ may read (clamped to it). */
   private output(t: number, last: number): void {
-    const x = this.d.data, c = this.c.data;
-    const m2 = rowOf(t - 2, last), m1 = rowOf(t - 1, last), p1 = rowOf(t + 1, last), p2 = rowOf(t + 2, last);
+    const x = this.d.data,
+      c = this.c.data;
+    const m2 = rowOf(t - 2, last),
+      m1 = rowOf(t - 1, last),
+      p1 = rowOf(t + 1, last),
+      p2 = rowOf(t + 2, last);
     const row = rowOf(t, last);
     const out = new Float32Array(FRAME_SIZE);
     for (let m = 0; m < N_MELS; m++) {

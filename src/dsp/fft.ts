@@ -78,15 +78,31 @@ export class RealFft {
     const { half: h, re, im, cos, sin } = this;
     // First two stages together as radix-4 butterflies: their twiddles are 1 and −i, no multiplies.
     for (let a = 0; a < h; a += 4) {
-      const r0 = re[a], i0 = im[a], r1 = re[a + 1], i1 = im[a + 1];
-      const r2 = re[a + 2], i2 = im[a + 2], r3 = re[a + 3], i3 = im[a + 3];
-      const s0r = r0 + r1, s0i = i0 + i1, d0r = r0 - r1, d0i = i0 - i1;
-      const s1r = r2 + r3, s1i = i2 + i3, d1r = r2 - r3, d1i = i2 - i3;
-      re[a] = s0r + s1r; im[a] = s0i + s1i;
-      re[a + 2] = s0r - s1r; im[a + 2] = s0i - s1i;
+      const r0 = re[a],
+        i0 = im[a],
+        r1 = re[a + 1],
+        i1 = im[a + 1];
+      const r2 = re[a + 2],
+        i2 = im[a + 2],
+        r3 = re[a + 3],
+        i3 = im[a + 3];
+      const s0r = r0 + r1,
+        s0i = i0 + i1,
+        d0r = r0 - r1,
+        d0i = i0 - i1;
+      const s1r = r2 + r3,
+        s1i = i2 + i3,
+        d1r = r2 - r3,
+        d1i = i2 - i3;
+      re[a] = s0r + s1r;
+      im[a] = s0i + s1i;
+      re[a + 2] = s0r - s1r;
+      im[a + 2] = s0i - s1i;
       // (d1r + i·d1i)·(−i) = d1i − i·d1r
-      re[a + 1] = d0r + d1i; im[a + 1] = d0i - d1r;
-      re[a + 3] = d0r - d1i; im[a + 3] = d0i + d1r;
+      re[a + 1] = d0r + d1i;
+      im[a + 1] = d0i - d1r;
+      re[a + 3] = d0r - d1i;
+      im[a + 3] = d0i + d1r;
     }
     // Remaining stages two at a time (radix-2²): each pass loads and stores every value once
     // for two stages, which is what costs in V8, not the arithmetic.
@@ -96,22 +112,43 @@ export class RealFft {
       const s1 = h / len; // twiddle step of the first stage (size len)
       const s2 = s1 >> 1; // … and of the second (size 2·len)
       for (let j = 0; j < m; j++) {
-        const w1r = cos[j * s1], w1i = sin[j * s1];
-        const w2r = cos[j * s2], w2i = sin[j * s2];
+        const w1r = cos[j * s1],
+          w1i = sin[j * s1];
+        const w2r = cos[j * s2],
+          w2i = sin[j * s2];
         for (let a0 = j; a0 < h; a0 += 2 * len) {
-          const a1 = a0 + m, a2 = a1 + m, a3 = a2 + m;
-          const x0r = re[a0], x0i = im[a0], x2r = re[a2], x2i = im[a2];
-          const t1r = re[a1] * w1r - im[a1] * w1i, t1i = re[a1] * w1i + im[a1] * w1r;
-          const t3r = re[a3] * w1r - im[a3] * w1i, t3i = re[a3] * w1i + im[a3] * w1r;
-          const b0r = x0r + t1r, b0i = x0i + t1i, b1r = x0r - t1r, b1i = x0i - t1i;
-          const b2r = x2r + t3r, b2i = x2i + t3i, b3r = x2r - t3r, b3i = x2i - t3i;
-          const u2r = b2r * w2r - b2i * w2i, u2i = b2r * w2i + b2i * w2r;
+          const a1 = a0 + m,
+            a2 = a1 + m,
+            a3 = a2 + m;
+          const x0r = re[a0],
+            x0i = im[a0],
+            x2r = re[a2],
+            x2i = im[a2];
+          const t1r = re[a1] * w1r - im[a1] * w1i,
+            t1i = re[a1] * w1i + im[a1] * w1r;
+          const t3r = re[a3] * w1r - im[a3] * w1i,
+            t3i = re[a3] * w1i + im[a3] * w1r;
+          const b0r = x0r + t1r,
+            b0i = x0i + t1i,
+            b1r = x0r - t1r,
+            b1i = x0i - t1i;
+          const b2r = x2r + t3r,
+            b2i = x2i + t3i,
+            b3r = x2r - t3r,
+            b3i = x2i - t3i;
+          const u2r = b2r * w2r - b2i * w2i,
+            u2i = b2r * w2i + b2i * w2r;
           // Second-stage twiddle of the odd pair is W·(−i): (x + iy)(−i) = y − ix.
-          const u3r = b3r * w2i + b3i * w2r, u3i = -(b3r * w2r - b3i * w2i);
-          re[a0] = b0r + u2r; im[a0] = b0i + u2i;
-          re[a2] = b0r - u2r; im[a2] = b0i - u2i;
-          re[a1] = b1r + u3r; im[a1] = b1i + u3i;
-          re[a3] = b1r - u3r; im[a3] = b1i - u3i;
+          const u3r = b3r * w2i + b3i * w2r,
+            u3i = -(b3r * w2r - b3i * w2i);
+          re[a0] = b0r + u2r;
+          im[a0] = b0i + u2i;
+          re[a2] = b0r - u2r;
+          im[a2] = b0i - u2i;
+          re[a1] = b1r + u3r;
+          im[a1] = b1i + u3i;
+          re[a3] = b1r - u3r;
+          im[a3] = b1i - u3i;
         }
       }
     }
@@ -139,9 +176,14 @@ export class RealFft {
     for (let k = 0; k <= h; k++) {
       const k1 = k === h ? 0 : k;
       const k2 = k === 0 ? 0 : h - k;
-      const a = re[k1], b = im[k1], c = re[k2], d = im[k2];
-      const er = (a + c) / 2, ei = (b - d) / 2;
-      const or = (b + d) / 2, oi = -(a - c) / 2;
+      const a = re[k1],
+        b = im[k1],
+        c = re[k2],
+        d = im[k2];
+      const er = (a + c) / 2,
+        ei = (b - d) / 2;
+      const or = (b + d) / 2,
+        oi = -(a - c) / 2;
       const xr = er + sc[k] * or + ss[k] * oi;
       const xi = ei + sc[k] * oi - ss[k] * or;
       out[k] = xr * xr + xi * xi;

@@ -31,7 +31,9 @@ export function melFilterbank(sampleRate: number, nFft: number, nMels: number, f
   const lo = new Int32Array(nMels).fill(nBins);
   const hi = new Int32Array(nMels);
   for (let m = 0; m < nMels; m++) {
-    const left = edgesHz[m], centre = edgesHz[m + 1], right = edgesHz[m + 2];
+    const left = edgesHz[m],
+      centre = edgesHz[m + 1],
+      right = edgesHz[m + 2];
     for (let k = 0; k < nBins; k++) {
       const f = (k * sampleRate) / nFft;
       // Same expression as librosa: max(0, min(rising, falling)).

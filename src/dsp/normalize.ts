@@ -35,7 +35,12 @@ export function frameStats(runs: readonly { frames: number; data: Float32Array }
 
 /** z-score a window (or any whole number of frames) into out (allocated if absent). A standard
  *  deviation below MIN_STD (never stored by frameStats) leaves that feature unscaled. */
-export function normalizeFrames(raw: Float32Array, mean: ArrayLike<number>, std: ArrayLike<number>, out = new Float32Array(raw.length)): Float32Array {
+export function normalizeFrames(
+  raw: Float32Array,
+  mean: ArrayLike<number>,
+  std: ArrayLike<number>,
+  out = new Float32Array(raw.length),
+): Float32Array {
   const inv = new Float32Array(FRAME_SIZE);
   for (let i = 0; i < FRAME_SIZE; i++) inv[i] = 1 / (std[i] >= MIN_STD ? std[i] : 1);
   for (let base = 0; base < raw.length; base += FRAME_SIZE) {

@@ -36,7 +36,11 @@ export function decodeNpyF32(buf: Uint8Array): NpyArray {
   const header = String.fromCharCode(...buf.subarray(start, start + hlen));
   const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1] ?? '';
   const fortranOrder = /'fortran_order':\s*True/.test(header);
-  const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (descr !== '<f4') throw new Error(`unsupported dtype ${descr}`);
   const off = start + hlen;
   const n = shape.reduce((a, b) => a * b, 1);

@@ -81,9 +81,17 @@ export class Resampler {
   private p = 0;
   private ended = false;
 
-  constructor(readonly inRate: number, readonly outRate: number, opts: ResamplerOptions = {}) {
-    for (const [what, r] of [['input', inRate], ['output', outRate]] as const) {
-      if (!Number.isInteger(r) || r <= 0) throw new UserError('resample_bad_rate', `${what} sample rate must be a positive whole number of Hz, got ${r}`);
+  constructor(
+    readonly inRate: number,
+    readonly outRate: number,
+    opts: ResamplerOptions = {},
+  ) {
+    for (const [what, r] of [
+      ['input', inRate],
+      ['output', outRate],
+    ] as const) {
+      if (!Number.isInteger(r) || r <= 0)
+        throw new UserError('resample_bad_rate', `${what} sample rate must be a positive whole number of Hz, got ${r}`);
     }
     const g = gcd(inRate, outRate);
     this.L = outRate / g;
@@ -129,7 +137,9 @@ export class Resampler {
     const fir = opts.kernel !== 'js' && this.phases === this.L ? createSimdFir() : undefined;
     if (fir) {
       const tableBytes = this.phases * this.taps * 4;
-      const tablePtr = 0, bufPtr = tableBytes, outPtr = bufPtr + bufCap * 4;
+      const tablePtr = 0,
+        bufPtr = tableBytes,
+        outPtr = bufPtr + bufCap * 4;
       const need = outPtr + outCap * 4;
       const have = fir.memory.buffer.byteLength;
       if (need > have) fir.memory.grow(Math.ceil((need - have) / 65536));
@@ -209,7 +219,10 @@ export class Resampler {
       const off = i - half + 1 - this.bufStart;
       // Four partial sums break the add-latency chain (several times faster in V8); the order
       // is fixed, so results still do not depend on chunking.
-      let a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+      let a0 = 0,
+        a1 = 0,
+        a2 = 0,
+        a3 = 0;
       for (let k = 0; k < taps; k += 4) {
         a0 += buf[off + k] * table[row + k];
         a1 += buf[off + k + 1] * table[row + k + 1];

@@ -88,7 +88,14 @@ export class StreamFrontEnd {
     const last16k = (w.endFrame - 1) * FRAME_HOP + FRAME_LENGTH - 1;
     const lastInputFrame = inputOffset + Math.floor((last16k * this.opts.format.sampleRate) / SAMPLE_RATE);
     this.vad.forget(first);
-    const placed: PlacedWindow = { seq: this.nextSeq++, startMs: first * FRAME_MS, endMs: end * FRAME_MS, speech, lastInputFrame, data: w.data };
+    const placed: PlacedWindow = {
+      seq: this.nextSeq++,
+      startMs: first * FRAME_MS,
+      endMs: end * FRAME_MS,
+      speech,
+      lastInputFrame,
+      data: w.data,
+    };
     if (w.early) placed.early = true;
     return placed;
   }

@@ -34,7 +34,8 @@ function checkOptions(opts: WindowOptions): { hop: number; min: number | undefin
   const hop = opts.hopFrames ?? 100;
   if (!Number.isInteger(hop) || hop < 1) throw new RangeError(`hopFrames must be a positive integer, got ${hop}`);
   const min = opts.minFrames;
-  if (min !== undefined && (!Number.isInteger(min) || min < 0)) throw new RangeError(`minFrames must be a non-negative integer, got ${min}`);
+  if (min !== undefined && (!Number.isInteger(min) || min < 0))
+    throw new RangeError(`minFrames must be a non-negative integer, got ${min}`);
   // 0 and anything ≥ 300 mean "no early windows" (the first full window comes at 300 anyway).
   return { hop, min: min !== undefined && min > 0 && min < WINDOW_FRAMES ? min : undefined };
 }

@@ -10,7 +10,10 @@ import { loadAudio16k } from '../dsp/load.js';
 /** Up to `n` windows from the WAV files under `dir` (sorted, strided so speakers and classes mix). */
 export async function calibrationWindows(dir: string, n: number): Promise<Float32Array[]> {
   if (!existsSync(dir)) throw new UserError('calibration_missing', `calibration audio directory ${dir} does not exist`);
-  const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.toLowerCase().endsWith('.wav')).sort();
+  const files = readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.toLowerCase().endsWith('.wav'))
+    .sort();
   if (files.length === 0) throw new UserError('calibration_missing', `no .wav files under ${dir}`);
   const want = (n + 2) * 16000 + WINDOW_FRAMES * 160;
   const parts: Float32Array[] = [];
@@ -23,10 +26,15 @@ export async function calibrationWindows(dir: string, n: number): Promise<Float3
   }
   const signal = new Float32Array(have);
   let o = 0;
-  for (const p of parts) { signal.set(p, o); o += p.length; }
+  for (const p of parts) {
+    signal.set(p, o);
+    o += p.length;
+  }
   const { frames, data } = computeFeatures(signal);
   const out: Float32Array[] = [];
-  for (let s = 0; out.length < n && s + WINDOW_FRAMES <= frames; s += 100) out.push(data.slice(s * FRAME_SIZE, (s + WINDOW_FRAMES) * FRAME_SIZE));
-  if (out.length === 0) throw new UserError('calibration_missing', `the audio under ${dir} is shorter than one ${WINDOW_FRAMES / 100} s window`);
+  for (let s = 0; out.length < n && s + WINDOW_FRAMES <= frames; s += 100)
+    out.push(data.slice(s * FRAME_SIZE, (s + WINDOW_FRAMES) * FRAME_SIZE));
+  if (out.length === 0)
+    throw new UserError('calibration_missing', `the audio under ${dir} is shorter than one ${WINDOW_FRAMES / 100} s window`);
   return out;
 }

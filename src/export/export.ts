@@ -19,7 +19,11 @@ import { INPUT_NAME, OUTPUT_NAME, sessionOptions } from '../inference/ort-sessio
 import './sta-crnn-layers.js';
 
 /** The ONNX bytes of a tfjs STA-CRNN with its normalisation: input raw features [N,300,40,3], output posteriors [N,C]. */
-export function exportOnnx(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'name' | 'labels' | 'norm'> & Partial<ModelMeta>, fingerprint?: string): Uint8Array {
+export function exportOnnx(
+  model: tfjs.LayersModel,
+  meta: Pick<ModelMeta, 'name' | 'labels' | 'norm'> & Partial<ModelMeta>,
+  fingerprint?: string,
+): Uint8Array {
   const g = new GraphBuilder(meta.name);
   convertLayersModel(model, g, { inputName: INPUT_NAME, outputName: OUTPUT_NAME, norm: meta.norm });
   return g.encode({
@@ -33,18 +37,29 @@ export function exportOnnx(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'name'
   });
 }
 
-export interface ParityResult { windows: number; maxAbsDiff: number }
+export interface ParityResult {
+  windows: number;
+  maxAbsDiff: number;
+}
 
 /** Posteriors of the same raw windows from tfjs (reference) and from ONNX Runtime. */
-async function bothPosteriors(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'norm'>, onnx: Uint8Array, windows: readonly Float32Array[]): Promise<{ ref: Float32Array; out: Float32Array }> {
+async function bothPosteriors(
+  model: tfjs.LayersModel,
+  meta: Pick<ModelMeta, 'norm'>,
+  onnx: Uint8Array,
+  windows: readonly Float32Array[],
+): Promise<{ ref: Float32Array; out: Float32Array }> {
   const n = windows.length;
   const raw = new Float32Array(n * WINDOW_SIZE);
   windows.forEach((w, i) => raw.set(w, i * WINDOW_SIZE));
   const normed = normalizeFrames(raw, meta.norm.mean, meta.norm.std);
-  const ref = tf.tidy(() => (model.predict(tf.tensor4d(normed, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS])) as tfjs.Tensor).dataSync() as Float32Array);
+  const ref = tf.tidy(
+    () => (model.predict(tf.tensor4d(normed, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS])) as tfjs.Tensor).dataSync() as Float32Array,
+  );
   const session = await ort.InferenceSession.create(onnx, sessionOptions({ threads: 1 }));
   try {
-    const out = (await session.run({ [INPUT_NAME]: new ort.Tensor('float32', raw, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS]) }))[OUTPUT_NAME].data as Float32Array;
+    const out = (await session.run({ [INPUT_NAME]: new ort.Tensor('float32', raw, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS]) }))[OUTPUT_NAME]
+      .data as Float32Array;
     return { ref, out };
   } finally {
     await session.release();
@@ -52,7 +67,12 @@ async function bothPosteriors(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'no
 }
 
 /** Max |ORT − tfjs| over the posteriors of the given raw windows. */
-export async function checkParity(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'norm'>, onnx: Uint8Array, windows: readonly Float32Array[]): Promise<ParityResult> {
+export async function checkParity(
+  model: tfjs.LayersModel,
+  meta: Pick<ModelMeta, 'norm'>,
+  onnx: Uint8Array,
+  windows: readonly Float32Array[],
+): Promise<ParityResult> {
   const { ref, out } = await bothPosteriors(model, meta, onnx, windows);
   let maxAbsDiff = 0;
   for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref[i] - out[i]));
@@ -63,7 +83,7 @@ export async function checkParity(model: tfjs.LayersModel, meta: Pick<ModelMeta,
 /** In-distribution synthetic windows (mean + std·noise per feature), for a check without audio. */
 export function syntheticWindows(meta: Pick<ModelMeta, 'norm'>, n: number, seed = 1): Float32Array[] {
   let s = seed >>> 0 || 1;
-  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const rand = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   return Array.from({ length: n }, () => {
     const w = new Float32Array(WINDOW_SIZE);
     for (let i = 0; i < WINDOW_SIZE; i++) {
@@ -76,8 +96,18 @@ export function syntheticWindows(meta: Pick<ModelMeta, 'norm'>, n: number, seed 
   });
 }
 
-export interface Int8Check { windows: number; maxAbsDiff: number; argmaxAgreement: number; convs: number }
-export interface ExportResult { path: string; bytes: number; parity?: ParityResult; int8?: Int8Check }
+export interface Int8Check {
+  windows: number;
+  maxAbsDiff: number;
+  argmaxAgreement: number;
+  convs: number;
+}
+export interface ExportResult {
+  path: string;
+  bytes: number;
+  parity?: ParityResult;
+  int8?: Int8Check;
+}
 
 export interface ExportOptions {
   out?: string;
@@ -115,11 +145,22 @@ export async function exportModelDir(dir: string, opts: ExportOptions = {}): Pro
 }
 
 /** How far int8 posteriors are from tfjs's float ones, and how often they pick the same class. */
-async function compareInt8(model: tfjs.LayersModel, meta: Pick<ModelMeta, 'norm' | 'labels'>, onnx: Uint8Array, windows: readonly Float32Array[]): Promise<Omit<Int8Check, 'convs'>> {
-  const n = windows.length, k = meta.labels.length;
+async function compareInt8(
+  model: tfjs.LayersModel,
+  meta: Pick<ModelMeta, 'norm' | 'labels'>,
+  onnx: Uint8Array,
+  windows: readonly Float32Array[],
+): Promise<Omit<Int8Check, 'convs'>> {
+  const n = windows.length,
+    k = meta.labels.length;
   const { ref, out } = await bothPosteriors(model, meta, onnx, windows);
-  let maxAbsDiff = 0, agree = 0;
-  const argmax = (a: Float32Array, i: number) => { let b = 0; for (let c = 1; c < k; c++) if (a[i * k + c] > a[i * k + b]) b = c; return b; };
+  let maxAbsDiff = 0,
+    agree = 0;
+  const argmax = (a: Float32Array, i: number) => {
+    let b = 0;
+    for (let c = 1; c < k; c++) if (a[i * k + c] > a[i * k + b]) b = c;
+    return b;
+  };
   for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref[i] - out[i]));
   for (let i = 0; i < n; i++) if (argmax(ref, i) === argmax(out, i)) agree++;
   return { windows: n, maxAbsDiff, argmaxAgreement: agree / n };

@@ -1,18 +1,19 @@
 // A small builder for ONNX graphs: named initializers, nodes with typed attributes, graph
 // inputs/outputs with symbolic dimensions, and the ModelProto around them.
 import {
-  AttributeType, DataType, encodeModel,
-  type AttributeMsg, type ModelMsg, type NodeMsg, type TensorMsg, type ValueInfoMsg,
+  AttributeType,
+  DataType,
+  encodeModel,
+  type AttributeMsg,
+  type ModelMsg,
+  type NodeMsg,
+  type TensorMsg,
+  type ValueInfoMsg,
 } from './proto.js';
 
 /** Attribute values carry their ONNX type explicitly: 1 (INT) and 1.0 (FLOAT) differ in ONNX. */
 export type Attr =
-  | { int: number }
-  | { float: number }
-  | { ints: number[] }
-  | { floats: number[] }
-  | { string: string }
-  | { strings: string[] };
+  { int: number } | { float: number } | { ints: number[] } | { floats: number[] } | { string: string } | { strings: string[] };
 
 export const int = (v: number): Attr => ({ int: v });
 export const float = (v: number): Attr => ({ float: v });
@@ -52,7 +53,8 @@ function valueInfo(name: string, elemType: number, dims: readonly Dim[]): ValueI
 }
 
 function littleEndianBytes(data: Float32Array | Int32Array | BigInt64Array | Int8Array | Uint8Array): Uint8Array {
-  if (data instanceof Int8Array || data instanceof Uint8Array) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  if (data instanceof Int8Array || data instanceof Uint8Array)
+    return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
   // Typed arrays use the platform's byte order; ONNX raw_data is little-endian.
   const out = new Uint8Array(data.byteLength);
   const view = new DataView(out.buffer);
@@ -63,9 +65,21 @@ function littleEndianBytes(data: Float32Array | Int32Array | BigInt64Array | Int
 }
 
 /** A TensorProto message of raw little-endian data. */
-export function tensorMsg(name: string, data: Float32Array | BigInt64Array | Int8Array | Uint8Array | Int32Array, dims: readonly number[]): TensorMsg {
-  const type = data instanceof Float32Array ? DataType.FLOAT : data instanceof BigInt64Array ? DataType.INT64
-    : data instanceof Int8Array ? DataType.INT8 : data instanceof Uint8Array ? DataType.UINT8 : DataType.INT32;
+export function tensorMsg(
+  name: string,
+  data: Float32Array | BigInt64Array | Int8Array | Uint8Array | Int32Array,
+  dims: readonly number[],
+): TensorMsg {
+  const type =
+    data instanceof Float32Array
+      ? DataType.FLOAT
+      : data instanceof BigInt64Array
+        ? DataType.INT64
+        : data instanceof Int8Array
+          ? DataType.INT8
+          : data instanceof Uint8Array
+            ? DataType.UINT8
+            : DataType.INT32;
   return { name, dims: [...dims], data_type: type, raw_data: littleEndianBytes(data) };
 }
 
@@ -124,7 +138,12 @@ export class GraphBuilder {
     return this.addTensor(prefix, Uint8Array.from(values), dims, DataType.UINT8);
   }
 
-  private addTensor(prefix: string, data: Float32Array | BigInt64Array | Int8Array | Uint8Array | Int32Array, dims: readonly number[], dataType: number): string {
+  private addTensor(
+    prefix: string,
+    data: Float32Array | BigInt64Array | Int8Array | Uint8Array | Int32Array,
+    dims: readonly number[],
+    dataType: number,
+  ): string {
     const n = dims.reduce((a, b) => a * b, 1);
     if (n !== data.length) throw new Error(`constant ${prefix}: ${data.length} values for shape [${dims.join(',')}]`);
     const name = this.fresh(prefix);

@@ -39,7 +39,11 @@ export function registerConverter(className: string, fn: LayerConverter): void {
 }
 
 export class UnsupportedLayerError extends Error {
-  constructor(readonly layerName: string, readonly className: string, why: string) {
+  constructor(
+    readonly layerName: string,
+    readonly className: string,
+    why: string,
+  ) {
     super(`layer '${layerName}' (${className}): ${why}`);
   }
 }
@@ -66,7 +70,8 @@ function pads2d(layer: Layer, shape: Shape, kernel: [number, number], strides: [
   if (padding === 'valid') return [0, 0, 0, 0];
   if (padding !== 'same') throw new UnsupportedLayerError(layer.name, layer.getClassName(), `padding '${padding}'`);
   const [h, w] = [shape[1], shape[2]];
-  if (h == null || w == null) throw new UnsupportedLayerError(layer.name, layer.getClassName(), "'same' padding needs static height and width");
+  if (h == null || w == null)
+    throw new UnsupportedLayerError(layer.name, layer.getClassName(), "'same' padding needs static height and width");
   const [t, b] = samePads(h, kernel[0], strides[0], dil[0]);
   const [l, r] = samePads(w, kernel[1], strides[1], dil[1]);
   return [t, l, b, r];
@@ -110,15 +115,24 @@ export function lstmBiasToOnnx(b: Float32Array | undefined, units: number): Floa
 /** ONNX LSTM activation names (with the alpha/beta they need) for a Keras activation name. */
 function rnnActivation(layer: Layer, name: string): { name: string; alpha?: number; beta?: number } {
   switch (name) {
-    case 'sigmoid': return { name: 'Sigmoid' };
-    case 'tanh': return { name: 'Tanh' };
-    case 'relu': return { name: 'Relu' };
+    case 'sigmoid':
+      return { name: 'Sigmoid' };
+    case 'tanh':
+      return { name: 'Tanh' };
+    case 'relu':
+      return { name: 'Relu' };
     // tfjs: clip(0.2·x + 0.5, 0, 1), ONNX HardSigmoid with the same constants.
-    case 'hardSigmoid': case 'hard_sigmoid': return { name: 'HardSigmoid', alpha: 0.2, beta: 0.5 };
-    case 'linear': return { name: 'Affine', alpha: 1, beta: 0 };
-    case 'softsign': return { name: 'Softsign' };
-    case 'softplus': return { name: 'Softplus' };
-    default: throw new UnsupportedLayerError(layer.name, layer.getClassName(), `recurrent activation '${name}'`);
+    case 'hardSigmoid':
+    case 'hard_sigmoid':
+      return { name: 'HardSigmoid', alpha: 0.2, beta: 0.5 };
+    case 'linear':
+      return { name: 'Affine', alpha: 1, beta: 0 };
+    case 'softsign':
+      return { name: 'Softsign' };
+    case 'softplus':
+      return { name: 'Softplus' };
+    default:
+      throw new UnsupportedLayerError(layer.name, layer.getClassName(), `recurrent activation '${name}'`);
   }
 }
 
@@ -135,9 +149,12 @@ function conv2d(ctx: ConvertContext, layer: Layer, [x]: Val[], outShape: Shape, 
   const dil = pair(c.dilationRate ?? 1, 'dilationRate');
   // Kernel [kh, kw, cin, cout] → ONNX [cout, cin, kh, kw].
   const W = new Float32Array(cout * cin * kh * kw);
-  for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
-    W[((o * cin + i) * kh + a) * kw + b] = kernel.data[((a * kw + b) * cin + i) * cout + o];
-  }
+  for (let a = 0; a < kh; a++)
+    for (let b = 0; b < kw; b++)
+      for (let i = 0; i < cin; i++)
+        for (let o = 0; o < cout; o++) {
+          W[((o * cin + i) * kh + a) * kw + b] = kernel.data[((a * kw + b) * cin + i) * cout + o];
+        }
   const B = new Float32Array(cout);
   const bias = w.get('bias');
   if (bias) B.set(bias.data);
@@ -150,12 +167,17 @@ function conv2d(ctx: ConvertContext, layer: Layer, [x]: Val[], outShape: Shape, 
     }
   }
   const xin = ctx.nchw(x);
-  const y = ctx.g.op('Conv', [xin.name, ctx.g.constant(`${layer.name}.W`, W, [cout, cin, kh, kw]), ctx.g.constant(`${layer.name}.B`, B, [cout])], {
-    kernel_shape: ints([kh, kw]),
-    strides: ints(strides),
-    dilations: ints(dil),
-    pads: ints(pads2d(layer, x.shape, [kh, kw], strides, dil)),
-  }, layer.name);
+  const y = ctx.g.op(
+    'Conv',
+    [xin.name, ctx.g.constant(`${layer.name}.W`, W, [cout, cin, kh, kw]), ctx.g.constant(`${layer.name}.B`, B, [cout])],
+    {
+      kernel_shape: ints([kh, kw]),
+      strides: ints(strides),
+      dilations: ints(dil),
+      pads: ints(pads2d(layer, x.shape, [kh, kw], strides, dil)),
+    },
+    layer.name,
+  );
   const out: Val = { name: y, nchw: true, shape: outShape };
   // With BatchNorm folded, the conv's own activation must be linear (checked by the caller).
   return ctx.activation(out, c.activation as string | undefined);
@@ -183,15 +205,18 @@ function bnAffine(ctx: ConvertContext, layer: Layer): { scale: Float32Array; shi
 function batchNorm(ctx: ConvertContext, layer: Layer, [x]: Val[], outShape: Shape): Val {
   const rank = x.shape.length;
   const axis = Number(cfg(layer).axis ?? -1);
-  if ((axis < 0 ? axis + rank : axis) !== rank - 1) throw new UnsupportedLayerError(layer.name, 'BatchNormalization', `axis ${axis} (only the channel axis)`);
+  if ((axis < 0 ? axis + rank : axis) !== rank - 1)
+    throw new UnsupportedLayerError(layer.name, 'BatchNormalization', `axis ${axis} (only the channel axis)`);
   const { scale, shift } = bnAffine(ctx, layer);
   const n = scale.length;
   // Broadcast over the channel axis: [C,1,1] for NCHW values, [C] (last axis) otherwise.
   const dims = x.nchw && rank === 4 ? [n, 1, 1] : [n];
-  const y = ctx.g.op('Add', [
-    ctx.g.op('Mul', [x.name, ctx.g.constant(`${layer.name}.scale`, scale, dims)]),
-    ctx.g.constant(`${layer.name}.shift`, shift, dims),
-  ], {}, layer.name);
+  const y = ctx.g.op(
+    'Add',
+    [ctx.g.op('Mul', [x.name, ctx.g.constant(`${layer.name}.scale`, scale, dims)]), ctx.g.constant(`${layer.name}.shift`, shift, dims)],
+    {},
+    layer.name,
+  );
   return { name: y, nchw: x.nchw, shape: outShape };
 }
 
@@ -201,7 +226,9 @@ function pool2d(op: 'MaxPool' | 'AveragePool') {
     const k = pair(c.poolSize ?? 2, 'poolSize');
     const s = pair(c.strides ?? k, 'strides');
     const attrs: Record<string, Attr> = {
-      kernel_shape: ints(k), strides: ints(s), pads: ints(pads2d(layer, x.shape, k, s, [1, 1])),
+      kernel_shape: ints(k),
+      strides: ints(s),
+      pads: ints(pads2d(layer, x.shape, k, s, [1, 1])),
     };
     // TF's "same" average pooling divides by the number of real (unpadded) pixels.
     if (op === 'AveragePool') attrs.count_include_pad = int(0);
@@ -258,7 +285,12 @@ function activationLayer(ctx: ConvertContext, layer: Layer, [x]: Val[], outShape
 function reluLayer(ctx: ConvertContext, layer: Layer, [x]: Val[], outShape: Shape): Val {
   const c = cfg(layer);
   if (c.maxValue != null) {
-    const y = ctx.g.op('Clip', [x.name, ctx.g.constant(`${layer.name}.min`, [0], []), ctx.g.constant(`${layer.name}.max`, [Number(c.maxValue)], [])], {}, layer.name);
+    const y = ctx.g.op(
+      'Clip',
+      [x.name, ctx.g.constant(`${layer.name}.min`, [0], []), ctx.g.constant(`${layer.name}.max`, [Number(c.maxValue)], [])],
+      {},
+      layer.name,
+    );
     return { ...x, name: y, shape: outShape };
   }
   return { ...ctx.activation(x, 'relu'), shape: outShape };
@@ -279,7 +311,12 @@ function common(ctx: ConvertContext, xs: Val[]): Val[] {
 function merge(op: 'Add' | 'Mul' | 'Sub' | 'Max' | 'Min' | 'Mean') {
   return (ctx: ConvertContext, layer: Layer, xs: Val[], outShape: Shape): Val => {
     const ys = common(ctx, xs);
-    const name = ctx.g.op(op, ys.map((v) => v.name), {}, layer.name);
+    const name = ctx.g.op(
+      op,
+      ys.map((v) => v.name),
+      {},
+      layer.name,
+    );
     return { name, nchw: ys[0].nchw, shape: outShape };
   };
 }
@@ -288,8 +325,17 @@ function concatenate(ctx: ConvertContext, layer: Layer, xs: Val[], outShape: Sha
   const ys = common(ctx, xs);
   const rank = outShape.length;
   const axis = Number(cfg(layer).axis ?? -1);
-  const a = ys[0].nchw ? nchwAxis(axis, rank) : (axis < 0 ? axis + rank : axis);
-  return { name: ctx.g.op('Concat', ys.map((v) => v.name), { axis: int(a) }, layer.name), nchw: ys[0].nchw, shape: outShape };
+  const a = ys[0].nchw ? nchwAxis(axis, rank) : axis < 0 ? axis + rank : axis;
+  return {
+    name: ctx.g.op(
+      'Concat',
+      ys.map((v) => v.name),
+      { axis: int(a) },
+      layer.name,
+    ),
+    nchw: ys[0].nchw,
+    shape: outShape,
+  };
 }
 
 function globalPool(op: 'ReduceMean' | 'ReduceMax', dims: 1 | 2) {
@@ -315,7 +361,10 @@ function lstmDirection(ctx: ConvertContext, lstm: Layer, inputSize: number) {
 function concatArrays(parts: Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -346,12 +395,18 @@ function emitLstm(ctx: ConvertContext, layer: Layer, x0: Val, outShape: Shape, d
   if (betas.length) attrs.activation_beta = floats(betas);
   const g = ctx.g;
   const seqFirst = g.op('Transpose', [x.name], { perm: ints([1, 0, 2]) }, `${layer.name}.to_time_major`);
-  const [Y, Yh] = g.node('LSTM', [
-    seqFirst,
-    g.constant(`${layer.name}.W`, concatArrays(parts.map((p) => p.W)), [nd, 4 * units, inputSize]),
-    g.constant(`${layer.name}.R`, concatArrays(parts.map((p) => p.R)), [nd, 4 * units, units]),
-    g.constant(`${layer.name}.B`, concatArrays(parts.map((p) => p.B)), [nd, 8 * units]),
-  ], attrs, 2, layer.name);
+  const [Y, Yh] = g.node(
+    'LSTM',
+    [
+      seqFirst,
+      g.constant(`${layer.name}.W`, concatArrays(parts.map((p) => p.W)), [nd, 4 * units, inputSize]),
+      g.constant(`${layer.name}.R`, concatArrays(parts.map((p) => p.R)), [nd, 4 * units, units]),
+      g.constant(`${layer.name}.B`, concatArrays(parts.map((p) => p.B)), [nd, 8 * units]),
+    ],
+    attrs,
+    2,
+    layer.name,
+  );
   let y: string;
   if (c.returnSequences) {
     // Y [time, dir, batch, units] → [batch, time, dir·units]: forward then backward, as Keras concatenates.
@@ -373,7 +428,8 @@ function bidirectional(ctx: ConvertContext, layer: Layer, [x]: Val[], outShape: 
   const bi = layer as unknown as { forwardLayer: Layer; backwardLayer: Layer };
   const inner = (c.layer as { className: string }).className;
   if (inner !== 'LSTM') throw new UnsupportedLayerError(layer.name, 'Bidirectional', `wrapped ${inner} (only LSTM)`);
-  if ((c.mergeMode ?? 'concat') !== 'concat') throw new UnsupportedLayerError(layer.name, 'Bidirectional', `mergeMode '${c.mergeMode}' (only concat)`);
+  if ((c.mergeMode ?? 'concat') !== 'concat')
+    throw new UnsupportedLayerError(layer.name, 'Bidirectional', `mergeMode '${c.mergeMode}' (only concat)`);
   return emitLstm(ctx, layer, x, outShape, [bi.forwardLayer, bi.backwardLayer], 'bidirectional');
 }
 
@@ -408,7 +464,8 @@ for (const [name, fn] of Object.entries({
   GlobalMaxPooling1D: globalPool('ReduceMax', 1),
   LSTM: lstm,
   Bidirectional: bidirectional,
-} satisfies Record<string, LayerConverter>)) registerConverter(name, fn);
+} satisfies Record<string, LayerConverter>))
+  registerConverter(name, fn);
 
 // ---------------------------------------------------------------------------------------------
 // The model walk
@@ -465,7 +522,15 @@ export function convertLayersModel(model: tfjs.LayersModel, g: GraphBuilder, opt
     },
     activation(v, name) {
       if (!name || name === 'linear') return v;
-      const ops: Record<string, string> = { relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', elu: 'Elu', selu: 'Selu', softplus: 'Softplus', softsign: 'Softsign' };
+      const ops: Record<string, string> = {
+        relu: 'Relu',
+        sigmoid: 'Sigmoid',
+        tanh: 'Tanh',
+        elu: 'Elu',
+        selu: 'Selu',
+        softplus: 'Softplus',
+        softsign: 'Softsign',
+      };
       if (ops[name]) return { ...v, name: g.op(ops[name], [v.name]) };
       if (name === 'softmax') return { ...v, name: g.op('Softmax', [v.name], { axis: int(v.nchw ? 1 : -1) }) };
       if (name === 'hardSigmoid') return { ...v, name: g.op('HardSigmoid', [v.name], { alpha: float(0.2), beta: float(0.5) }) };
@@ -483,11 +548,17 @@ export function convertLayersModel(model: tfjs.LayersModel, g: GraphBuilder, opt
     const { mean, std } = opts.norm;
     const tail = inShape.slice(-2).map(Number);
     const n = tail[0] * tail[1];
-    if (mean.length !== n || std.length !== n) throw new Error(`norm has ${mean.length}/${std.length} values; the input's last two axes hold ${n}`);
+    if (mean.length !== n || std.length !== n)
+      throw new Error(`norm has ${mean.length}/${std.length} values; the input's last two axes hold ${n}`);
     // As src/model/normalize.ts: a (near-)zero std leaves the feature unscaled.
     const scale = Float32Array.from(std, (s) => 1 / (s >= MIN_STD ? s : 1)); // as normalizeFrames
     const shift = Float32Array.from(mean, (m, i) => -m * scale[i]);
-    x = g.op('Add', [g.op('Mul', [x, g.constant('norm.scale', scale, tail)], {}, 'norm.scale'), g.constant('norm.shift', shift, tail)], {}, 'norm.shift');
+    x = g.op(
+      'Add',
+      [g.op('Mul', [x, g.constant('norm.scale', scale, tail)], {}, 'norm.scale'), g.constant('norm.shift', shift, tail)],
+      {},
+      'norm.shift',
+    );
   }
   const values = new Map<number, Val>([[model.inputs[0].id, { name: x, nchw: false, shape: [...inShape] }]]);
 
@@ -499,8 +570,13 @@ export function convertLayersModel(model: tfjs.LayersModel, g: GraphBuilder, opt
       if (layer.getClassName() !== 'BatchNormalization' || layer.inboundNodes.length !== 1) continue;
       const src = layer.inboundNodes[0].inboundLayers[0];
       const axis = Number(cfg(layer).axis ?? -1);
-      if (src?.getClassName() === 'Conv2D' && src.outboundNodes.length === 1 && src.inboundNodes.length === 1
-        && (cfg(src).activation ?? 'linear') === 'linear' && (axis === -1 || axis === 3)) {
+      if (
+        src?.getClassName() === 'Conv2D' &&
+        src.outboundNodes.length === 1 &&
+        src.inboundNodes.length === 1 &&
+        (cfg(src).activation ?? 'linear') === 'linear' &&
+        (axis === -1 || axis === 3)
+      ) {
         foldInto.set(layer, src);
         folded.add(src);
       }
@@ -512,11 +588,12 @@ export function convertLayersModel(model: tfjs.LayersModel, g: GraphBuilder, opt
     if (cls === 'InputLayer') continue;
     if (folded.has(layer)) continue;
     for (const node of layer.inboundNodes) {
-      const inputsOf = (n: typeof node) => n.inputTensors.map((t) => {
-        const v = values.get(t.id);
-        if (!v) throw new Error(`layer '${layer.name}': input '${t.name}' is not computed yet (unsupported topology)`);
-        return v;
-      });
+      const inputsOf = (n: typeof node) =>
+        n.inputTensors.map((t) => {
+          const v = values.get(t.id);
+          if (!v) throw new Error(`layer '${layer.name}': input '${t.name}' is not computed yet (unsupported topology)`);
+          return v;
+        });
       if (node.outputTensors.length !== 1) throw new UnsupportedLayerError(layer.name, cls, 'more than one output');
       const outShape = [...node.outputTensors[0].shape];
       let out: Val;
@@ -537,5 +614,8 @@ export function convertLayersModel(model: tfjs.LayersModel, g: GraphBuilder, opt
   if (!last) throw new Error('the model output was not produced');
   const final = ctx.keras(last);
   g.rename(final.name, outputName);
-  g.output(outputName, final.shape.map((d, i) => (i === 0 ? 'N' : Number(d))));
+  g.output(
+    outputName,
+    final.shape.map((d, i) => (i === 0 ? 'N' : Number(d))),
+  );
 }

@@ -13,7 +13,13 @@ export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as c
 
 /** AttributeProto.AttributeType values. */
 export const AttributeType = {
-  FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRINGS: 8,
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
 } as const;
 
 // Plain-object shapes of the messages, as protobufjs reads and writes them (keepCase).
@@ -42,7 +48,10 @@ export interface NodeMsg {
   output: string[];
   attribute: AttributeMsg[];
 }
-export interface DimMsg { dim_value?: number; dim_param?: string }
+export interface DimMsg {
+  dim_value?: number;
+  dim_param?: string;
+}
 export interface ValueInfoMsg {
   name: string;
   type: { tensor_type: { elem_type: number; shape: { dim: DimMsg[] } } };

@@ -9,9 +9,19 @@ import { tensorMsg } from './graph.js';
 import { AttributeType, DataType, encodeModel, type ModelMsg, type NodeMsg, type TensorMsg } from './proto.js';
 import { INPUT_NAME, sessionOptions } from '../inference/ort-session.js';
 
-export interface QuantizeResult { model: ModelMsg; convs: number }
+export interface QuantizeResult {
+  model: ModelMsg;
+  convs: number;
+}
 
-interface Candidate { conv: NodeMsg; relu: NodeMsg; input: string; output: string; weight: TensorMsg; bias?: TensorMsg }
+interface Candidate {
+  conv: NodeMsg;
+  relu: NodeMsg;
+  input: string;
+  output: string;
+  weight: TensorMsg;
+  bias?: TensorMsg;
+}
 
 function floatsOf(t: TensorMsg): Float32Array {
   const b = t.raw_data;
@@ -36,10 +46,21 @@ function candidates(m: ModelMsg): Candidate[] {
 }
 
 /** Min/max of the named values over the calibration windows, from the float model. */
-async function calibrate(m: ModelMsg, names: string[], windows: readonly Float32Array[], windowShape: readonly number[]): Promise<Map<string, { min: number; max: number }>> {
+async function calibrate(
+  m: ModelMsg,
+  names: string[],
+  windows: readonly Float32Array[],
+  windowShape: readonly number[],
+): Promise<Map<string, { min: number; max: number }>> {
   const probe: ModelMsg = {
     ...m,
-    graph: { ...m.graph, output: [...m.graph.output, ...names.map((name) => ({ name, type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: [] } } } }))] },
+    graph: {
+      ...m.graph,
+      output: [
+        ...m.graph.output,
+        ...names.map((name) => ({ name, type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: [] } } } })),
+      ],
+    },
   };
   // The probe has no shapes for its extra outputs; ORT infers them.
   for (const o of probe.graph.output.slice(m.graph.output.length)) delete (o.type.tensor_type as { shape?: unknown }).shape;
@@ -54,7 +75,10 @@ async function calibrate(m: ModelMsg, names: string[], windows: readonly Float32
       const out = await session.run({ [INPUT_NAME]: new ort.Tensor('float32', input, [batch.length, ...windowShape]) }, names);
       for (const n of names) {
         const s = stats.get(n)!;
-        for (const v of out[n].data as Float32Array) { if (v < s.min) s.min = v; if (v > s.max) s.max = v; }
+        for (const v of out[n].data as Float32Array) {
+          if (v < s.min) s.min = v;
+          if (v > s.max) s.max = v;
+        }
       }
     }
   } finally {
@@ -65,12 +89,17 @@ async function calibrate(m: ModelMsg, names: string[], windows: readonly Float32
 
 /** uint8 affine parameters covering [min, max] (always including 0, so zero padding is exact). */
 function uint8Params(min: number, max: number): { scale: number; zero: number } {
-  const lo = Math.min(0, min), hi = Math.max(0, max);
+  const lo = Math.min(0, min),
+    hi = Math.max(0, max);
   const scale = hi > lo ? (hi - lo) / 255 : 1;
   return { scale, zero: Math.min(255, Math.max(0, Math.round(-lo / scale))) };
 }
 
-export async function quantizeConvs(m: ModelMsg, calibration: readonly Float32Array[], windowShape: readonly number[]): Promise<QuantizeResult> {
+export async function quantizeConvs(
+  m: ModelMsg,
+  calibration: readonly Float32Array[],
+  windowShape: readonly number[],
+): Promise<QuantizeResult> {
   const cands = candidates(m);
   const names = [...new Set(cands.flatMap((c) => [c.input, c.output]))];
   const stats = await calibrate(m, names, calibration, windowShape);
@@ -86,24 +115,32 @@ export async function quantizeConvs(m: ModelMsg, calibration: readonly Float32Ar
   for (const n of m.graph.node) {
     if (dropped.has(n)) continue;
     const c = byConv.get(n);
-    if (!c) { nodes.push(n); continue; }
+    if (!c) {
+      nodes.push(n);
+      continue;
+    }
     // Input activation: Q → DQ with calibrated uint8 parameters.
     let xq = quantized.get(c.input);
     if (!xq) {
       const xs = stats.get(c.input)!;
       const p = uint8Params(xs.min, xs.max);
-      newInits.push(tensorMsg(`q.${c.input}.scale`, Float32Array.of(p.scale), []), tensorMsg(`q.${c.input}.zero`, Uint8Array.of(p.zero), []));
+      newInits.push(
+        tensorMsg(`q.${c.input}.scale`, Float32Array.of(p.scale), []),
+        tensorMsg(`q.${c.input}.zero`, Uint8Array.of(p.zero), []),
+      );
       node('QuantizeLinear', [c.input, `q.${c.input}.scale`, `q.${c.input}.zero`], [`q.${c.input}.u8`]);
       node('DequantizeLinear', [`q.${c.input}.u8`, `q.${c.input}.scale`, `q.${c.input}.zero`], [`q.${c.input}.dq`]);
       xq = { dq: `q.${c.input}.dq`, ...p };
       quantized.set(c.input, xq);
     }
-    const xin = xq.dq, xp = xq;
+    const xin = xq.dq,
+      xp = xq;
     // Weights: symmetric int8 per output channel.
     const w = floatsOf(c.weight);
     const [o] = c.weight.dims;
     const per = w.length / o;
-    const ws = new Float32Array(o), wq = new Int8Array(w.length);
+    const ws = new Float32Array(o),
+      wq = new Int8Array(w.length);
     for (let k = 0; k < o; k++) {
       let mx = 0;
       for (let i = 0; i < per; i++) mx = Math.max(mx, Math.abs(w[k * per + i]));
@@ -111,7 +148,11 @@ export async function quantizeConvs(m: ModelMsg, calibration: readonly Float32Ar
       for (let i = 0; i < per; i++) wq[k * per + i] = Math.round(w[k * per + i] / ws[k]);
     }
     const wn = c.weight.name;
-    newInits.push(tensorMsg(`q.${wn}.i8`, wq, c.weight.dims), tensorMsg(`q.${wn}.scale`, ws, [o]), tensorMsg(`q.${wn}.zero`, new Int8Array(o), [o]));
+    newInits.push(
+      tensorMsg(`q.${wn}.i8`, wq, c.weight.dims),
+      tensorMsg(`q.${wn}.scale`, ws, [o]),
+      tensorMsg(`q.${wn}.zero`, new Int8Array(o), [o]),
+    );
     const axis0 = [{ name: 'axis', type: AttributeType.INT, i: 0 }];
     node('DequantizeLinear', [`q.${wn}.i8`, `q.${wn}.scale`, `q.${wn}.zero`], [`q.${wn}.dq`], axis0);
     const inputs = [xin, `q.${wn}.dq`];
@@ -120,7 +161,11 @@ export async function quantizeConvs(m: ModelMsg, calibration: readonly Float32Ar
       const b = floatsOf(c.bias);
       const bs = Float32Array.from(ws, (s) => s * xp.scale);
       const bq = Int32Array.from(b, (v, k) => Math.round(v / bs[k]));
-      newInits.push(tensorMsg(`q.${c.bias.name}.i32`, bq, [o]), tensorMsg(`q.${c.bias.name}.scale`, bs, [o]), tensorMsg(`q.${c.bias.name}.zero`, new Int32Array(o), [o]));
+      newInits.push(
+        tensorMsg(`q.${c.bias.name}.i32`, bq, [o]),
+        tensorMsg(`q.${c.bias.name}.scale`, bs, [o]),
+        tensorMsg(`q.${c.bias.name}.zero`, new Int32Array(o), [o]),
+      );
       node('DequantizeLinear', [`q.${c.bias.name}.i32`, `q.${c.bias.name}.scale`, `q.${c.bias.name}.zero`], [`q.${c.bias.name}.dq`], axis0);
       inputs.push(`q.${c.bias.name}.dq`);
     }
@@ -139,7 +184,10 @@ export async function quantizeConvs(m: ModelMsg, calibration: readonly Float32Ar
     model: {
       ...m,
       graph: { ...m.graph, node: nodes, initializer: [...m.graph.initializer.filter((t) => !unused.has(t.name)), ...newInits] },
-      metadata_props: [...m.metadata_props, { key: 'emostream.quantization', value: `int8 QDQ: ${cands.length} Conv layers, static activation ranges` }],
+      metadata_props: [
+        ...m.metadata_props,
+        { key: 'emostream.quantization', value: `int8 QDQ: ${cands.length} Conv layers, static activation ranges` },
+      ],
     },
   };
 }

@@ -12,20 +12,29 @@ registerConverter('SpatialAttention', (ctx, layer, [x0], outShape) => {
   const [kh, kw, cin] = kernel.shape;
   // [kh, kw, cin, 1] → [1, cin, kh, kw]
   const W = new Float32Array(cin * kh * kw);
-  for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) for (let i = 0; i < cin; i++) {
-    W[(i * kh + a) * kw + b] = kernel.data[(a * kw + b) * cin + i];
-  }
+  for (let a = 0; a < kh; a++)
+    for (let b = 0; b < kw; b++)
+      for (let i = 0; i < cin; i++) {
+        W[(i * kh + a) * kw + b] = kernel.data[(a * kw + b) * cin + i];
+      }
   const B = w.get('bias')?.data ?? new Float32Array(1);
   const [h, wd] = [Number(x.shape[1]), Number(x.shape[2])];
   // TF "same" padding at stride 1: (k−1)/2 before, the rest after.
-  const pt = Math.floor((kh - 1) / 2), pl = Math.floor((kw - 1) / 2);
+  const pt = Math.floor((kh - 1) / 2),
+    pl = Math.floor((kw - 1) / 2);
   if (!(h > 0 && wd > 0)) throw new Error(`layer '${layer.name}': needs a static input shape`);
   const mean = g.op('ReduceMean', [x.name], { axes: ints([1]), keepdims: int(1) }, `${layer.name}.mean`);
   const max = g.op('ReduceMax', [x.name], { axes: ints([1]), keepdims: int(1) }, `${layer.name}.max`);
   const pooled = g.op('Concat', [mean, max], { axis: int(1) }, `${layer.name}.pooled`);
-  const conv = g.op('Conv', [pooled, g.constant(`${layer.name}.W`, W, [1, cin, kh, kw]), g.constant(`${layer.name}.B`, B, [1])], {
-    kernel_shape: ints([kh, kw]), pads: ints([pt, pl, kh - 1 - pt, kw - 1 - pl]),
-  }, `${layer.name}.conv`);
+  const conv = g.op(
+    'Conv',
+    [pooled, g.constant(`${layer.name}.W`, W, [1, cin, kh, kw]), g.constant(`${layer.name}.B`, B, [1])],
+    {
+      kernel_shape: ints([kh, kw]),
+      pads: ints([pt, pl, kh - 1 - pt, kw - 1 - pl]),
+    },
+    `${layer.name}.conv`,
+  );
   const mask = g.op('Sigmoid', [conv], {}, `${layer.name}.mask`);
   return { name: g.op('Mul', [x.name, mask], {}, layer.name), nchw: true, shape: outShape };
 });

@@ -27,7 +27,8 @@ export function readOnnxMetadata(bytes: Uint8Array): Record<string, string> {
     const tag = r.uint32();
     if (tag >>> 3 === 14 && (tag & 7) === 2) {
       const entry = protobuf.Reader.create(r.bytes());
-      let key = '', value = '';
+      let key = '',
+        value = '';
       while (entry.pos < entry.len) {
         const t = entry.uint32();
         if (t >>> 3 === 1) key = entry.string();

@@ -10,7 +10,7 @@ export async function loadEngine(dir: string, opts: EngineOptions = {}): Promise
   if (kind === 'onnx' || kind === 'onnx-cuda' || kind === 'onnx-int8') {
     const { OnnxEngine } = await import('./onnx-engine.js');
     const providers = kind === 'onnx-cuda' ? ['cuda' as const] : ['cpu' as const];
-    const precision = kind === 'onnx-int8' ? 'int8' as const : 'fp32' as const;
+    const precision = kind === 'onnx-int8' ? ('int8' as const) : ('fp32' as const);
     if (opts.kind) return OnnxEngine.load(dir, { threads: opts.threads, providers, precision });
     try {
       return await OnnxEngine.load(dir, { threads: opts.threads, providers });

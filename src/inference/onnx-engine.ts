@@ -103,7 +103,10 @@ async function checkFresh(modelDir: string, onnxPath: string): Promise<Record<st
   }
   if (recorded !== current) {
     const int8 = metadata['emostream.quantization'] !== undefined ? ' --int8' : '';
-    throw new UserError('model_stale', `${onnxPath} was not exported from this directory's current weights; run 'emostream export-onnx ${modelDir}${int8}'`);
+    throw new UserError(
+      'model_stale',
+      `${onnxPath} was not exported from this directory's current weights; run 'emostream export-onnx ${modelDir}${int8}'`,
+    );
   }
   return metadata;
 }
@@ -122,7 +125,10 @@ export class OnnxEngine implements Engine {
     const modelDir = resolve(dir);
     const onnxPath = join(modelDir, MODEL_FILES[opts.precision === 'int8' ? 'onnxInt8' : 'onnx']);
     if (!existsSync(onnxPath)) {
-      throw new UserError('model_not_found', `${onnxPath} does not exist (run 'emostream export-onnx ${dir}${opts.precision === 'int8' ? ' --int8' : ''}' to create it)`);
+      throw new UserError(
+        'model_not_found',
+        `${onnxPath} does not exist (run 'emostream export-onnx ${dir}${opts.precision === 'int8' ? ' --int8' : ''}' to create it)`,
+      );
     }
     const { labels } = await readMeta(modelDir);
     const metadata = await checkFresh(modelDir, onnxPath);
@@ -132,13 +138,14 @@ export class OnnxEngine implements Engine {
     const options: OrtSessionOptions = { threads, providers };
     let runner: Runner;
     try {
-      runner = opts.worker === false
-        ? inThreadRunner(await createSession(onnxPath, options))
-        : await workerRunner(onnxPath, options);
+      runner = opts.worker === false ? inThreadRunner(await createSession(onnxPath, options)) : await workerRunner(onnxPath, options);
     } catch (err) {
       const message = (err as Error).message;
       if (providers.includes('cuda') && /cuda|providers_shared/i.test(message)) {
-        throw new UserError('engine_unavailable', "ONNX Runtime's CUDA provider is not installed (onnxruntime-node ships CPU-only unless installed with CUDA; see docs/performance.md)");
+        throw new UserError(
+          'engine_unavailable',
+          "ONNX Runtime's CUDA provider is not installed (onnxruntime-node ships CPU-only unless installed with CUDA; see docs/performance.md)",
+        );
       }
       if (err instanceof UserError) throw err;
       throw new UserError('model_invalid', `ONNX Runtime cannot load ${onnxPath}: ${message}`);
@@ -153,7 +160,10 @@ export class OnnxEngine implements Engine {
     const input = new Float32Array(windows.length * WINDOW_SIZE);
     windows.forEach((w, i) => {
       if (w.length !== WINDOW_SIZE) {
-        throw new UserError('bad_window', `a feature window has ${w.length} values, expected ${WINDOW_SIZE} (${WINDOW_FRAMES}×${N_MELS}×${N_CHANNELS})`);
+        throw new UserError(
+          'bad_window',
+          `a feature window has ${w.length} values, expected ${WINDOW_SIZE} (${WINDOW_FRAMES}×${N_MELS}×${N_CHANNELS})`,
+        );
       }
       input.set(w, i * WINDOW_SIZE);
     });

@@ -3,12 +3,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createSession, runBatch, type OrtSessionOptions } from './ort-session.js';
 
-export interface WorkerInit { modelPath: string; options: OrtSessionOptions; windowShape: number[] }
+export interface WorkerInit {
+  modelPath: string;
+  options: OrtSessionOptions;
+  windowShape: number[];
+}
 export type WorkerRequest = { id: number; input: Float32Array; n: number } | { id: number; dispose: true };
 export type WorkerReply =
   | { id: number; ok: true; data: Float32Array; classes: number }
   | { id: number; ok: false; error: string }
-  | { ready: true } | { ready: false; error: string };
+  | { ready: true }
+  | { ready: false; error: string };
 
 const port = parentPort!;
 const init = workerData as WorkerInit;

@@ -44,7 +44,10 @@ export async function createSession(model: string | Uint8Array, opts: OrtSession
 
 /** Runs a batch: `input` holds n windows back to back; returns n × classes posteriors. */
 export async function runBatch(
-  session: ort.InferenceSession, input: Float32Array, n: number, windowShape: readonly number[],
+  session: ort.InferenceSession,
+  input: Float32Array,
+  n: number,
+  windowShape: readonly number[],
 ): Promise<{ data: Float32Array; classes: number }> {
   const feeds = { [INPUT_NAME]: new ort.Tensor('float32', input, [n, ...windowShape]) };
   const out = (await session.run(feeds))[OUTPUT_NAME];

@@ -22,7 +22,10 @@ export class TfjsEngine implements Engine {
     const out = model.outputs[0].shape;
     if (out[out.length - 1] !== meta.labels.length) {
       model.dispose();
-      throw new UserError('model_invalid', `model '${dir}' has ${out[out.length - 1]} outputs but meta.json lists ${meta.labels.length} labels`);
+      throw new UserError(
+        'model_invalid',
+        `model '${dir}' has ${out[out.length - 1]} outputs but meta.json lists ${meta.labels.length} labels`,
+      );
     }
     return new TfjsEngine(backend, modelName(dir), meta.labels, model, meta);
   }
@@ -31,7 +34,11 @@ export class TfjsEngine implements Engine {
     if (windows.length === 0) return [];
     const batch = new Float32Array(windows.length * WINDOW_SIZE);
     windows.forEach((w, i) => {
-      if (w.length !== WINDOW_SIZE) throw new UserError('bad_window', `a feature window must hold ${WINDOW_SIZE} floats (${WINDOW_FRAMES}×${FRAME_SIZE}), got ${w.length}`);
+      if (w.length !== WINDOW_SIZE)
+        throw new UserError(
+          'bad_window',
+          `a feature window must hold ${WINDOW_SIZE} floats (${WINDOW_FRAMES}×${FRAME_SIZE}), got ${w.length}`,
+        );
       normalizeFrames(w, this.meta.norm.mean, this.meta.norm.std, batch.subarray(i * WINDOW_SIZE, (i + 1) * WINDOW_SIZE));
     });
     const probs = tf.tidy(() => this.net.predict(tf.tensor4d(batch, [windows.length, WINDOW_FRAMES, N_MELS, N_CHANNELS])) as tf.Tensor);

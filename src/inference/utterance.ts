@@ -19,7 +19,10 @@ export function averagePosteriors(owner: ArrayLike<number>, probs: Float32Array,
 }
 
 /** One utterance's features ([frames][FRAME_SIZE]) through an engine: the mean posterior and the window count. */
-export async function scoreUtterance(engine: Engine, features: { frames: number; data: Float32Array }): Promise<{ probs: Float32Array; windows: number }> {
+export async function scoreUtterance(
+  engine: Engine,
+  features: { frames: number; data: Float32Array },
+): Promise<{ probs: Float32Array; windows: number }> {
   const windows = utteranceWindows(features.frames).map((w) => cutWindow(features.data, w));
   const post = await engine.infer(windows);
   const k = engine.labels.length;

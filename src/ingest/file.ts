@@ -12,7 +12,8 @@ export interface WavFileOptions {
 export function wavFile(path: string, opts: WavFileOptions = {}): Observable<AudioChunk> {
   const chunkFrames = opts.chunkFrames ?? 1600;
   return new Observable<AudioChunk>((sub) => {
-    if (!Number.isInteger(chunkFrames) || chunkFrames < 1) throw new RangeError(`chunkFrames must be a positive integer, got ${chunkFrames}`);
+    if (!Number.isInteger(chunkFrames) || chunkFrames < 1)
+      throw new RangeError(`chunkFrames must be a positive integer, got ${chunkFrames}`);
     readFileBytes(path).then(
       (buf) => {
         try {

@@ -60,7 +60,8 @@ export function microphone(opts: MicrophoneOptions = {}): Observable<AudioChunk>
     }
     const cp = rec.process;
     cp.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') fail(new UserError('recorder_missing', `microphone recorder '${recorder}' was not found on PATH: ${INSTALL_HINT[recorder]}`));
+      if (err.code === 'ENOENT')
+        fail(new UserError('recorder_missing', `microphone recorder '${recorder}' was not found on PATH: ${INSTALL_HINT[recorder]}`));
       else fail(new UserError('recorder_failed', `could not start '${recorder}': ${err.message}`));
     });
     cp.stderr?.on('data', (b: Buffer) => {
@@ -87,7 +88,12 @@ export function microphone(opts: MicrophoneOptions = {}): Observable<AudioChunk>
         sub.complete();
       } else {
         const why = stderr.trim().split('\n').slice(-3).join(' / ');
-        fail(new UserError('recorder_failed', `'${recorder}' exited with ${code !== null ? `code ${code}` : `signal ${signal}`}${why ? `: ${why}` : ''}`));
+        fail(
+          new UserError(
+            'recorder_failed',
+            `'${recorder}' exited with ${code !== null ? `code ${code}` : `signal ${signal}`}${why ? `: ${why}` : ''}`,
+          ),
+        );
       }
     });
     return () => {

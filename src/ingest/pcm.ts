@@ -27,9 +27,14 @@ export class PcmDecoder {
   private readonly pending: Uint8Array;
   private pendingLen = 0;
 
-  constructor(readonly encoding: SampleEncoding, readonly channels = 1) {
-    if (!isSampleEncoding(encoding)) throw new UserError('pcm_bad_encoding', `unknown sample encoding '${String(encoding)}' (use s16le or f32le)`);
-    if (!Number.isInteger(channels) || channels < 1) throw new UserError('pcm_bad_channels', `channel count must be a positive integer, got ${channels}`);
+  constructor(
+    readonly encoding: SampleEncoding,
+    readonly channels = 1,
+  ) {
+    if (!isSampleEncoding(encoding))
+      throw new UserError('pcm_bad_encoding', `unknown sample encoding '${String(encoding)}' (use s16le or f32le)`);
+    if (!Number.isInteger(channels) || channels < 1)
+      throw new UserError('pcm_bad_channels', `channel count must be a positive integer, got ${channels}`);
     this.frameBytes = BYTES_PER_SAMPLE[encoding] * channels;
     this.pending = new Uint8Array(this.frameBytes);
   }

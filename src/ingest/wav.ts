@@ -54,7 +54,8 @@ function sniff(b: Uint8Array): string | undefined {
 /** Reads the RIFF header and chunk list; throws a coded UserError naming `name` on bad input. */
 export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
   if (buf.length < 12) {
-    if (buf.length >= 4 && fourcc(buf, 0) === 'RIFF') throw new UserError('wav_truncated', `${name}: file ends inside the RIFF header (${buf.length} bytes)`);
+    if (buf.length >= 4 && fourcc(buf, 0) === 'RIFF')
+      throw new UserError('wav_truncated', `${name}: file ends inside the RIFF header (${buf.length} bytes)`);
     throw new UserError('wav_not_riff', `${name}: not a WAV file (${buf.length === 0 ? 'empty file' : `too short, ${buf.length} bytes`})`);
   }
   const head = fourcc(buf, 0);
@@ -63,7 +64,11 @@ export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
   }
   if (head !== 'RIFF') {
     const kind = sniff(buf);
-    if (kind) throw new UserError('wav_not_riff', `${name}: not a WAV file (looks like ${kind}); convert it first, e.g. ffmpeg -i '${name}' -ar 16000 -ac 1 out.wav`);
+    if (kind)
+      throw new UserError(
+        'wav_not_riff',
+        `${name}: not a WAV file (looks like ${kind}); convert it first, e.g. ffmpeg -i '${name}' -ar 16000 -ac 1 out.wav`,
+      );
     throw new UserError('wav_not_riff', `${name}: not a WAV file (starts with ${printable(head)}, expected 'RIFF')`);
   }
   if (fourcc(buf, 8) !== 'WAVE') throw new UserError('wav_not_riff', `${name}: RIFF file of type ${printable(fourcc(buf, 8))}, not 'WAVE'`);
@@ -73,7 +78,10 @@ export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
   let pos = 12;
   let truncated = false;
   for (;;) {
-    if (pos + 8 > buf.length) { truncated = pos < buf.length; break; } // a partial chunk header at the end
+    if (pos + 8 > buf.length) {
+      truncated = pos < buf.length;
+      break;
+    } // a partial chunk header at the end
     const id = fourcc(buf, pos);
     const size = view.getUint32(pos + 4, true);
     const body = pos + 8;
@@ -87,15 +95,26 @@ export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
       const streamed = size === UNKNOWN_SIZE || (size === 0 && buf.length > body);
       if (streamed) bytes = buf.length - body;
       else if (body + size > buf.length) {
-        throw new UserError('wav_truncated', `${name}: file is truncated: data chunk declares ${size} bytes but only ${buf.length - body} are present`);
+        throw new UserError(
+          'wav_truncated',
+          `${name}: file is truncated: data chunk declares ${size} bytes but only ${buf.length - body} are present`,
+        );
       }
       if (bytes % fmt.blockAlign !== 0) {
-        if (streamed) bytes -= bytes % fmt.blockAlign; // a pipe-written file cut mid-frame: keep whole frames
-        else throw new UserError('wav_truncated', `${name}: data chunk of ${bytes} bytes ends inside a sample frame (${fmt.blockAlign} bytes per frame)`);
+        if (streamed)
+          bytes -= bytes % fmt.blockAlign; // a pipe-written file cut mid-frame: keep whole frames
+        else
+          throw new UserError(
+            'wav_truncated',
+            `${name}: data chunk of ${bytes} bytes ends inside a sample frame (${fmt.blockAlign} bytes per frame)`,
+          );
       }
       return { ...fmt, dataOffset: body, frames: bytes / fmt.blockAlign };
     }
-    if (body + size > buf.length) { truncated = true; break; }
+    if (body + size > buf.length) {
+      truncated = true;
+      break;
+    }
     pos = body + size + (size & 1); // chunks are padded to an even length
   }
   if (!fmt) {
@@ -114,7 +133,8 @@ function parseFmt(view: DataView, at: number, size: number, name: string): Omit<
   const bitsPerSample = view.getUint16(at + 14, true);
   let containerBits = bitsPerSample;
   if (tag === FORMAT_EXTENSIBLE) {
-    if (size < 40 || at + 40 > view.byteLength) throw new UserError('wav_truncated', `${name}: WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk is cut short`);
+    if (size < 40 || at + 40 > view.byteLength)
+      throw new UserError('wav_truncated', `${name}: WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk is cut short`);
     // The sub-format GUID begins with the classic format tag (KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT).
     tag = view.getUint16(at + 24, true);
   }
@@ -132,14 +152,21 @@ function parseFmt(view: DataView, at: number, size: number, name: string): Omit<
     }
   } else if (tag === FORMAT_FLOAT) {
     sampleType = 'float';
-    if (containerBits !== 32 && containerBits !== 64) throw new UserError('wav_unsupported_format', `${name}: ${bitsPerSample}-bit float is not supported (32 or 64 bits)`);
+    if (containerBits !== 32 && containerBits !== 64)
+      throw new UserError('wav_unsupported_format', `${name}: ${bitsPerSample}-bit float is not supported (32 or 64 bits)`);
   } else {
     const known: Record<number, string> = { 2: 'MS ADPCM', 6: 'A-law', 7: 'µ-law', 0x11: 'IMA ADPCM', 0x55: 'MP3', 0x31: 'GSM 6.10' };
-    throw new UserError('wav_unsupported_format', `${name}: ${known[tag] ?? `format tag 0x${tag.toString(16)}`} encoding is not supported (only integer PCM and IEEE float)`);
+    throw new UserError(
+      'wav_unsupported_format',
+      `${name}: ${known[tag] ?? `format tag 0x${tag.toString(16)}`} encoding is not supported (only integer PCM and IEEE float)`,
+    );
   }
   const expectAlign = (containerBits / 8) * channels;
   if (blockAlign !== expectAlign) {
-    throw new UserError('wav_bad_header', `${name}: block align ${blockAlign} does not match ${channels} channel(s) of ${containerBits}-bit samples (${expectAlign})`);
+    throw new UserError(
+      'wav_bad_header',
+      `${name}: block align ${blockAlign} does not match ${channels} channel(s) of ${containerBits}-bit samples (${expectAlign})`,
+    );
   }
   return { format: { sampleRate, channels }, sampleType, bitsPerSample: containerBits, blockAlign };
 }

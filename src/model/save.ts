@@ -11,10 +11,12 @@ import { MODEL_FILES, modelPath, readMeta, writeAtomic, writeMeta, type ModelMet
 export async function saveModelDir(dir: string, model: tf.LayersModel, meta: ModelMeta): Promise<void> {
   await mkdir(dir, { recursive: true });
   let artifacts: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    artifacts = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const a = artifacts as unknown as tf.io.ModelArtifacts;
   const data = a.weightData;
   const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(tf.io.concatenateArrayBuffers(data as ArrayBuffer[]));

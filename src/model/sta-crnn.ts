@@ -28,10 +28,15 @@ export function buildModel(partial: Partial<StaCrnnConfig> = {}): tf.LayersModel
   if (sa && c.attentionPosition === 7) x = spatial(x);
   c.convChannels.forEach((ch, i) => {
     const k = i + 1;
-    x = tf.layers.conv2d({
-      name: `conv${k}`, filters: scaled(ch, c.width), kernelSize: c.kernel, padding: 'same',
-      kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }),
-    }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .conv2d({
+        name: `conv${k}`,
+        filters: scaled(ch, c.width),
+        kernelSize: c.kernel,
+        padding: 'same',
+        kernelInitializer: tf.initializers.heNormal({ seed: nextSeed() }),
+      })
+      .apply(x) as tf.SymbolicTensor;
     x = tf.layers.batchNormalization({ name: `bn${k}`, axis: -1, momentum: 0.9 }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.reLU({ name: `relu${k}` }).apply(x) as tf.SymbolicTensor;
     // No per-layer seed: tfjs reuses a seeded dropout mask on every call (the same units
@@ -39,7 +44,9 @@ export function buildModel(partial: Partial<StaCrnnConfig> = {}): tf.LayersModel
     // trainer seeds the global generator instead (see src/train/trainer.ts).
     x = tf.layers.dropout({ name: `dropout${k}`, rate: c.dropout }).apply(x) as tf.SymbolicTensor;
     if (c.poolAfter.includes(k)) {
-      x = tf.layers.maxPooling2d({ name: `pool${c.poolAfter.indexOf(k) + 1}`, poolSize: c.pool, strides: c.pool }).apply(x) as tf.SymbolicTensor;
+      x = tf.layers
+        .maxPooling2d({ name: `pool${c.poolAfter.indexOf(k) + 1}`, poolSize: c.pool, strides: c.pool })
+        .apply(x) as tf.SymbolicTensor;
     }
     if (sa && c.attentionPosition === k) x = spatial(x);
   });
@@ -47,15 +54,20 @@ export function buildModel(partial: Partial<StaCrnnConfig> = {}): tf.LayersModel
 
   const units = scaled(c.lstmUnits, c.width);
   const lstm = (name: string, seq: tf.SymbolicTensor, returnSequences: boolean) =>
-    tf.layers.bidirectional({
-      name, mergeMode: 'concat',
-      layer: tf.layers.lstm({
-        // sigmoid gates as in the paper (and ONNX's LSTM default); tfjs defaults to hardSigmoid.
-        units, returnSequences, recurrentActivation: 'sigmoid',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
-        recurrentInitializer: tf.initializers.orthogonal({ seed: nextSeed() }),
-      }) as unknown as tf.RNN,
-    }).apply(seq) as tf.SymbolicTensor;
+    tf.layers
+      .bidirectional({
+        name,
+        mergeMode: 'concat',
+        layer: tf.layers.lstm({
+          // sigmoid gates as in the paper (and ONNX's LSTM default); tfjs defaults to hardSigmoid.
+          units,
+          returnSequences,
+          recurrentActivation: 'sigmoid',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
+          recurrentInitializer: tf.initializers.orthogonal({ seed: nextSeed() }),
+        }) as unknown as tf.RNN,
+      })
+      .apply(seq) as tf.SymbolicTensor;
   const ta = temporalAttentionOn(c.variant);
 
   let features: tf.SymbolicTensor;
@@ -63,7 +75,9 @@ export function buildModel(partial: Partial<StaCrnnConfig> = {}): tf.LayersModel
     // Parallel: the attention CNN's map pooled to one vector, fused with an attention BiLSTM
     // run directly on the (time × 120) input sequence.
     const cnnVec = tf.layers.globalAveragePooling2d({ name: 'cnn_pool' }).apply(x) as tf.SymbolicTensor;
-    const seq = tf.layers.reshape({ name: 'input_sequence', targetShape: [WINDOW_FRAMES, N_MELS * N_CHANNELS] }).apply(input) as tf.SymbolicTensor;
+    const seq = tf.layers
+      .reshape({ name: 'input_sequence', targetShape: [WINDOW_FRAMES, N_MELS * N_CHANNELS] })
+      .apply(input) as tf.SymbolicTensor;
     const h = lstm('bilstm', seq, true);
     const rnnVec = new TemporalAttention({ name: 'temporal_attention', seed: nextSeed() }).apply(h) as tf.SymbolicTensor;
     features = tf.layers.concatenate({ name: 'fusion', axis: -1 }).apply([cnnVec, rnnVec]) as tf.SymbolicTensor;
@@ -77,9 +91,13 @@ export function buildModel(partial: Partial<StaCrnnConfig> = {}): tf.LayersModel
       features = lstm('bilstm', seq, false);
     }
   }
-  const out = tf.layers.dense({
-    name: 'fc', units: c.numClasses, activation: 'softmax',
-    kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
-  }).apply(features) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({
+      name: 'fc',
+      units: c.numClasses,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: nextSeed() }),
+    })
+    .apply(features) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out, name: `sta_crnn_${c.variant}` });
 }

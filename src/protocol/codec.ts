@@ -23,7 +23,11 @@ type Incoming = string | Uint8Array;
 
 /** One side's view of the protocol: what it sends and what it receives. */
 export class Codec<Out extends { type: string }, In extends { type: string }> {
-  constructor(readonly encoding: Encoding, private readonly outType: protobuf.Type, private readonly inType: protobuf.Type) {}
+  constructor(
+    readonly encoding: Encoding,
+    private readonly outType: protobuf.Type,
+    private readonly inType: protobuf.Type,
+  ) {}
 
   /** A frame ready for ws.send: a string (JSON) or bytes (protobuf, or raw audio in JSON mode). */
   encode(msg: Out): string | Uint8Array {
@@ -41,7 +45,10 @@ export class Codec<Out extends { type: string }, In extends { type: string }> {
       return this.fromJson(typeof frame === 'string' ? frame : Buffer.from(frame).toString('utf8'));
     }
     if (!isBinary || typeof frame === 'string') {
-      throw new UserError('malformed_protobuf', 'text frame on an emostream.v1.proto connection: every message must be a binary protobuf frame');
+      throw new UserError(
+        'malformed_protobuf',
+        'text frame on an emostream.v1.proto connection: every message must be a binary protobuf frame',
+      );
     }
     let decoded: protobuf.Message;
     try {
@@ -61,7 +68,8 @@ export class Codec<Out extends { type: string }, In extends { type: string }> {
     } catch (err) {
       throw new UserError('malformed_json', `text frame is not valid JSON: ${(err as Error).message}`);
     }
-    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new UserError('malformed_json', 'a JSON message must be an object with a "type" field');
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj))
+      throw new UserError('malformed_json', 'a JSON message must be an object with a "type" field');
     const { type, ...fields } = obj as Record<string, unknown>;
     if (typeof type !== 'string') throw new UserError('malformed_json', 'a JSON message must have a string "type" field');
     const field = this.inType.oneofs.msg.fieldsArray.find((f) => f.name === type);

@@ -9,7 +9,6 @@ export const SUBPROTOCOL_JSON = 'emostream.v1.json';
 export const SUBPROTOCOL_PROTO = 'emostream.v1.proto';
 export type Encoding = 'json' | 'proto';
 
-
 export interface SmoothingSettings {
   timeConstantMs?: number;
   margin?: number;
@@ -28,10 +27,20 @@ export interface StartMsg {
   posteriors?: boolean;
   smoothing?: SmoothingSettings;
 }
-export interface AudioMsg { type: 'audio'; data: Uint8Array }
-export interface FlushMsg { type: 'flush' }
-export interface StopMsg { type: 'stop' }
-export interface PingMsg { type: 'ping'; id?: string }
+export interface AudioMsg {
+  type: 'audio';
+  data: Uint8Array;
+}
+export interface FlushMsg {
+  type: 'flush';
+}
+export interface StopMsg {
+  type: 'stop';
+}
+export interface PingMsg {
+  type: 'ping';
+  id?: string;
+}
 export type ClientMessage = StartMsg | AudioMsg | FlushMsg | StopMsg | PingMsg;
 
 export interface ReadyMsg {
@@ -63,8 +72,26 @@ export interface EmotionMsg {
   atMs: number;
   previous?: string;
 }
-export interface SpeechMsg { type: 'speech'; active: boolean; atMs: number }
-export interface ErrorMsg { type: 'error'; code: string; message: string; fatal: boolean; skipped?: number }
-export interface EndMsg { type: 'end'; windows: number; audioMs: number; skipped: number }
-export interface PongMsg { type: 'pong'; id: string }
+export interface SpeechMsg {
+  type: 'speech';
+  active: boolean;
+  atMs: number;
+}
+export interface ErrorMsg {
+  type: 'error';
+  code: string;
+  message: string;
+  fatal: boolean;
+  skipped?: number;
+}
+export interface EndMsg {
+  type: 'end';
+  windows: number;
+  audioMs: number;
+  skipped: number;
+}
+export interface PongMsg {
+  type: 'pong';
+  id: string;
+}
 export type ServerMessage = ReadyMsg | PosteriorMsg | EmotionMsg | SpeechMsg | ErrorMsg | EndMsg | PongMsg;

@@ -46,7 +46,10 @@ export function authorize(cfg: AuthConfig, req: IncomingMessage, url: URL, scope
   if (cfg.publishTokens.length === 0 && cfg.subscribeTokens.length === 0) return;
   const token = tokenOf(req, url);
   if (token === undefined) {
-    throw new UserError('unauthorized', `this server needs a ${scope} token: send "Authorization: Bearer <token>" or add ?token=<token> to the URL`);
+    throw new UserError(
+      'unauthorized',
+      `this server needs a ${scope} token: send "Authorization: Bearer <token>" or add ?token=<token> to the URL`,
+    );
   }
   if (matches(token, cfg.publishTokens)) return;
   if (matches(token, cfg.subscribeTokens)) {

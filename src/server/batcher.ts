@@ -18,9 +18,7 @@ export interface BatcherOptions {
 }
 
 export type BatchOutcome =
-  | { kind: 'done'; probs: Float32Array; computeMs: number; batchSize: number }
-  | { kind: 'skipped' }
-  | { kind: 'cancelled' };
+  { kind: 'done'; probs: Float32Array; computeMs: number; batchSize: number } | { kind: 'skipped' } | { kind: 'cancelled' };
 
 export interface BatcherHooks {
   onBatch?(size: number, computeMs: number): void;
@@ -56,7 +54,11 @@ export class Batcher {
   batchedWindows = 0;
   maxDepth = 0;
 
-  constructor(readonly engine: Engine, opts: Partial<BatcherOptions> = {}, private readonly hooks: BatcherHooks = {}) {
+  constructor(
+    readonly engine: Engine,
+    opts: Partial<BatcherOptions> = {},
+    private readonly hooks: BatcherHooks = {},
+  ) {
     this.opts = { ...DEFAULT_BATCHER, ...opts };
     const { maxBatch, maxWaitMs, staleMs } = this.opts;
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);

@@ -37,44 +37,177 @@ export const SETTINGS: Setting[] = [
   { flag: 'host', env: 'EMOSTREAM_HOST', kind: 'string', def: '127.0.0.1', help: 'address to listen on (0.0.0.0 for every interface)' },
   { flag: 'port', env: 'EMOSTREAM_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'TCP port (0 = any free port)' },
   { flag: 'model', env: 'EMOSTREAM_MODEL', kind: 'string', def: 'models/basic-4', help: 'model directory' },
-  { flag: 'engine', env: 'EMOSTREAM_ENGINE', kind: 'string', def: '', help: `inference engine: ${ENGINES.join(', ')} (default: onnx if the model has model.onnx, else tfjs)` },
-  { flag: 'threads', env: 'EMOSTREAM_THREADS', kind: 'int', def: String(availableParallelism()), min: 1, max: 256, help: 'engine intra-op threads (default: the number of cores)' },
-  { flag: 'max-batch', env: 'EMOSTREAM_MAX_BATCH', kind: 'int', def: String(DEFAULT_BATCHER.maxBatch), min: 1, max: 1024, help: 'most windows per inference batch, across sessions' },
-  { flag: 'max-wait-ms', env: 'EMOSTREAM_MAX_WAIT_MS', kind: 'number', def: String(DEFAULT_BATCHER.maxWaitMs), min: 0, max: 10000, help: 'longest a window waits for its batch to fill, ms' },
-  { flag: 'stale-ms', env: 'EMOSTREAM_STALE_MS', kind: 'number', def: String(DEFAULT_BATCHER.staleMs), min: 1, max: 3600000, help: 'overload: a window older than this may be skipped, ms' },
-  { flag: 'max-pending', env: 'EMOSTREAM_MAX_PENDING', kind: 'int', def: String(DEFAULT_LIMITS.maxPendingWindows), min: 1, max: 100000, help: 'windows a session may have queued before its socket is paused' },
-  { flag: 'max-message-bytes', env: 'EMOSTREAM_MAX_MESSAGE_BYTES', kind: 'int', def: String(DEFAULT_LIMITS.maxMessageBytes), min: 1024, max: 1 << 30, help: 'largest accepted message, bytes' },
-  { flag: 'send-soft-limit', env: 'EMOSTREAM_SEND_SOFT_LIMIT', kind: 'int', def: String(DEFAULT_LIMITS.sendSoftLimit), min: 0, max: 1 << 30, help: 'unsent bytes per connection above which posteriors are shed' },
-  { flag: 'send-hard-limit', env: 'EMOSTREAM_SEND_HARD_LIMIT', kind: 'int', def: String(DEFAULT_LIMITS.sendHardLimit), min: 0, max: 1 << 30, help: 'unsent bytes per connection above which it is closed (slow_consumer)' },
-  { flag: 'slow-consumer-ms', env: 'EMOSTREAM_SLOW_CONSUMER_MS', kind: 'number', def: String(DEFAULT_LIMITS.slowConsumerMs), min: 0, max: 3600000, help: 'close a connection whose send buffer stays above the soft limit this long, ms' },
-  { flag: 'heartbeat-ms', env: 'EMOSTREAM_HEARTBEAT_MS', kind: 'number', def: String(DEFAULT_LIMITS.heartbeatMs), min: 0, max: 3600000, help: 'WebSocket ping interval; a peer missing a pong is dropped (0 = off), ms' },
-  { flag: 'max-sessions', env: 'EMOSTREAM_MAX_SESSIONS', kind: 'int', def: String(DEFAULT_LIMITS.maxSessions), min: 1, max: 100000, help: 'most concurrent sessions' },
-  { flag: 'publish-token', env: 'EMOSTREAM_PUBLISH_TOKENS', kind: 'list', def: '', help: 'token allowed to publish (and subscribe); repeat or comma-separate' },
+  {
+    flag: 'engine',
+    env: 'EMOSTREAM_ENGINE',
+    kind: 'string',
+    def: '',
+    help: `inference engine: ${ENGINES.join(', ')} (default: onnx if the model has model.onnx, else tfjs)`,
+  },
+  {
+    flag: 'threads',
+    env: 'EMOSTREAM_THREADS',
+    kind: 'int',
+    def: String(availableParallelism()),
+    min: 1,
+    max: 256,
+    help: 'engine intra-op threads (default: the number of cores)',
+  },
+  {
+    flag: 'max-batch',
+    env: 'EMOSTREAM_MAX_BATCH',
+    kind: 'int',
+    def: String(DEFAULT_BATCHER.maxBatch),
+    min: 1,
+    max: 1024,
+    help: 'most windows per inference batch, across sessions',
+  },
+  {
+    flag: 'max-wait-ms',
+    env: 'EMOSTREAM_MAX_WAIT_MS',
+    kind: 'number',
+    def: String(DEFAULT_BATCHER.maxWaitMs),
+    min: 0,
+    max: 10000,
+    help: 'longest a window waits for its batch to fill, ms',
+  },
+  {
+    flag: 'stale-ms',
+    env: 'EMOSTREAM_STALE_MS',
+    kind: 'number',
+    def: String(DEFAULT_BATCHER.staleMs),
+    min: 1,
+    max: 3600000,
+    help: 'overload: a window older than this may be skipped, ms',
+  },
+  {
+    flag: 'max-pending',
+    env: 'EMOSTREAM_MAX_PENDING',
+    kind: 'int',
+    def: String(DEFAULT_LIMITS.maxPendingWindows),
+    min: 1,
+    max: 100000,
+    help: 'windows a session may have queued before its socket is paused',
+  },
+  {
+    flag: 'max-message-bytes',
+    env: 'EMOSTREAM_MAX_MESSAGE_BYTES',
+    kind: 'int',
+    def: String(DEFAULT_LIMITS.maxMessageBytes),
+    min: 1024,
+    max: 1 << 30,
+    help: 'largest accepted message, bytes',
+  },
+  {
+    flag: 'send-soft-limit',
+    env: 'EMOSTREAM_SEND_SOFT_LIMIT',
+    kind: 'int',
+    def: String(DEFAULT_LIMITS.sendSoftLimit),
+    min: 0,
+    max: 1 << 30,
+    help: 'unsent bytes per connection above which posteriors are shed',
+  },
+  {
+    flag: 'send-hard-limit',
+    env: 'EMOSTREAM_SEND_HARD_LIMIT',
+    kind: 'int',
+    def: String(DEFAULT_LIMITS.sendHardLimit),
+    min: 0,
+    max: 1 << 30,
+    help: 'unsent bytes per connection above which it is closed (slow_consumer)',
+  },
+  {
+    flag: 'slow-consumer-ms',
+    env: 'EMOSTREAM_SLOW_CONSUMER_MS',
+    kind: 'number',
+    def: String(DEFAULT_LIMITS.slowConsumerMs),
+    min: 0,
+    max: 3600000,
+    help: 'close a connection whose send buffer stays above the soft limit this long, ms',
+  },
+  {
+    flag: 'heartbeat-ms',
+    env: 'EMOSTREAM_HEARTBEAT_MS',
+    kind: 'number',
+    def: String(DEFAULT_LIMITS.heartbeatMs),
+    min: 0,
+    max: 3600000,
+    help: 'WebSocket ping interval; a peer missing a pong is dropped (0 = off), ms',
+  },
+  {
+    flag: 'max-sessions',
+    env: 'EMOSTREAM_MAX_SESSIONS',
+    kind: 'int',
+    def: String(DEFAULT_LIMITS.maxSessions),
+    min: 1,
+    max: 100000,
+    help: 'most concurrent sessions',
+  },
+  {
+    flag: 'publish-token',
+    env: 'EMOSTREAM_PUBLISH_TOKENS',
+    kind: 'list',
+    def: '',
+    help: 'token allowed to publish (and subscribe); repeat or comma-separate',
+  },
   { flag: 'subscribe-token', env: 'EMOSTREAM_SUBSCRIBE_TOKENS', kind: 'list', def: '', help: 'token allowed to subscribe only' },
-  { flag: 'origin', env: 'EMOSTREAM_ORIGINS', kind: 'list', def: '', help: 'allowed browser Origin (e.g. https://app.example.com); any if unset' },
-  { flag: 'log-level', env: 'EMOSTREAM_LOG_LEVEL', kind: 'string', def: 'info', help: 'pino log level: fatal, error, warn, info, debug, trace or silent' },
+  {
+    flag: 'origin',
+    env: 'EMOSTREAM_ORIGINS',
+    kind: 'list',
+    def: '',
+    help: 'allowed browser Origin (e.g. https://app.example.com); any if unset',
+  },
+  {
+    flag: 'log-level',
+    env: 'EMOSTREAM_LOG_LEVEL',
+    kind: 'string',
+    def: 'info',
+    help: 'pino log level: fatal, error, warn, info, debug, trace or silent',
+  },
 ];
 
 /** parseArgs option table for the settings. */
 export function parseArgsOptions(): Record<string, { type: 'string'; multiple?: boolean }> {
-  return Object.fromEntries(SETTINGS.map((s) => [s.flag, s.kind === 'list' ? { type: 'string' as const, multiple: true } : { type: 'string' as const }]));
+  return Object.fromEntries(
+    SETTINGS.map((s) => [s.flag, s.kind === 'list' ? { type: 'string' as const, multiple: true } : { type: 'string' as const }]),
+  );
 }
 
 export function settingsHelp(): string {
-  return SETTINGS.map((s) => `  --${`${s.flag} <${s.kind === 'list' ? 'value' : s.kind}>`.padEnd(26)} ${s.help}${s.def ? ` [${s.def}]` : ''}\n  ${''.padEnd(28)} env ${s.env}`).join('\n');
+  return SETTINGS.map(
+    (s) =>
+      `  --${`${s.flag} <${s.kind === 'list' ? 'value' : s.kind}>`.padEnd(26)} ${s.help}${s.def ? ` [${s.def}]` : ''}\n  ${''.padEnd(28)} env ${s.env}`,
+  ).join('\n');
 }
 
 function parse(s: Setting, raw: string): string | number | string[] {
-  if (s.kind === 'list') return raw.split(',').map((x) => x.trim()).filter(Boolean);
+  if (s.kind === 'list')
+    return raw
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   if (s.kind === 'string') return raw;
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || (s.kind === 'int' && !Number.isInteger(v)) || v < (s.min ?? -Infinity) || v > (s.max ?? Infinity)) {
-    throw new UserError('bad_config', `--${s.flag} / ${s.env} must be ${s.kind === 'int' ? 'an integer' : 'a number'} in ${s.min}..${s.max}, got '${raw}'`);
+  if (
+    raw.trim() === '' ||
+    !Number.isFinite(v) ||
+    (s.kind === 'int' && !Number.isInteger(v)) ||
+    v < (s.min ?? -Infinity) ||
+    v > (s.max ?? Infinity)
+  ) {
+    throw new UserError(
+      'bad_config',
+      `--${s.flag} / ${s.env} must be ${s.kind === 'int' ? 'an integer' : 'a number'} in ${s.min}..${s.max}, got '${raw}'`,
+    );
   }
   return v;
 }
 
-export function resolveServeConfig(flags: Record<string, string | string[] | undefined>, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+export function resolveServeConfig(
+  flags: Record<string, string | string[] | undefined>,
+  env: NodeJS.ProcessEnv = process.env,
+): ServeConfig {
   const v: Record<string, string | number | string[] | undefined> = {};
   for (const s of SETTINGS) {
     const f = flags[s.flag];
@@ -84,9 +217,11 @@ export function resolveServeConfig(flags: Record<string, string | string[] | und
     else v[s.flag] = s.def === '' ? (s.kind === 'list' ? [] : undefined) : parse(s, s.def);
   }
   const engine = v.engine as EngineKind | undefined;
-  if (engine !== undefined && !ENGINES.includes(engine)) throw new UserError('bad_config', `--engine must be one of ${ENGINES.join(', ')}, got '${engine}'`);
+  if (engine !== undefined && !ENGINES.includes(engine))
+    throw new UserError('bad_config', `--engine must be one of ${ENGINES.join(', ')}, got '${engine}'`);
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-  if (!levels.includes(v['log-level'] as string)) throw new UserError('bad_config', `--log-level must be one of ${levels.join(', ')}, got '${v['log-level']}'`);
+  if (!levels.includes(v['log-level'] as string))
+    throw new UserError('bad_config', `--log-level must be one of ${levels.join(', ')}, got '${v['log-level']}'`);
   const limits: ServerLimits = {
     ...DEFAULT_LIMITS,
     maxPendingWindows: v['max-pending'] as number,
@@ -98,7 +233,8 @@ export function resolveServeConfig(flags: Record<string, string | string[] | und
     maxSessions: v['max-sessions'] as number,
   };
   limits.hardMaxMessageBytes = Math.max(limits.hardMaxMessageBytes, limits.maxMessageBytes * 2);
-  if (limits.sendHardLimit < limits.sendSoftLimit) throw new UserError('bad_config', '--send-hard-limit must not be below --send-soft-limit');
+  if (limits.sendHardLimit < limits.sendSoftLimit)
+    throw new UserError('bad_config', '--send-hard-limit must not be below --send-soft-limit');
   return {
     host: v.host as string,
     port: v.port as number,
@@ -107,7 +243,11 @@ export function resolveServeConfig(flags: Record<string, string | string[] | und
     threads: v.threads as number,
     batch: { maxBatch: v['max-batch'] as number, maxWaitMs: v['max-wait-ms'] as number, staleMs: v['stale-ms'] as number },
     limits,
-    auth: { publishTokens: v['publish-token'] as string[], subscribeTokens: v['subscribe-token'] as string[], origins: v.origin as string[] },
+    auth: {
+      publishTokens: v['publish-token'] as string[],
+      subscribeTokens: v['subscribe-token'] as string[],
+      origins: v.origin as string[],
+    },
     logLevel: v['log-level'] as string,
   };
 }

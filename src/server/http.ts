@@ -49,7 +49,8 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
     if (url.pathname === '/metrics') return reply(res, 200, 'text/plain; version=0.0.4; charset=utf-8', ctx.metrics());
     const file = DEMO_FILES[url.pathname];
     if (file) return reply(res, 200, file[1], await readFile(new URL(file[0], DEMO_DIR)));
-    if (url.pathname.startsWith('/v1/')) return reply(res, 426, 'text/plain', 'this endpoint speaks WebSocket (subprotocol emostream.v1.json or emostream.v1.proto)\n');
+    if (url.pathname.startsWith('/v1/'))
+      return reply(res, 426, 'text/plain', 'this endpoint speaks WebSocket (subprotocol emostream.v1.json or emostream.v1.proto)\n');
     reply(res, 404, 'text/plain', 'not found\n');
   } catch (err) {
     ctx.log.error({ err }, 'http request failed');

@@ -22,7 +22,10 @@ export class EmotionStateMachine {
   private candidate: string | undefined;
   private candidateSince = 0;
 
-  constructor(private readonly labels: readonly string[], private readonly opts: HysteresisOptions) {}
+  constructor(
+    private readonly labels: readonly string[],
+    private readonly opts: HysteresisOptions,
+  ) {}
 
   get label(): string | undefined {
     return this.current;

@@ -4,7 +4,9 @@
 type Labels = Record<string, string>;
 
 function labelText(labels: Labels | undefined, extra?: [string, string]): string {
-  const parts = Object.entries(labels ?? {}).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  const parts = Object.entries(labels ?? {}).map(
+    ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+  );
   if (extra) parts.push(`${extra[0]}="${extra[1]}"`);
   return parts.length ? `{${parts.join(',')}}` : '';
 }
@@ -15,7 +17,10 @@ interface Metric {
 
 export class Counter implements Metric {
   private readonly values = new Map<string, { labels?: Labels; v: number }>();
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
   inc(by = 1, labels?: Labels): void {
     const key = labelText(labels);
     const cur = this.values.get(key);
@@ -35,7 +40,11 @@ export class Counter implements Metric {
 
 export class Gauge implements Metric {
   private v = 0;
-  constructor(readonly name: string, readonly help: string, private readonly read?: () => number) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read?: () => number,
+  ) {}
   set(v: number): void {
     this.v = v;
   }
@@ -51,7 +60,11 @@ export class Histogram implements Metric {
   private readonly counts: number[];
   private sum = 0;
   private n = 0;
-  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {
     this.counts = new Array(buckets.length).fill(0);
   }
   observe(v: number): void {
@@ -101,7 +114,10 @@ export class ServerMetrics {
   readonly connections = this.registry.counter('emostream_connections_total', 'WebSocket connections accepted, by endpoint');
   readonly sessionsStarted = this.registry.counter('emostream_sessions_started_total', 'Sessions started');
   readonly windows = this.registry.counter('emostream_windows_total', 'Windows whose posteriors were computed (rate() gives windows/s)');
-  readonly windowsSkipped = this.registry.counter('emostream_windows_skipped_total', 'Stale windows skipped because the server was overloaded');
+  readonly windowsSkipped = this.registry.counter(
+    'emostream_windows_skipped_total',
+    'Stale windows skipped because the server was overloaded',
+  );
   readonly shed = this.registry.counter('emostream_posteriors_shed_total', 'Posterior messages not sent to a slow consumer');
   readonly slowConsumers = this.registry.counter('emostream_slow_consumers_total', 'Connections closed with slow_consumer');
   readonly pauses = this.registry.counter('emostream_publisher_pauses_total', 'Times a publisher socket was paused for backpressure');
@@ -109,7 +125,7 @@ export class ServerMetrics {
   readonly batchSize = this.registry.histogram('emostream_batch_size', 'Windows per inference batch', [1, 2, 4, 8, 16, 32, 64]);
   readonly inference = this.registry.histogram('emostream_inference_seconds', 'Engine time per batch', SECONDS);
   readonly queueWait = this.registry.histogram('emostream_queue_wait_seconds', 'Time a window waited in the batch queue', SECONDS);
-  readonly latency = this.registry.histogram('emostream_latency_seconds', 'Arrival of a window\'s last sample → posterior sent', SECONDS);
+  readonly latency = this.registry.histogram('emostream_latency_seconds', "Arrival of a window's last sample → posterior sent", SECONDS);
 
   constructor(gauges: { sessions: () => number; subscribers: () => number; queueDepth: () => number; maxPending: () => number }) {
     this.registry.gauge('emostream_sessions', 'Sessions open now', gauges.sessions);

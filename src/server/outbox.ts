@@ -55,7 +55,13 @@ export class Outbox {
     if ((msg.type === 'posterior' || msg.type === 'end') && this.unreported > 0) {
       const n = this.unreported;
       this.unreported = 0;
-      this.write({ type: 'error', code: 'posteriors_shed', message: `this connection reads too slowly: ${n} posterior message(s) were not sent`, fatal: false, skipped: n });
+      this.write({
+        type: 'error',
+        code: 'posteriors_shed',
+        message: `this connection reads too slowly: ${n} posterior message(s) were not sent`,
+        fatal: false,
+        skipped: n,
+      });
     }
     this.write(msg);
   }

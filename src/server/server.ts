@@ -108,7 +108,8 @@ export class EmostreamServer {
       perMessageDeflate: false,
       // Invalid UTF-8 in a text frame then fails as malformed_json instead of closing the connection.
       skipUTF8Validation: true,
-      handleProtocols: (offered) => (offered.has(SUBPROTOCOL_PROTO) ? SUBPROTOCOL_PROTO : offered.has(SUBPROTOCOL_JSON) ? SUBPROTOCOL_JSON : false),
+      handleProtocols: (offered) =>
+        offered.has(SUBPROTOCOL_PROTO) ? SUBPROTOCOL_PROTO : offered.has(SUBPROTOCOL_JSON) ? SUBPROTOCOL_JSON : false,
     });
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
   }
@@ -164,7 +165,12 @@ export class EmostreamServer {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     void handleHttp(req, res, {
-      health: () => ({ status: this.closing ? 'shutting_down' : 'ok', model: this.opts.engine.model, backend: this.opts.engine.backend, sessions: this.sessions.size }),
+      health: () => ({
+        status: this.closing ? 'shutting_down' : 'ok',
+        model: this.opts.engine.model,
+        backend: this.opts.engine.backend,
+        sessions: this.sessions.size,
+      }),
       metrics: () => this.metrics.registry.render(),
       log: this.log,
     });
@@ -210,11 +216,16 @@ export class EmostreamServer {
   }
 
   private outbox(ws: WebSocket, encoding: Encoding): Outbox {
-    return new Outbox(ws, serverCodec(encoding), { softLimit: this.limits.sendSoftLimit, hardLimit: this.limits.sendHardLimit, slowMs: this.limits.slowConsumerMs }, {
-      onShed: () => this.metrics.shed.inc(),
-      onSlow: () => this.metrics.slowConsumers.inc(),
-      onError: (code) => this.metrics.errors.inc(1, { code }),
-    });
+    return new Outbox(
+      ws,
+      serverCodec(encoding),
+      { softLimit: this.limits.sendSoftLimit, hardLimit: this.limits.sendHardLimit, slowMs: this.limits.slowConsumerMs },
+      {
+        onShed: () => this.metrics.shed.inc(),
+        onSlow: () => this.metrics.slowConsumers.inc(),
+        onError: (code) => this.metrics.errors.inc(1, { code }),
+      },
+    );
   }
 
   /** A bug while handling one connection's message ends that connection, never the server. */
@@ -260,7 +271,12 @@ export class EmostreamServer {
   private read(out: Outbox, data: RawData, isBinary: boolean): ClientMessage | undefined {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (bytes.length > this.limits.maxMessageBytes) {
-      out.send({ type: 'error', code: 'message_too_large', message: `message of ${bytes.length} bytes rejected: the limit is ${this.limits.maxMessageBytes} bytes`, fatal: false });
+      out.send({
+        type: 'error',
+        code: 'message_too_large',
+        message: `message of ${bytes.length} bytes rejected: the limit is ${this.limits.maxMessageBytes} bytes`,
+        fatal: false,
+      });
       return undefined;
     }
     try {
@@ -277,42 +293,67 @@ export class EmostreamServer {
     let stopping = false;
     const log = this.log.child({ conn: 'publisher' });
 
-    ws.on('message', this.guard(out, (data, isBinary) => {
-      const arrivedAt = performance.now();
-      const msg = this.read(out, data, isBinary);
-      if (!msg) return;
-      switch (msg.type) {
-        case 'ping':
-          return out.send({ type: 'pong', id: msg.id ?? '' });
-        case 'start': {
-          if (entry) return out.send({ type: 'error', code: 'already_started', message: `this connection already publishes session '${entry.session.id}'`, fatal: false });
-          try {
-            entry = this.startSession(ws, out, msg);
-          } catch (err) {
-            const e = err as UserError;
-            if (!(err instanceof UserError)) log.error({ err }, 'start failed');
-            return out.send({ type: 'error', code: e.code ?? 'internal_error', message: e.message, fatal: false });
+    ws.on(
+      'message',
+      this.guard(out, (data, isBinary) => {
+        const arrivedAt = performance.now();
+        const msg = this.read(out, data, isBinary);
+        if (!msg) return;
+        switch (msg.type) {
+          case 'ping':
+            return out.send({ type: 'pong', id: msg.id ?? '' });
+          case 'start': {
+            if (entry)
+              return out.send({
+                type: 'error',
+                code: 'already_started',
+                message: `this connection already publishes session '${entry.session.id}'`,
+                fatal: false,
+              });
+            try {
+              entry = this.startSession(ws, out, msg);
+            } catch (err) {
+              const e = err as UserError;
+              if (!(err instanceof UserError)) log.error({ err }, 'start failed');
+              return out.send({ type: 'error', code: e.code ?? 'internal_error', message: e.message, fatal: false });
+            }
+            log.info(
+              { session: entry.session.id, ...entry.session.settings.format, hopMs: entry.session.settings.hopMs },
+              'session started',
+            );
+            return;
           }
-          log.info({ session: entry.session.id, ...entry.session.settings.format, hopMs: entry.session.settings.hopMs }, 'session started');
-          return;
+          case 'audio':
+            if (!entry)
+              return out.send({
+                type: 'error',
+                code: 'audio_before_start',
+                message: "audio received before 'start': send a start message declaring the audio format first",
+                fatal: false,
+              });
+            if (stopping)
+              return out.send({ type: 'error', code: 'after_stop', message: "audio received after 'stop' was ignored", fatal: false });
+            return entry.session.audio(msg.data, arrivedAt);
+          case 'flush':
+            if (!entry)
+              return out.send({
+                type: 'error',
+                code: 'not_started',
+                message: "'flush' before 'start': there is nothing to flush",
+                fatal: false,
+              });
+            if (stopping) return;
+            void entry.session.flush();
+            return;
+          case 'stop':
+            if (!entry) return out.close(1000, 'stopped');
+            if (stopping) return;
+            stopping = true;
+            void entry.session.stop();
+            return;
         }
-        case 'audio':
-          if (!entry) return out.send({ type: 'error', code: 'audio_before_start', message: "audio received before 'start': send a start message declaring the audio format first", fatal: false });
-          if (stopping) return out.send({ type: 'error', code: 'after_stop', message: "audio received after 'stop' was ignored", fatal: false });
-          return entry.session.audio(msg.data, arrivedAt);
-        case 'flush':
-          if (!entry) return out.send({ type: 'error', code: 'not_started', message: "'flush' before 'start': there is nothing to flush", fatal: false });
-          if (stopping) return;
-          void entry.session.flush();
-          return;
-        case 'stop':
-          if (!entry) return out.close(1000, 'stopped');
-          if (stopping) return;
-          stopping = true;
-          void entry.session.stop();
-          return;
-      }
-    }));
+      }),
+    );
 
     ws.once('close', () => {
       if (entry && this.sessions.get(entry.session.id) === entry) {
@@ -326,8 +367,10 @@ export class EmostreamServer {
 
   private startSession(ws: WebSocket, out: Outbox, msg: Extract<ClientMessage, { type: 'start' }>): Entry {
     const settings = resolveStart(msg);
-    if (this.sessions.has(settings.session)) throw new UserError('session_exists', `session '${settings.session}' is already being published`);
-    if (this.sessions.size >= this.limits.maxSessions) throw new UserError('server_full', `the server already has its maximum of ${this.limits.maxSessions} sessions`);
+    if (this.sessions.has(settings.session))
+      throw new UserError('session_exists', `session '${settings.session}' is already being published`);
+    if (this.sessions.size >= this.limits.maxSessions)
+      throw new UserError('server_full', `the server already has its maximum of ${this.limits.maxSessions} sessions`);
     const engine = this.opts.engine;
     const session = new Session(settings, {
       batcher: this.batcher,
@@ -359,7 +402,10 @@ export class EmostreamServer {
         for (const s of entry.subscribers) s.send(m);
       },
       complete: () => {
-        this.log.info({ session: session.id, windows: session.windows, skipped: session.skipped, audioMs: Math.round(session.audioMs) }, 'session ended');
+        this.log.info(
+          { session: session.id, windows: session.windows, skipped: session.skipped, audioMs: Math.round(session.audioMs) },
+          'session ended',
+        );
         if (session.maxPending > this.maxPendingEver) this.maxPendingEver = session.maxPending;
         if (this.sessions.get(session.id) === entry) this.sessions.delete(session.id);
         for (const s of entry.subscribers) s.close(1000, 'session ended');
@@ -383,12 +429,20 @@ export class EmostreamServer {
     out.send(session.ready);
     for (const m of [session.last.posterior, session.last.speech, session.last.emotion]) if (m) out.send(m);
     entry.subscribers.add(out);
-    ws.on('message', this.guard(out, (data, isBinary) => {
-      const msg = this.read(out, data, isBinary);
-      if (!msg) return;
-      if (msg.type === 'ping') return out.send({ type: 'pong', id: msg.id ?? '' });
-      out.send({ type: 'error', code: 'subscriber_cannot_publish', message: `a subscriber connection only accepts 'ping', not '${msg.type}'`, fatal: false });
-    }));
+    ws.on(
+      'message',
+      this.guard(out, (data, isBinary) => {
+        const msg = this.read(out, data, isBinary);
+        if (!msg) return;
+        if (msg.type === 'ping') return out.send({ type: 'pong', id: msg.id ?? '' });
+        out.send({
+          type: 'error',
+          code: 'subscriber_cannot_publish',
+          message: `a subscriber connection only accepts 'ping', not '${msg.type}'`,
+          fatal: false,
+        });
+      }),
+    );
     ws.once('close', () => entry.subscribers.delete(out));
   }
 }

@@ -82,7 +82,10 @@ export class Session {
   skipped = 0;
   maxPending = 0;
 
-  constructor(readonly settings: SessionSettings, private readonly ctx: SessionContext) {
+  constructor(
+    readonly settings: SessionSettings,
+    private readonly ctx: SessionContext,
+  ) {
     this.id = settings.session;
     this.key = `${settings.session}#${++instances}`;
     this.decoder = new PcmDecoder(settings.format.encoding, settings.format.channels);
@@ -142,7 +145,12 @@ export class Session {
     if (samples.length === 0) return;
     const bad = sanitize(samples);
     if (bad > 0) {
-      this.emit({ type: 'error', code: 'non_finite_samples', message: `${bad} NaN or infinite sample(s) in an audio frame were replaced by 0`, fatal: false });
+      this.emit({
+        type: 'error',
+        code: 'non_finite_samples',
+        message: `${bad} NaN or infinite sample(s) in an audio frame were replaced by 0`,
+        fatal: false,
+      });
     }
     const format = { sampleRate: this.settings.format.sampleRate, channels: this.settings.format.channels };
     this.arrival.record(samples.length / format.channels, arrivedAt);
@@ -203,7 +211,12 @@ export class Session {
       this.decoder.end();
     } catch (err) {
       const e = err as UserError;
-      this.emit({ type: 'error', code: e.code ?? 'pcm_partial_sample', message: `${e.message}; the partial sample was dropped`, fatal: false });
+      this.emit({
+        type: 'error',
+        code: e.code ?? 'pcm_partial_sample',
+        message: `${e.message}; the partial sample was dropped`,
+        fatal: false,
+      });
     }
   }
 

@@ -7,7 +7,6 @@ import { FRAME_MS } from '../dsp/types.js';
 import type { PcmFormat } from '../ingest/types.js';
 import type { SmoothingSettings, StartMsg } from '../protocol/messages.js';
 
-
 export interface SessionSettings {
   session: string;
   format: PcmFormat;
@@ -50,7 +49,8 @@ function inRange(name: string, v: number, lo: number, hi: number, code = 'invali
 
 function msOnGrid(name: string, v: number): number {
   inRange(name, v, 100, 3000);
-  if (!onFrameGrid(v)) throw new UserError('invalid_start', `${name} must be a multiple of ${FRAME_MS} ms (the feature frame hop), got ${v}`);
+  if (!onFrameGrid(v))
+    throw new UserError('invalid_start', `${name} must be a multiple of ${FRAME_MS} ms (the feature frame hop), got ${v}`);
   return v;
 }
 
@@ -67,7 +67,8 @@ export function resolveStart(msg: StartMsg): SessionSettings {
     throw new UserError('unsupported_format', `unsupported channel count ${a.channels} (use 1..8)`);
   }
   const session = msg.session ? msg.session : randomUUID().slice(0, 8);
-  if (!isSessionId(session)) throw new UserError('invalid_start', `session id must be 1..64 characters of A-Z a-z 0-9 _ . -, got '${session}'`);
+  if (!isSessionId(session))
+    throw new UserError('invalid_start', `session id must be 1..64 characters of A-Z a-z 0-9 _ . -, got '${session}'`);
   const smoothing = { ...DEFAULT_SMOOTHING };
   for (const [k, v] of Object.entries(msg.smoothing ?? {})) {
     if (v === undefined || v === null) continue;

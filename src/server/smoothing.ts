@@ -7,7 +7,8 @@ export class PosteriorSmoother {
 
   /** timeConstantMs 0 disables smoothing (every update returns its input). */
   constructor(readonly timeConstantMs: number) {
-    if (!(timeConstantMs >= 0) || !Number.isFinite(timeConstantMs)) throw new RangeError(`time constant must be a finite number ≥ 0, got ${timeConstantMs}`);
+    if (!(timeConstantMs >= 0) || !Number.isFinite(timeConstantMs))
+      throw new RangeError(`time constant must be a finite number ≥ 0, got ${timeConstantMs}`);
   }
 
   /** Folds in the posteriors of a window ending at `atMs` (stream time) and returns the smoothed vector. */

@@ -35,7 +35,8 @@ async function listDir(dir: string, what: string): Promise<string[]> {
   try {
     return (await readdir(dir)).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('data_not_found', `${what} not found at '${dir}' (use --data-root)`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new UserError('data_not_found', `${what} not found at '${dir}' (use --data-root)`);
     throw err;
   }
 }
@@ -67,10 +68,14 @@ export async function ravdess(root: string): Promise<Utterance[]> {
 
 export async function builtinCorpus(name: CorpusName, root = defaultDataRoot()): Promise<Corpus> {
   switch (name) {
-    case 'emodb': return { name, labels: EMODB_7, utterances: await emodb(root) };
-    case 'ravdess': return { name, labels: BASIC_4, utterances: await ravdess(root) };
-    case 'basic4': return { name, labels: BASIC_4, utterances: [...(await emodb(root, BASIC_4)), ...(await ravdess(root))] };
-    default: throw new UserError('bad_corpus', `unknown corpus '${name}' (expected ${CORPORA.join(', ')})`);
+    case 'emodb':
+      return { name, labels: EMODB_7, utterances: await emodb(root) };
+    case 'ravdess':
+      return { name, labels: BASIC_4, utterances: await ravdess(root) };
+    case 'basic4':
+      return { name, labels: BASIC_4, utterances: [...(await emodb(root, BASIC_4)), ...(await ravdess(root))] };
+    default:
+      throw new UserError('bad_corpus', `unknown corpus '${name}' (expected ${CORPORA.join(', ')})`);
   }
 }
 
@@ -98,8 +103,13 @@ export async function manifestCorpus(dir: string, labels?: string[]): Promise<Co
     lines.forEach((line, i) => {
       if (!line.trim()) return;
       let o: Record<string, unknown>;
-      try { o = JSON.parse(line); } catch { throw new UserError('bad_manifest', `${file}:${i + 1}: not valid JSON`); }
-      if (typeof o.path !== 'string' || typeof o.label !== 'string') throw new UserError('bad_manifest', `${file}:${i + 1}: needs string fields "path" and "label" (and "speaker")`);
+      try {
+        o = JSON.parse(line);
+      } catch {
+        throw new UserError('bad_manifest', `${file}:${i + 1}: not valid JSON`);
+      }
+      if (typeof o.path !== 'string' || typeof o.label !== 'string')
+        throw new UserError('bad_manifest', `${file}:${i + 1}: needs string fields "path" and "label" (and "speaker")`);
       rows.push({ path: o.path, speaker: String(o.speaker ?? 'unknown'), label: o.label });
     });
   } else {
@@ -120,7 +130,9 @@ export async function manifestCorpus(dir: string, labels?: string[]): Promise<Co
   if (unknown.length) throw new UserError('bad_manifest', `${file}: labels ${unknown.join(', ')} are not among ${all.join(', ')}`);
   const utterances = rows.map((r) => ({ path: isAbsolute(r.path) ? r.path : resolve(dir, r.path), speaker: r.speaker, label: r.label }));
   for (const u of utterances.slice(0, 1)) {
-    await stat(u.path).catch(() => { throw new UserError('data_not_found', `${file}: '${u.path}' does not exist`); });
+    await stat(u.path).catch(() => {
+      throw new UserError('data_not_found', `${file}: '${u.path}' does not exist`);
+    });
   }
   return { name: resolve(dir).split('/').pop() ?? 'custom', labels: all, utterances };
 }

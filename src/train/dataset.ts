@@ -40,7 +40,12 @@ export function rawWindow(utts: readonly LoadedUtterance[], s: Segment, out = ne
 }
 
 /** A normalised batch: x is [B, 300, 40, 3] flattened, y the class indices. */
-export function makeBatch(utts: readonly LoadedUtterance[], segs: readonly Segment[], mean: ArrayLike<number>, std: ArrayLike<number>): { x: Float32Array; y: Int32Array } {
+export function makeBatch(
+  utts: readonly LoadedUtterance[],
+  segs: readonly Segment[],
+  mean: ArrayLike<number>,
+  std: ArrayLike<number>,
+): { x: Float32Array; y: Int32Array } {
   const x = new Float32Array(segs.length * WINDOW_SIZE);
   const y = new Int32Array(segs.length);
   segs.forEach((s, b) => {

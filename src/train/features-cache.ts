@@ -10,7 +10,10 @@ import { loadAudio16k } from '../dsp/load.js';
 import { computeFeatures } from '../dsp/features.js';
 import { FRAME_SIZE } from '../dsp/types.js';
 
-export interface UtteranceFeatures { frames: number; data: Float32Array }
+export interface UtteranceFeatures {
+  frames: number;
+  data: Float32Array;
+}
 
 let frontEndHash: string | null = null;
 
@@ -25,7 +28,9 @@ export function frontEndVersion(): string {
   const h = createHash('sha1');
   const src = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   for (const dir of FEATURE_SOURCE_DIRS) {
-    const files = readdirSync(join(src, dir), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(ts|js)$/.test(f)).sort();
+    const files = readdirSync(join(src, dir), { recursive: true, encoding: 'utf8' })
+      .filter((f) => /\.(ts|js)$/.test(f))
+      .sort();
     for (const f of files) h.update(`${dir}/${f}\0`).update(readFileSync(join(src, dir, f)));
   }
   frontEndHash = h.digest('hex').slice(0, 12);
@@ -40,13 +45,17 @@ export async function utteranceFeatures(path: string, cacheDir: string | null = 
   let file: string | null = null;
   if (cacheDir) {
     const s = await stat(path);
-    const key = createHash('sha1').update(`${resolve(path)}|${s.size}|${s.mtimeMs}|${frontEndVersion()}`).digest('hex');
+    const key = createHash('sha1')
+      .update(`${resolve(path)}|${s.size}|${s.mtimeMs}|${frontEndVersion()}`)
+      .digest('hex');
     file = join(cacheDir, key.slice(0, 2), `${key}.f32`);
     try {
       const b = await readFile(file);
       const data = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
       return { frames: data.length / FRAME_SIZE, data };
-    } catch { /* not cached yet */ }
+    } catch {
+      /* not cached yet */
+    }
   }
   const f = computeFeatures(await loadAudio16k(path));
   if (file) {

@@ -32,12 +32,20 @@ export interface PartGradients {
  * of the batch, so the parts of a batch (chunks here, worker parts in parallel.ts) sum to the
  * whole batch's gradient. Used by the trainer and by its gradient workers.
  */
-export async function partGradients(model: tf.LayersModel, vars: tf.Variable[], x: Float32Array, y: Int32Array, k: number,
-  batchLen: number, micro?: number): Promise<PartGradients> {
+export async function partGradients(
+  model: tf.LayersModel,
+  vars: tf.Variable[],
+  x: Float32Array,
+  y: Int32Array,
+  k: number,
+  batchLen: number,
+  micro?: number,
+): Promise<PartGradients> {
   const n = y.length;
   const step = micro && micro < n ? micro : n;
   const grads: tf.Tensor[] = [];
-  let lossSum = 0, correct = 0;
+  let lossSum = 0,
+    correct = 0;
   for (let m = 0; m < n; m += step) {
     const len = Math.min(step, n - m);
     const { x: xs, y: ys } = windowTensors(x.subarray(m * WINDOW_SIZE, (m + len) * WINDOW_SIZE), y.subarray(m, m + len), k);
@@ -62,4 +70,3 @@ export async function partGradients(model: tf.LayersModel, vars: tf.Variable[], 
   }
   return { grads, lossSum, correct };
 }
-

@@ -15,10 +15,16 @@ import { loadFeatures } from './run.js';
 import { evaluateUtterances, fmtSecs } from './trainer.js';
 import { formatMetrics, pct } from './metrics.js';
 
-const { values } = parseArgs({ options: {
-  model: { type: 'string' }, run: { type: 'string' }, cv: { type: 'string', multiple: true, default: [] },
-  intro: { type: 'string', default: '' }, licence: { type: 'string', default: '' }, speed: { type: 'string', default: '' },
-} });
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    run: { type: 'string' },
+    cv: { type: 'string', multiple: true, default: [] },
+    intro: { type: 'string', default: '' },
+    licence: { type: 'string', default: '' },
+    speed: { type: 'string', default: '' },
+  },
+});
 const modelDir = resolve(values.model as string);
 const runDir = resolve(values.run as string);
 await initTf();
@@ -30,14 +36,19 @@ const fold = makeFolds('all', corpus.utterances, { seed: run.train.seed, valFrac
 const val = await loadFeatures({ ...corpus, utterances: fold.val.map((i) => corpus.utterances[i]) }, false);
 const { metrics } = await evaluateUtterances(model, val, meta.norm, meta.labels);
 const params = buildModel(meta.arch).countParams();
-const history = (await readFile(join(runDir, 'fold-01', 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+const history = (await readFile(join(runDir, 'fold-01', 'history.jsonl'), 'utf8'))
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l));
 const sps = history.reduce((a: number, h: { samplesPerSec: number }) => a + h.samplesPerSec, 0) / history.length;
 
 const cvRows: string[] = [];
 for (const cv of values.cv as string[]) {
   const s = JSON.parse(await readFile(join(resolve(cv), 'summary.json'), 'utf8'));
   const r = JSON.parse(await readFile(join(resolve(cv), 'run.json'), 'utf8'));
-  cvRows.push(`| ${s.corpus} | ${s.protocol}${r.folds ? ` (${r.folds} folds)` : ''} | ${s.foldsDone}/${s.foldsTotal} (${s.completedFolds.join(', ')}) | ${s.pooled ? pct(s.pooled.wa) : 'n/a'} | ${s.pooled ? pct(s.pooled.ua) : 'n/a'} | \`${s.command}\` |`);
+  cvRows.push(
+    `| ${s.corpus} | ${s.protocol}${r.folds ? ` (${r.folds} folds)` : ''} | ${s.foldsDone}/${s.foldsTotal} (${s.completedFolds.join(', ')}) | ${s.pooled ? pct(s.pooled.wa) : 'n/a'} | ${s.pooled ? pct(s.pooled.ua) : 'n/a'} | \`${s.command}\` |`,
+  );
 }
 
 const card = `# ${meta.name}
@@ -72,12 +83,16 @@ early stopping used, so this is optimistic; protocol (cross-validation) figures 
 ${formatMetrics(metrics)}
 \`\`\`
 
-${cvRows.length ? `Cross-validation runs with the same width and training settings; the corpus column says what each trained and tested on (docs/results.md has the full table):
+${
+  cvRows.length
+    ? `Cross-validation runs with the same width and training settings; the corpus column says what each trained and tested on (docs/results.md has the full table):
 
 | corpus | protocol | folds finished | WA | UA | command |
 |---|---|---|---|---|---|
 ${cvRows.join('\n')}
-` : 'No cross-validation run of this configuration finished in the session (see docs/results.md).'}
+`
+    : 'No cross-validation run of this configuration finished in the session (see docs/results.md).'
+}
 
 ## Width and speed
 

@@ -16,8 +16,10 @@ export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<numbe
   if (yTrue.length !== yPred.length) throw new RangeError(`yTrue has ${yTrue.length} entries, yPred ${yPred.length}`);
   const m = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   for (let i = 0; i < yTrue.length; i++) {
-    const t = yTrue[i], p = yPred[i];
-    if (!(t >= 0 && t < k && p >= 0 && p < k)) throw new RangeError(`class index out of range at ${i}: true ${t}, predicted ${p} (k = ${k})`);
+    const t = yTrue[i],
+      p = yPred[i];
+    if (!(t >= 0 && t < k && p >= 0 && p < k))
+      throw new RangeError(`class index out of range at ${i}: true ${t}, predicted ${p} (k = ${k})`);
     m[t][p]++;
   }
   return m;
@@ -25,7 +27,8 @@ export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<numbe
 
 export function metricsFromConfusion(confusion: number[][], labels: string[]): Metrics {
   const k = labels.length;
-  let correct = 0, n = 0;
+  let correct = 0,
+    n = 0;
   const recall: number[] = [];
   for (let t = 0; t < k; t++) {
     const row = confusion[t].reduce((a, b) => a + b, 0);
@@ -35,7 +38,9 @@ export function metricsFromConfusion(confusion: number[][], labels: string[]): M
   }
   const present = recall.filter((r) => !Number.isNaN(r));
   return {
-    labels, n, confusion,
+    labels,
+    n,
+    confusion,
     wa: n ? correct / n : NaN,
     ua: present.length ? present.reduce((a, b) => a + b, 0) / present.length : NaN,
     recall,
@@ -67,7 +72,13 @@ export function pct(x: number): string {
 
 export function formatMetrics(m: Metrics): string {
   const w = Math.max(7, ...m.labels.map((l) => l.length));
-  const lines = [`WA ${pct(m.wa)}  UA ${pct(m.ua)}  (n = ${m.n})`, '', `${'true \\ pred'.padEnd(w + 2)}${m.labels.map((l) => l.slice(0, 7).padStart(8)).join('')}  recall`];
-  m.labels.forEach((l, i) => lines.push(`${l.padEnd(w + 2)}${m.confusion[i].map((c) => String(c).padStart(8)).join('')}  ${pct(m.recall[i])}`));
+  const lines = [
+    `WA ${pct(m.wa)}  UA ${pct(m.ua)}  (n = ${m.n})`,
+    '',
+    `${'true \\ pred'.padEnd(w + 2)}${m.labels.map((l) => l.slice(0, 7).padStart(8)).join('')}  recall`,
+  ];
+  m.labels.forEach((l, i) =>
+    lines.push(`${l.padEnd(w + 2)}${m.confusion[i].map((c) => String(c).padStart(8)).join('')}  ${pct(m.recall[i])}`),
+  );
   return lines.join('\n');
 }

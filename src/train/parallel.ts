@@ -45,15 +45,27 @@ export class GradientWorkers {
    * The gradient of a batch (normalised windows x, labels y) split into count + 1 contiguous
    * shares; the first is computed here with `model`/`vars`, the rest on the workers.
    */
-  async gradients(model: tf.LayersModel, vars: tf.Variable[], x: Float32Array, y: Int32Array, k: number, micro?: number): Promise<PartGradients> {
+  async gradients(
+    model: tf.LayersModel,
+    vars: tf.Variable[],
+    x: Float32Array,
+    y: Int32Array,
+    k: number,
+    micro?: number,
+  ): Promise<PartGradients> {
     const n = y.length;
     const per = Math.ceil(n / (this.workers.length + 1));
     const weights = vars.map((v) => v.dataSync() as Float32Array);
     const jobs = this.workers.map((w, i) => {
-      const lo = (i + 1) * per, hi = Math.min(n, lo + per);
+      const lo = (i + 1) * per,
+        hi = Math.min(n, lo + per);
       if (lo >= hi) return null;
       const req: GradientRequest = {
-        weights, x: x.slice(lo * WINDOW_SIZE, hi * WINDOW_SIZE), y: y.slice(lo, hi), batchLen: n, micro,
+        weights,
+        x: x.slice(lo * WINDOW_SIZE, hi * WINDOW_SIZE),
+        y: y.slice(lo, hi),
+        batchLen: n,
+        micro,
         seed: Math.floor(Math.random() * 2 ** 31),
       };
       w.postMessage(req, [req.x.buffer as ArrayBuffer, req.y.buffer as ArrayBuffer]);

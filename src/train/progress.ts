@@ -4,7 +4,10 @@ export class Progress {
   private last = 0;
   private readonly tty = Boolean(process.stderr.isTTY);
 
-  constructor(private readonly enabled: boolean, private readonly label: string) {}
+  constructor(
+    private readonly enabled: boolean,
+    private readonly label: string,
+  ) {}
 
   update(head: string, fraction: number, tail: string): void {
     if (!this.enabled) return;

@@ -61,7 +61,13 @@ function splitVal(train: number[], utts: readonly Utterance[], fraction: number,
   if (fraction <= 0) return { train, val: [] };
   const k = Math.max(2, Math.round(1 / fraction));
   const groups = stratifiedGroups(train, utts, k, rand);
-  return { train: groups.slice(1).flat().sort((a, b) => a - b), val: groups[0] };
+  return {
+    train: groups
+      .slice(1)
+      .flat()
+      .sort((a, b) => a - b),
+    val: groups[0],
+  };
 }
 
 export interface ProtocolOptions {
@@ -82,10 +88,14 @@ export function makeFolds(protocol: Protocol, utts: readonly Utterance[], opts: 
   }
   if (protocol === 'kfold') {
     const k = opts.folds ?? 10;
-    if (!Number.isInteger(k) || k < 2 || k > utts.length) throw new UserError('bad_folds', `--folds must be an integer in 2…${utts.length}, got ${k}`);
+    if (!Number.isInteger(k) || k < 2 || k > utts.length)
+      throw new UserError('bad_folds', `--folds must be an integer in 2…${utts.length}, got ${k}`);
     const groups = stratifiedGroups(all, utts, k, rand);
     return groups.map((test, f) => {
-      const rest = groups.filter((_, g) => g !== f).flat().sort((a, b) => a - b);
+      const rest = groups
+        .filter((_, g) => g !== f)
+        .flat()
+        .sort((a, b) => a - b);
       return { index: f, name: `fold ${f + 1}/${k}`, ...splitVal(rest, utts, valFraction, rand), test };
     });
   }
@@ -94,7 +104,8 @@ export function makeFolds(protocol: Protocol, utts: readonly Utterance[], opts: 
     if (speakers.length < 3) throw new UserError('bad_folds', `LOSO needs at least 3 speakers, the corpus has ${speakers.length}`);
     // --folds N groups the speakers into N folds (e.g. RAVDESS 6-fold by actor); default one each.
     const k = opts.folds ?? speakers.length;
-    if (!Number.isInteger(k) || k < 2 || k > speakers.length) throw new UserError('bad_folds', `--folds for loso must be 2…${speakers.length} (number of speaker groups), got ${k}`);
+    if (!Number.isInteger(k) || k < 2 || k > speakers.length)
+      throw new UserError('bad_folds', `--folds for loso must be 2…${speakers.length} (number of speaker groups), got ${k}`);
     const groups: string[][] = Array.from({ length: k }, () => []);
     speakers.forEach((s, i) => groups[i % k].push(s));
     return groups.map((held, f) => {
@@ -104,7 +115,13 @@ export function makeFolds(protocol: Protocol, utts: readonly Utterance[], opts: 
       const valSpeaker = groups[(f + 1) % k][0];
       const train = all.filter((i) => !held.includes(utts[i].speaker) && utts[i].speaker !== valSpeaker);
       const val = valFraction > 0 ? all.filter((i) => utts[i].speaker === valSpeaker) : [];
-      return { index: f, name: `speaker${held.length > 1 ? 's' : ''} ${held.join('+')}`, train: valFraction > 0 ? train : train.concat(val), val, test };
+      return {
+        index: f,
+        name: `speaker${held.length > 1 ? 's' : ''} ${held.join('+')}`,
+        train: valFraction > 0 ? train : train.concat(val),
+        val,
+        test,
+      };
     });
   }
   throw new UserError('bad_protocol', `unknown protocol '${protocol}' (expected ${PROTOCOLS.join(', ')})`);

@@ -39,8 +39,16 @@ export function defaultWorkers(backend: string): number {
 
 /** JSON with sorted keys and no undefined members, for comparing records. */
 function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x)
-    ? Object.fromEntries(Object.keys(x).sort().filter((k) => x[k] !== undefined).map((k) => [k, x[k]])) : x));
+  return JSON.stringify(v, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.keys(x)
+            .sort()
+            .filter((k) => x[k] !== undefined)
+            .map((k) => [k, x[k]]),
+        )
+      : x,
+  );
 }
 
 /** Settings that change a fold's result: a resumed run must match them (memory and thread
@@ -92,7 +100,11 @@ export function hardware(): string {
   return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GB RAM`;
 }
 
-export async function loadFeatures(corpus: Corpus, progress: boolean, cacheDir: string | null = defaultCacheDir()): Promise<LoadedUtterance[]> {
+export async function loadFeatures(
+  corpus: Corpus,
+  progress: boolean,
+  cacheDir: string | null = defaultCacheDir(),
+): Promise<LoadedUtterance[]> {
   const out: LoadedUtterance[] = [];
   const t0 = Date.now();
   let lastPrint = 0;
@@ -109,7 +121,10 @@ export async function loadFeatures(corpus: Corpus, progress: boolean, cacheDir: 
 }
 
 async function exists(p: string): Promise<boolean> {
-  return stat(p).then(() => true, () => false);
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[]; pooled: Metrics | null; foldsTotal: number }> {
@@ -120,21 +135,37 @@ export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[
   const folds = makeFolds(o.protocol, utts, { folds: o.folds, seed: o.train.seed, valFraction: o.valFraction });
   // A resumed or summarising invocation keeps the original run's record (and command).
   const runFile = join(o.out, 'run.json');
-  const previous = (await exists(runFile)) ? JSON.parse(await readFile(runFile, 'utf8')) as Parameters<typeof runIdentity>[0] & { command?: string } : null;
+  const previous = (await exists(runFile))
+    ? (JSON.parse(await readFile(runFile, 'utf8')) as Parameters<typeof runIdentity>[0] & { command?: string })
+    : null;
   const command = previous?.command ?? o.command;
   const microBatch = o.train.microBatch ?? defaultMicroBatch(backend, arch.width);
   const workers = Math.min(o.train.workers ?? defaultWorkers(backend), o.train.batchSize);
   const train: TrainConfig = { ...o.train, microBatch: microBatch && microBatch < o.train.batchSize ? microBatch : undefined, workers };
-  const record = { corpus: o.corpus.name, labels: o.corpus.labels, protocol: o.protocol, folds: folds.length, valFraction: o.valFraction, arch, train };
+  const record = {
+    corpus: o.corpus.name,
+    labels: o.corpus.labels,
+    protocol: o.protocol,
+    folds: folds.length,
+    valFraction: o.valFraction,
+    arch,
+    train,
+  };
   if (previous) {
     const [was, now] = [runIdentity(previous), runIdentity(record)];
     const differ = (Object.keys(now) as (keyof typeof now)[]).filter((k) => canonical(was[k]) !== canonical(now[k]));
     if (differ.length) {
-      throw new UserError('run_settings_differ', `${o.out} holds a run with other settings (${differ.join(', ')}); ` +
-        `resume it with its own command (${previous.command ?? 'see run.json'}) or choose another --out`);
+      throw new UserError(
+        'run_settings_differ',
+        `${o.out} holds a run with other settings (${differ.join(', ')}); ` +
+          `resume it with its own command (${previous.command ?? 'see run.json'}) or choose another --out`,
+      );
     }
   } else {
-    await writeFile(runFile, JSON.stringify({ ...record, backend, hardware: hardware(), command: o.command, started: new Date().toISOString() }, null, 1) + '\n');
+    await writeFile(
+      runFile,
+      JSON.stringify({ ...record, backend, hardware: hardware(), command: o.command, started: new Date().toISOString() }, null, 1) + '\n',
+    );
   }
   o = { ...o, train };
   const results: FoldResult[] = [];
@@ -155,17 +186,34 @@ export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[
   const tested = results.filter((r) => r.test);
   const pooled = tested.length ? poolMetrics(tested.map((r) => r.test as Metrics)) : null;
   const summary = {
-    corpus: o.corpus.name, protocol: o.protocol, foldsTotal: folds.length, foldsDone: results.length,
+    corpus: o.corpus.name,
+    protocol: o.protocol,
+    foldsTotal: folds.length,
+    foldsDone: results.length,
     completedFolds: results.map((r) => r.fold + 1),
-    pooled, meanWa: mean(tested.map((r) => r.test!.wa)), meanUa: mean(tested.map((r) => r.test!.ua)),
-    width: arch.width, variant: arch.variant, attentionPosition: arch.attentionPosition,
-    epochsRun: results.map((r) => r.epochsRun), bestEpochs: results.map((r) => r.bestEpoch),
-    trainSeconds: results.reduce((a, r) => a + r.trainSeconds, 0), backend, hardware: hardware(), command,
+    pooled,
+    meanWa: mean(tested.map((r) => r.test!.wa)),
+    meanUa: mean(tested.map((r) => r.test!.ua)),
+    width: arch.width,
+    variant: arch.variant,
+    attentionPosition: arch.attentionPosition,
+    epochsRun: results.map((r) => r.epochsRun),
+    bestEpochs: results.map((r) => r.bestEpoch),
+    trainSeconds: results.reduce((a, r) => a + r.trainSeconds, 0),
+    backend,
+    hardware: hardware(),
+    command,
   };
   await writeFile(join(o.out, 'summary.json'), JSON.stringify(summary, null, 1) + '\n');
   if (pooled) {
-    await writeFile(join(o.out, 'confusion.svg'), confusionSvg(pooled, `${o.corpus.name} ${o.protocol} (${results.length}/${folds.length} folds, pooled)`));
-    if (o.progress) process.stderr.write(`\n${o.corpus.name} ${o.protocol}: ${results.length}/${folds.length} folds, pooled over their test sets:\n${formatMetrics(pooled)}\n`);
+    await writeFile(
+      join(o.out, 'confusion.svg'),
+      confusionSvg(pooled, `${o.corpus.name} ${o.protocol} (${results.length}/${folds.length} folds, pooled)`),
+    );
+    if (o.progress)
+      process.stderr.write(
+        `\n${o.corpus.name} ${o.protocol}: ${results.length}/${folds.length} folds, pooled over their test sets:\n${formatMetrics(pooled)}\n`,
+      );
   }
   return { results, pooled, foldsTotal: folds.length };
 }
@@ -174,24 +222,40 @@ function mean(xs: number[]): number | null {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
 }
 
-async function runFold(o: RunOptions, arch: StaCrnnConfig, utts: LoadedUtterance[], fold: Fold, total: number, dir: string, backend: string): Promise<FoldResult> {
+async function runFold(
+  o: RunOptions,
+  arch: StaCrnnConfig,
+  utts: LoadedUtterance[],
+  fold: Fold,
+  total: number,
+  dir: string,
+  backend: string,
+): Promise<FoldResult> {
   await mkdir(dir, { recursive: true });
   const pick = (idx: number[]) => idx.map((i) => utts[i]);
-  const train = pick(fold.train), val = pick(fold.val), test = pick(fold.test);
+  const train = pick(fold.train),
+    val = pick(fold.val),
+    test = pick(fold.test);
   const norm = normStats(train);
   const model = buildModel(arch);
   const label = total > 1 ? `[${fold.name}]` : '';
-  if (o.progress) process.stderr.write(`${fold.name}: ${train.length} train / ${val.length} val / ${test.length} test utterances, backend ${backend}\n`);
+  if (o.progress)
+    process.stderr.write(`${fold.name}: ${train.length} train / ${val.length} val / ${test.length} test utterances, backend ${backend}\n`);
   const log: string[] = [];
   const res = await trainModel(model, train, val, norm, o.corpus.labels, o.train, {
-    progress: o.progress, label,
+    progress: o.progress,
+    label,
     onEpoch: async (e, improved) => {
       log.push(JSON.stringify(e));
       await writeFile(join(dir, 'history.jsonl'), log.join('\n') + '\n');
       // Checkpoint: the best model so far, usable (eval/analyze/serve) even if the run dies.
       if (improved) {
         await saveModelDir(join(dir, 'checkpoint'), model, {
-          name: `${o.corpus.name}-${o.protocol}-fold${fold.index + 1}-checkpoint`, labels: o.corpus.labels, arch, features: FEATURES, norm,
+          name: `${o.corpus.name}-${o.protocol}-fold${fold.index + 1}-checkpoint`,
+          labels: o.corpus.labels,
+          arch,
+          features: FEATURES,
+          norm,
           training: { checkpoint: true, epoch: e.epoch, valLoss: e.valLoss, valWa: e.valWa, valUa: e.valUa, command: o.command },
         });
       }
@@ -199,11 +263,24 @@ async function runFold(o: RunOptions, arch: StaCrnnConfig, utts: LoadedUtterance
   });
   const meta: ModelMeta = {
     name: o.modelName ?? `${o.corpus.name}-${o.protocol}-fold${fold.index + 1}`,
-    labels: o.corpus.labels, arch, features: FEATURES, norm,
+    labels: o.corpus.labels,
+    arch,
+    features: FEATURES,
+    norm,
     training: {
-      corpus: o.corpus.name, protocol: o.protocol, fold: fold.name, nTrain: train.length, nVal: val.length,
-      epochsRun: res.history.length, bestEpoch: res.bestEpoch, stoppedEarly: res.stoppedEarly,
-      trainSeconds: Math.round(res.trainSeconds), config: o.train, backend, hardware: hardware(), command: o.command,
+      corpus: o.corpus.name,
+      protocol: o.protocol,
+      fold: fold.name,
+      nTrain: train.length,
+      nVal: val.length,
+      epochsRun: res.history.length,
+      bestEpoch: res.bestEpoch,
+      stoppedEarly: res.stoppedEarly,
+      trainSeconds: Math.round(res.trainSeconds),
+      config: o.train,
+      backend,
+      hardware: hardware(),
+      command: o.command,
       date: new Date().toISOString(),
     },
   };
@@ -221,9 +298,18 @@ async function runFold(o: RunOptions, arch: StaCrnnConfig, utts: LoadedUtterance
   }
   model.dispose();
   const result: FoldResult = {
-    fold: fold.index, name: fold.name, nTrain: train.length, nVal: val.length, nTest: test.length,
-    bestEpoch: res.bestEpoch, epochsRun: res.history.length, stoppedEarly: res.stoppedEarly,
-    trainSeconds: res.trainSeconds, trainSegments: res.trainSegments, test: testMetrics, history: res.history,
+    fold: fold.index,
+    name: fold.name,
+    nTrain: train.length,
+    nVal: val.length,
+    nTest: test.length,
+    bestEpoch: res.bestEpoch,
+    epochsRun: res.history.length,
+    stoppedEarly: res.stoppedEarly,
+    trainSeconds: res.trainSeconds,
+    trainSegments: res.trainSegments,
+    test: testMetrics,
+    history: res.history,
   };
   await writeFile(join(dir, 'result.json'), JSON.stringify(result, null, 1) + '\n');
   return result;

@@ -64,8 +64,12 @@ function batchTensors(utts: readonly LoadedUtterance[], segs: readonly Segment[]
 }
 
 /** Segment posteriors averaged per utterance (the paper's test-time decision rule). */
-export async function predictUtterances(model: tf.LayersModel, utts: readonly LoadedUtterance[], norm: { mean: number[]; std: number[] }, batchSize = 32):
-  Promise<{ posteriors: Float32Array[]; segLoss: number }> {
+export async function predictUtterances(
+  model: tf.LayersModel,
+  utts: readonly LoadedUtterance[],
+  norm: { mean: number[]; std: number[] },
+  batchSize = 32,
+): Promise<{ posteriors: Float32Array[]; segLoss: number }> {
   const k = model.outputs[0].shape[1] as number;
   const segs = segmentsOf(utts);
   const probs = new Float32Array(segs.length * k);
@@ -79,14 +83,27 @@ export async function predictUtterances(model: tf.LayersModel, utts: readonly Lo
     lossSum += (await loss.data())[0] * part.length;
     tf.dispose([x, y, p, loss]);
   }
-  const posteriors = averagePosteriors(segs.map((s) => s.utt), probs, utts.length, k);
+  const posteriors = averagePosteriors(
+    segs.map((s) => s.utt),
+    probs,
+    utts.length,
+    k,
+  );
   return { posteriors, segLoss: segs.length ? lossSum / segs.length : NaN };
 }
 
-export async function evaluateUtterances(model: tf.LayersModel, utts: readonly LoadedUtterance[], norm: { mean: number[]; std: number[] }, labels: string[]):
-  Promise<{ metrics: Metrics; posteriors: Float32Array[]; segLoss: number }> {
+export async function evaluateUtterances(
+  model: tf.LayersModel,
+  utts: readonly LoadedUtterance[],
+  norm: { mean: number[]; std: number[] },
+  labels: string[],
+): Promise<{ metrics: Metrics; posteriors: Float32Array[]; segLoss: number }> {
   const { posteriors, segLoss } = await predictUtterances(model, utts, norm);
-  const metrics = computeMetrics(utts.map((u) => u.y), posteriors.map(argmax), labels);
+  const metrics = computeMetrics(
+    utts.map((u) => u.y),
+    posteriors.map(argmax),
+    labels,
+  );
   return { metrics, posteriors, segLoss };
 }
 
@@ -126,7 +143,9 @@ export async function trainModel(
     for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
       const order = shuffle(segs.slice(), rand);
       const e0 = performance.now();
-      let lossSum = 0, correct = 0, seen = 0;
+      let lossSum = 0,
+        correct = 0,
+        seen = 0;
       for (let b = 0; b < batches; b++) {
         const part = order.slice(b * cfg.batchSize, (b + 1) * cfg.batchSize);
         const r = await gradients(part);
@@ -135,21 +154,31 @@ export async function trainModel(
         seen += part.length;
         tf.tidy(() => {
           const decayed: tf.NamedTensorMap = {};
-          vars.forEach((v, i) => { decayed[v.name] = cfg.weightDecay ? tf.add(r.grads[i], tf.mul(v, cfg.weightDecay)) : r.grads[i]; });
+          vars.forEach((v, i) => {
+            decayed[v.name] = cfg.weightDecay ? tf.add(r.grads[i], tf.mul(v, cfg.weightDecay)) : r.grads[i];
+          });
           optimizer.applyGradients(decayed as unknown as Parameters<typeof optimizer.applyGradients>[0]);
         });
         tf.dispose(r.grads);
         const secs = (performance.now() - e0) / 1000;
-        bar.update(`epoch ${epoch}/${cfg.epochs}`, (b + 1) / batches,
-          `loss ${(lossSum / seen).toFixed(3)} acc ${(100 * correct / seen).toFixed(1)}% ${(seen / secs).toFixed(1)} samples/s ETA ${fmtSecs(secs / (b + 1) * (batches - b - 1))}`);
+        bar.update(
+          `epoch ${epoch}/${cfg.epochs}`,
+          (b + 1) / batches,
+          `loss ${(lossSum / seen).toFixed(3)} acc ${((100 * correct) / seen).toFixed(1)}% ${(seen / secs).toFixed(1)} samples/s ETA ${fmtSecs((secs / (b + 1)) * (batches - b - 1))}`,
+        );
       }
       const seconds = (performance.now() - e0) / 1000;
       recalibrateBatchNorm(model, train, segs, norm, k, Math.min(cfg.batchSize, cfg.microBatch || Infinity), rand);
       const v = val.length ? await evaluateUtterances(model, val, norm, labels) : null;
       const log: EpochLog = {
-        epoch, loss: lossSum / seen, acc: correct / seen,
-        valLoss: v ? v.segLoss : NaN, valWa: v ? v.metrics.wa : NaN, valUa: v ? v.metrics.ua : NaN,
-        samplesPerSec: seen / seconds, seconds,
+        epoch,
+        loss: lossSum / seen,
+        acc: correct / seen,
+        valLoss: v ? v.segLoss : NaN,
+        valWa: v ? v.metrics.wa : NaN,
+        valUa: v ? v.metrics.ua : NaN,
+        samplesPerSec: seen / seconds,
+        seconds,
       };
       history.push(log);
       // Without a validation set, the training loss stands in (no early stopping then).
@@ -159,9 +188,11 @@ export async function trainModel(
         best.weights?.forEach((t) => t.dispose());
         best = { loss: crit, epoch, weights: model.getWeights().map((t) => t.clone()) };
       }
-      bar.done(`epoch ${epoch}/${cfg.epochs} loss ${log.loss.toFixed(3)} acc ${(100 * log.acc).toFixed(1)}%` +
-        (v ? ` | val loss ${log.valLoss.toFixed(3)} WA ${(100 * log.valWa).toFixed(1)}% UA ${(100 * log.valUa).toFixed(1)}%` : '') +
-        ` | ${log.samplesPerSec.toFixed(1)} samples/s ${seconds.toFixed(0)} s${improved ? ' *' : ''}`);
+      bar.done(
+        `epoch ${epoch}/${cfg.epochs} loss ${log.loss.toFixed(3)} acc ${(100 * log.acc).toFixed(1)}%` +
+          (v ? ` | val loss ${log.valLoss.toFixed(3)} WA ${(100 * log.valWa).toFixed(1)}% UA ${(100 * log.valUa).toFixed(1)}%` : '') +
+          ` | ${log.samplesPerSec.toFixed(1)} samples/s ${seconds.toFixed(0)} s${improved ? ' *' : ''}`,
+      );
       await hooks.onEpoch?.(log, improved);
       if (v && cfg.patience > 0 && epoch - best.epoch >= cfg.patience) {
         stoppedEarly = true;
@@ -191,8 +222,15 @@ export const BN_RECALIBRATION_BATCHES = 16;
  * ("variance shift", Li et al., CVPR 2019). Measured here: a model at 57 % training-mode
  * accuracy scored 18 % in inference mode; after this re-estimation, 55 %.
  */
-export function recalibrateBatchNorm(model: tf.LayersModel, utts: readonly LoadedUtterance[], segs: readonly Segment[],
-  norm: { mean: number[]; std: number[] }, k: number, batchSize: number, rand: () => number): void {
+export function recalibrateBatchNorm(
+  model: tf.LayersModel,
+  utts: readonly LoadedUtterance[],
+  segs: readonly Segment[],
+  norm: { mean: number[]; std: number[] },
+  k: number,
+  batchSize: number,
+  rand: () => number,
+): void {
   type Dropout = { rate: number };
   type BatchNorm = { momentum: number };
   const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as Dropout[];
@@ -203,22 +241,36 @@ export function recalibrateBatchNorm(model: tf.LayersModel, utts: readonly Loade
   const order = shuffle(segs.slice(), rand);
   const n = Math.min(BN_RECALIBRATION_BATCHES, Math.floor(order.length / batchSize) || 1);
   try {
-    dropouts.forEach((d) => { d.rate = 0; });
+    dropouts.forEach((d) => {
+      d.rate = 0;
+    });
     for (let i = 0; i < n; i++) {
       // Momentum i/(i+1) turns the moving average into the plain mean of the n batches.
-      bns.forEach((b) => { b.momentum = i / (i + 1); });
+      bns.forEach((b) => {
+        b.momentum = i / (i + 1);
+      });
       const { x, y } = batchTensors(utts, order.slice(i * batchSize, (i + 1) * batchSize), norm, k);
-      tf.tidy(() => { model.apply(x, { training: true }); });
+      tf.tidy(() => {
+        model.apply(x, { training: true });
+      });
       tf.dispose([x, y]);
     }
   } finally {
-    dropouts.forEach((d, i) => { d.rate = rates[i]; });
-    bns.forEach((b, i) => { b.momentum = momenta[i]; });
+    dropouts.forEach((d, i) => {
+      d.rate = rates[i];
+    });
+    bns.forEach((b, i) => {
+      b.momentum = momenta[i];
+    });
   }
 }
 
 export function fmtSecs(s: number): string {
   if (!Number.isFinite(s)) return '?';
   s = Math.round(s);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
 }

@@ -14,9 +14,9 @@ export function spawnWorker(name: string, base: string, workerData: unknown): Wo
   const url = new URL(`${name}${ext}`, base);
   return ext === '.ts'
     ? new Worker(
-      `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
-      `.then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
-      { eval: true, workerData },
-    )
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
+          `.then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
+        { eval: true, workerData },
+      )
     : new Worker(url, { workerData });
 }

@@ -12,7 +12,10 @@ export class TestEngine implements Engine {
   fail = false;
 
   /** `labels` may be given, e.g. very long ones to make big posterior messages. */
-  constructor(private readonly delayMs = 0, labels: readonly string[] = ['angry', 'happy', 'sad', 'neutral']) {
+  constructor(
+    private readonly delayMs = 0,
+    labels: readonly string[] = ['angry', 'happy', 'sad', 'neutral'],
+  ) {
     if (labels.length !== 4) throw new RangeError('the test engine has 4 outputs');
     this.labels = labels;
   }
@@ -22,7 +25,9 @@ export class TestEngine implements Engine {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.fail) throw new Error('test engine failure');
     return windows.map((w) => {
-      let s = 0, d = 0, n = 0;
+      let s = 0,
+        d = 0,
+        n = 0;
       for (let i = 0; i < w.length; i += 3) {
         s += w[i];
         d += Math.abs(w[i + 1]);

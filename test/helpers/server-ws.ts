@@ -15,7 +15,12 @@ export interface Conn {
   of<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[];
 }
 
-export async function connect(url: string, encoding: Encoding = 'json', headers: Record<string, string> = {}, protocols?: string[]): Promise<Conn> {
+export async function connect(
+  url: string,
+  encoding: Encoding = 'json',
+  headers: Record<string, string> = {},
+  protocols?: string[],
+): Promise<Conn> {
   const ws = new WebSocket(url, protocols ?? [encoding === 'proto' ? SUBPROTOCOL_PROTO : SUBPROTOCOL_JSON], { headers });
   const codec = clientCodec(encoding);
   const messages: ServerMessage[] = [];
@@ -45,7 +50,10 @@ export async function connect(url: string, encoding: Encoding = 'json', headers:
     of: (type) => messages.filter((m) => m.type === type) as never,
     next: (type, from = 0, timeoutMs = 20000) =>
       new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for '${type}' (got: ${messages.map((m) => m.type).join(',')})`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for '${type}' (got: ${messages.map((m) => m.type).join(',')})`)),
+          timeoutMs,
+        );
         const check = () => {
           const hit = messages.slice(from).find((m) => m.type === type);
           if (hit) {
@@ -54,7 +62,11 @@ export async function connect(url: string, encoding: Encoding = 'json', headers:
           }
           if (ws.readyState === WebSocket.CLOSED) {
             clearTimeout(timer);
-            return reject(new Error(`connection closed before '${type}' (got: ${messages.map((m) => (m.type === 'error' ? `error:${m.code}` : m.type)).join(',')})`));
+            return reject(
+              new Error(
+                `connection closed before '${type}' (got: ${messages.map((m) => (m.type === 'error' ? `error:${m.code}` : m.type)).join(',')})`,
+              ),
+            );
           }
           waiters.push(check);
         };

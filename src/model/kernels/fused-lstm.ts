@@ -56,8 +56,13 @@ export function installFusedLstm(): void {
     if (!x || !canFuse(this, x, kwargs ?? {})) return stock.call(this, inputs, kwargs);
     const c = this.cell;
     return tf.tidy(() => {
-      const hs = lstmSequence(x as tf.Tensor3D, c.kernel.read() as tf.Tensor2D, c.recurrentKernel.read() as tf.Tensor2D,
-        c.bias!.read() as tf.Tensor1D, this.goBackwards);
+      const hs = lstmSequence(
+        x as tf.Tensor3D,
+        c.kernel.read() as tf.Tensor2D,
+        c.recurrentKernel.read() as tf.Tensor2D,
+        c.bias!.read() as tf.Tensor1D,
+        this.goBackwards,
+      );
       if (this.returnSequences) return hs;
       const [b, t, u] = hs.shape;
       return tf.reshape(tf.slice(hs, [0, t - 1, 0], [b, 1, u]), [b, u]);
@@ -68,10 +73,23 @@ export function installFusedLstm(): void {
 function canFuse(l: LstmLike, x: tf.Tensor, kwargs: Record<string, unknown>): boolean {
   const backend = tf.getBackend();
   const c = l.cell;
-  return enabled && (backend === 'wasm' || backend === 'cpu') && x.rank === 3 && x.dtype === 'float32' && x.shape[1]! > 0 &&
-    !l.returnState && !l.stateful && kwargs.mask == null && kwargs.initialState == null &&
-    !(c.dropout > 0) && !(c.recurrentDropout > 0) && c.useBias && c.bias != null &&
-    c.activation.getClassName() === 'tanh' && c.recurrentActivation.getClassName() === 'sigmoid';
+  return (
+    enabled &&
+    (backend === 'wasm' || backend === 'cpu') &&
+    x.rank === 3 &&
+    x.dtype === 'float32' &&
+    x.shape[1]! > 0 &&
+    !l.returnState &&
+    !l.stateful &&
+    kwargs.mask == null &&
+    kwargs.initialState == null &&
+    !(c.dropout > 0) &&
+    !(c.recurrentDropout > 0) &&
+    c.useBias &&
+    c.bias != null &&
+    c.activation.getClassName() === 'tanh' &&
+    c.recurrentActivation.getClassName() === 'sigmoid'
+  );
 }
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
@@ -92,33 +110,52 @@ function gemm(rows: Float32Array, nRows: number, m: tf.Tensor2D): Float32Array {
  * Gates are packed i, f, c, o as in tfjs-layers/Keras. The per-step products h·R and dz·Rᵀ
  * go through the backend's GEMM (R stays packed across steps); the gate maths is a JS loop.
  */
-export function lstmSequence(x: tf.Tensor3D, kernel: tf.Tensor2D, recurrent: tf.Tensor2D, bias: tf.Tensor1D, goBackwards: boolean): tf.Tensor3D {
+export function lstmSequence(
+  x: tf.Tensor3D,
+  kernel: tf.Tensor2D,
+  recurrent: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  goBackwards: boolean,
+): tf.Tensor3D {
   const op = tf.customGrad((...args: (tf.Tensor | ((s: tf.Tensor[]) => void))[]) => {
     const [xx, w, r, bb] = args as tf.Tensor[];
     const save = args[4] as (s: tf.Tensor[]) => void;
     const [B, T, F] = xx.shape as [number, number, number];
-    const G = w.shape[1]!, U = G / 4;
+    const G = w.shape[1]!,
+      U = G / 4;
     const xwT = tf.tidy(() => tf.matMul(tf.reshape(xx, [B * T, F]), w));
     const xw = xwT.dataSync() as Float32Array; // [B·T, 4U], by input step
     xwT.dispose();
     const bias = bb.dataSync() as Float32Array;
     // Per processing step s: gate activations (i, f, g, o) and the cell state.
-    const gates = new Float32Array(T * B * G), cs = new Float32Array(T * B * U), hs = new Float32Array(B * T * U);
-    const h = new Float32Array(B * U), cPrev = new Float32Array(B * U);
+    const gates = new Float32Array(T * B * G),
+      cs = new Float32Array(T * B * U),
+      hs = new Float32Array(B * T * U);
+    const h = new Float32Array(B * U),
+      cPrev = new Float32Array(B * U);
     for (let s = 0; s < T; s++) {
       const t = goBackwards ? T - 1 - s : s;
       const hr = s > 0 ? gemm(h, B, r as tf.Tensor2D) : null; // [B, 4U]
       for (let b = 0; b < B; b++) {
-        const xo = (b * T + t) * G, ho = b * U, zo = b * G;
-        const go = (s * B + b) * G, co = (s * B + b) * U;
+        const xo = (b * T + t) * G,
+          ho = b * U,
+          zo = b * G;
+        const go = (s * B + b) * G,
+          co = (s * B + b) * U;
         for (let k = 0; k < U; k++) {
           const zi = xw[xo + k] + bias[k] + (hr ? hr[zo + k] : 0);
           const zf = xw[xo + U + k] + bias[U + k] + (hr ? hr[zo + U + k] : 0);
           const zg = xw[xo + 2 * U + k] + bias[2 * U + k] + (hr ? hr[zo + 2 * U + k] : 0);
           const zz = xw[xo + 3 * U + k] + bias[3 * U + k] + (hr ? hr[zo + 3 * U + k] : 0);
-          const ig = sigmoid(zi), fg = sigmoid(zf), gg = Math.tanh(zg), og = sigmoid(zz);
+          const ig = sigmoid(zi),
+            fg = sigmoid(zf),
+            gg = Math.tanh(zg),
+            og = sigmoid(zz);
           const cv = fg * cPrev[ho + k] + ig * gg;
-          gates[go + k] = ig; gates[go + U + k] = fg; gates[go + 2 * U + k] = gg; gates[go + 3 * U + k] = og;
+          gates[go + k] = ig;
+          gates[go + U + k] = fg;
+          gates[go + 2 * U + k] = gg;
+          gates[go + 3 * U + k] = og;
           cs[co + k] = cv;
           cPrev[ho + k] = cv;
           const hv = og * Math.tanh(cv);
@@ -137,14 +174,21 @@ export function lstmSequence(x: tf.Tensor3D, kernel: tf.Tensor2D, recurrent: tf.
       const hPrev = new Float32Array(B * T * U); // h_{s-1} for the step that read input t
       const db = new Float64Array(G);
       let dhNext: Float32Array = new Float32Array(B * U);
-      const dcNext = new Float32Array(B * U), dzStep = new Float32Array(B * G);
+      const dcNext = new Float32Array(B * U),
+        dzStep = new Float32Array(B * G);
       for (let s = T - 1; s >= 0; s--) {
         const t = goBackwards ? T - 1 - s : s;
         for (let b = 0; b < B; b++) {
-          const go = (s * B + b) * G, co = (s * B + b) * U, ho = b * U, zo = b * G;
+          const go = (s * B + b) * G,
+            co = (s * B + b) * U,
+            ho = b * U,
+            zo = b * G;
           const cpo = ((s - 1) * B + b) * U;
           for (let k = 0; k < U; k++) {
-            const ig = gates[go + k], fg = gates[go + U + k], gg = gates[go + 2 * U + k], og = gates[go + 3 * U + k];
+            const ig = gates[go + k],
+              fg = gates[go + U + k],
+              gg = gates[go + 2 * U + k],
+              og = gates[go + 3 * U + k];
             const tc = Math.tanh(cs[co + k]);
             const dh = dyv[(b * T + s) * U + k] + dhNext[ho + k];
             const dc = dh * og * (1 - tc * tc) + dcNext[ho + k];

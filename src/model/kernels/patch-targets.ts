@@ -13,7 +13,16 @@ export const WASM_BACKEND_METHODS = ['makeOutput', 'typedArrayFromHeap', 'dispos
 
 /** LSTM properties the fused path reads (src/model/kernels/fused-lstm.ts). */
 const LSTM_FIELDS = ['cell', 'goBackwards', 'returnSequences', 'returnState', 'stateful'] as const;
-const CELL_FIELDS = ['kernel', 'recurrentKernel', 'bias', 'activation', 'recurrentActivation', 'useBias', 'dropout', 'recurrentDropout'] as const;
+const CELL_FIELDS = [
+  'kernel',
+  'recurrentKernel',
+  'bias',
+  'activation',
+  'recurrentActivation',
+  'useBias',
+  'dropout',
+  'recurrentDropout',
+] as const;
 
 /**
  * Every patch target that is missing, as sentences; empty when all are in place. The WASM checks

@@ -48,9 +48,10 @@ function leadingAxesReduce({ inputs: { x }, backend, attrs }: KernelArgs, mean: 
   const acc = new Float64Array(c);
   const xv = backend.typedArrayFromHeap(x);
   // Four rows per pass: half the accumulator traffic (measured 2× faster than one row).
-  let i = 0, o = 0;
+  let i = 0,
+    o = 0;
   for (; i + 4 <= rows; i += 4, o += 4 * c) {
-    for (let k = 0; k < c; k++) acc[k] += (xv[o + k] + xv[o + c + k]) + (xv[o + 2 * c + k] + xv[o + 3 * c + k]);
+    for (let k = 0; k < c; k++) acc[k] += xv[o + k] + xv[o + c + k] + (xv[o + 2 * c + k] + xv[o + 3 * c + k]);
   }
   for (; i < rows; i++, o += c) for (let k = 0; k < c; k++) acc[k] += xv[o + k];
   const outShape = attrs.keepDims ? x.shape.map((d, i) => (i < r - 1 ? 1 : d)) : [c];
@@ -66,13 +67,30 @@ function leadingAxesReduce({ inputs: { x }, backend, attrs }: KernelArgs, mean: 
 function maxPoolGrad({ inputs: { dy, input }, backend, attrs }: KernelArgs): TensorInfo | null {
   if (input.dtype !== 'float32' || input.shape.length !== 4) return null;
   const info = backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number],
-    1, attrs.pad as 'valid', attrs.dimRoundingMode as 'floor' | undefined,
+    input.shape as [number, number, number, number],
+    attrs.filterSize as [number, number],
+    attrs.strides as [number, number],
+    1,
+    attrs.pad as 'valid',
+    attrs.dimRoundingMode as 'floor' | undefined,
   );
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw,
-    effectiveFilterHeight: fh, effectiveFilterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: c,
+    outHeight: ho,
+    outWidth: wo,
+    strideHeight: sh,
+    strideWidth: sw,
+    effectiveFilterHeight: fh,
+    effectiveFilterWidth: fw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+  } = info;
   if (dh !== 1 || dw !== 1) return null;
-  const top = info.padInfo.top, left = info.padInfo.left;
+  const top = info.padInfo.top,
+    left = info.padInfo.left;
   const out = backend.makeOutput(input.shape, 'float32');
   const xv = backend.typedArrayFromHeap(input);
   const gv = backend.typedArrayFromHeap(dy);
@@ -82,18 +100,26 @@ function maxPoolGrad({ inputs: { dy, input }, backend, attrs }: KernelArgs): Ten
   const pos = new Int32Array(c);
   for (let b = 0; b < n; b++) {
     for (let oy = 0; oy < ho; oy++) {
-      const y0 = Math.max(0, oy * sh - top), y1 = Math.min(h, oy * sh - top + fh);
+      const y0 = Math.max(0, oy * sh - top),
+        y1 = Math.min(h, oy * sh - top + fh);
       for (let ox = 0; ox < wo; ox++) {
-        const x0 = Math.max(0, ox * sw - left), x1 = Math.min(w, ox * sw - left + fw);
+        const x0 = Math.max(0, ox * sw - left),
+          x1 = Math.min(w, ox * sw - left + fw);
         if (y1 <= y0 || x1 <= x0) continue;
         const first = ((b * h + y0) * w + x0) * c;
-        for (let k = 0; k < c; k++) { best[k] = xv[first + k]; pos[k] = first + k; }
+        for (let k = 0; k < c; k++) {
+          best[k] = xv[first + k];
+          pos[k] = first + k;
+        }
         for (let iy = y0; iy < y1; iy++) {
           for (let ix = iy === y0 ? x0 + 1 : x0; ix < x1; ix++) {
             const base = ((b * h + iy) * w + ix) * c;
             for (let k = 0; k < c; k++) {
               const v = xv[base + k];
-              if (v > best[k]) { best[k] = v; pos[k] = base + k; }
+              if (v > best[k]) {
+                best[k] = v;
+                pos[k] = base + k;
+              }
             }
           }
         }
@@ -123,13 +149,21 @@ function matMulTransposed(args: KernelArgs, stock: KernelFn): TensorInfo | null 
   const { inputs, backend, attrs } = args;
   if ((!attrs.transposeA && !attrs.transposeB) || inputs.a.dtype !== 'float32') return null;
   const temps: TensorInfo[] = [];
-  const keep = (t: TensorInfo) => { temps.push(t); return t; };
+  const keep = (t: TensorInfo) => {
+    temps.push(t);
+    return t;
+  };
   const a = attrs.transposeA ? keep(swapLastTwo(inputs.a, backend)) : inputs.a;
   let b = inputs.b;
   const plain = { ...attrs, transposeA: false, transposeB: false };
   let out: TensorInfo;
   const r = a.shape.length;
-  if (attrs.transposeB && b.shape.length === r && a.shape.slice(0, r - 2).every((d, i) => d === b.shape[i]) && b.shape[r - 2] > a.shape[r - 2]) {
+  if (
+    attrs.transposeB &&
+    b.shape.length === r &&
+    a.shape.slice(0, r - 2).every((d, i) => d === b.shape[i]) &&
+    b.shape[r - 2] > a.shape[r - 2]
+  ) {
     const prodT = keep(stock({ inputs: { a: b, b: keep(swapLastTwo(a, backend)) }, backend, attrs: plain }));
     out = swapLastTwo(prodT, backend);
   } else {

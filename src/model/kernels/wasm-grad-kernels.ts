@@ -46,14 +46,24 @@ export function registerWasmTrainingKernels(): void {
       kernelName: 'Conv2DBackpropInput',
       backendName: 'wasm',
       kernelFunc: ((args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: WasmBackendLike; attrs: Record<string, unknown> }) => {
-        const { inputs: { dy, filter }, backend, attrs } = args;
+        const {
+          inputs: { dy, filter },
+          backend,
+          attrs,
+        } = args;
         const inputShape = attrs.inputShape as [number, number, number, number];
         const strides = attrs.strides as number | [number, number];
         const pad = attrs.pad as 'same' | 'valid' | number;
         const dataFormat = (attrs.dataFormat as string) ?? 'NHWC';
         const info = backend_util.computeConv2DInfo(
-          inputShape, filter.shape as [number, number, number, number], strides, 1, pad as 'same',
-          attrs.dimRoundingMode as 'floor' | undefined, false, backend_util.convertConv2DDataFormat(dataFormat as 'NHWC'),
+          inputShape,
+          filter.shape as [number, number, number, number],
+          strides,
+          1,
+          pad as 'same',
+          attrs.dimRoundingMode as 'floor' | undefined,
+          false,
+          backend_util.convertConv2DDataFormat(dataFormat as 'NHWC'),
         );
         if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dataFormat !== 'channelsLast') {
           return (nativeInput.kernelFunc as unknown as KernelFn)(args as never);
@@ -66,15 +76,25 @@ export function registerWasmTrainingKernels(): void {
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
     kernelFunc: ((args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: WasmBackendLike; attrs: Record<string, unknown> }) => {
-      const { inputs: { x, dy }, backend, attrs } = args;
+      const {
+        inputs: { x, dy },
+        backend,
+        attrs,
+      } = args;
       const filterShape = attrs.filterShape as [number, number, number, number];
       const strides = attrs.strides as number | [number, number];
       const pad = attrs.pad as 'same' | 'valid' | number | number[][];
       const dataFormat = (attrs.dataFormat as string) ?? 'NHWC';
       const dimRoundingMode = attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined;
       const info = backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number], filterShape, strides, 1,
-        pad as 'same', dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat as 'NHWC'),
+        x.shape as [number, number, number, number],
+        filterShape,
+        strides,
+        1,
+        pad as 'same',
+        dimRoundingMode,
+        false,
+        backend_util.convertConv2DDataFormat(dataFormat as 'NHWC'),
       );
       if (info.dataFormat !== 'channelsLast' || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
         throw new Error('Conv2DBackpropFilter (wasm): only NHWC without dilation is supported');
@@ -102,9 +122,28 @@ const im2colMaxFloats = () => Number(process.env.EMOSTREAM_IM2COL_MAX_FLOATS ?? 
  * Cin = 3, where one GEMM per offset has a 3-column right operand. Measured on conv 1 at width
  * 0.125 (batch 32): 170 ms per offset, ~70 ms here.
  */
-function transposedIm2colMatMul(matMul: KernelFn, backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: ho, outWidth: wo, outChannels: cout, filterHeight: kh, filterWidth: kw } = info;
-  const sh = info.strideHeight, sw = info.strideWidth, top = info.padInfo.top, left = info.padInfo.left;
+function transposedIm2colMatMul(
+  matMul: KernelFn,
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: cin,
+    outHeight: ho,
+    outWidth: wo,
+    outChannels: cout,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
+  const sh = info.strideHeight,
+    sw = info.strideWidth,
+    top = info.padInfo.top,
+    left = info.padInfo.left;
   const rows = n * ho * wo;
   const cols = backend.makeOutput([1, kh * kw * cin, rows], 'float32');
   const xv = backend.typedArrayFromHeap(x);
@@ -147,9 +186,27 @@ function groupSize(k: number, rows: number, cin: number): number {
   return Math.max(1, Math.min(k, want, cap));
 }
 
-function perOffsetMatMul(matMul: KernelFn, transpose: KernelFn, backend: WasmBackendLike, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: cin, outHeight: ho, outWidth: wo, outChannels: cout, filterHeight: kh, filterWidth: kw } = info;
-  const sh = info.strideHeight, sw = info.strideWidth;
+function perOffsetMatMul(
+  matMul: KernelFn,
+  transpose: KernelFn,
+  backend: WasmBackendLike,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const {
+    batchSize: n,
+    inHeight: h,
+    inWidth: w,
+    inChannels: cin,
+    outHeight: ho,
+    outWidth: wo,
+    outChannels: cout,
+    filterHeight: kh,
+    filterWidth: kw,
+  } = info;
+  const sh = info.strideHeight,
+    sw = info.strideWidth;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
   const rows = n * ho * wo;
@@ -211,7 +268,13 @@ function perOffsetMatMul(matMul: KernelFn, transpose: KernelFn, backend: WasmBac
   return out;
 }
 
-function inputGradViaConv(conv2d: KernelFn, backend: WasmBackendLike, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+function inputGradViaConv(
+  conv2d: KernelFn,
+  backend: WasmBackendLike,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
   const { filterHeight: kh, filterWidth: kw, inChannels: cin, outChannels: cout } = info;
   const flipped = backend.makeOutput([kh, kw, cout, cin], 'float32');
   const f = backend.typedArrayFromHeap(filter);
@@ -224,8 +287,17 @@ function inputGradViaConv(conv2d: KernelFn, backend: WasmBackendLike, dy: Tensor
     }
   }
   const p = info.padInfo;
-  const pad = [[0, 0], [kh - 1 - p.top, kh - 1 - p.bottom], [kw - 1 - p.left, kw - 1 - p.right], [0, 0]];
-  const dx = conv2d({ inputs: { x: dy, filter: flipped }, backend, attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] } });
+  const pad = [
+    [0, 0],
+    [kh - 1 - p.top, kh - 1 - p.bottom],
+    [kw - 1 - p.left, kw - 1 - p.right],
+    [0, 0],
+  ];
+  const dx = conv2d({
+    inputs: { x: dy, filter: flipped },
+    backend,
+    attrs: { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] },
+  });
   backend.disposeData(flipped.dataId);
   return dx;
 }
@@ -256,4 +328,3 @@ export function registerFastBatchNormGrad(): void {
     },
   });
 }
-

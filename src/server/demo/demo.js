@@ -4,7 +4,20 @@ const $ = (id) => document.getElementById(id);
 const COLORS = ['#ff6b6b', '#ffd166', '#4fb3ff', '#9be38f', '#c792ea', '#f78c6c', '#89ddff', '#b0bec5'];
 const HISTORY_MS = 30000;
 
-const state = { ws: null, ctx: null, source: null, node: null, stream: null, session: null, labels: [], posteriors: [], emotion: null, end: null, sending: false, stopFile: false };
+const state = {
+  ws: null,
+  ctx: null,
+  source: null,
+  node: null,
+  stream: null,
+  session: null,
+  labels: [],
+  posteriors: [],
+  emotion: null,
+  end: null,
+  sending: false,
+  stopFile: false,
+};
 // For tests and the curious: what the page has received.
 window.emostream = state;
 
@@ -84,7 +97,10 @@ function onMessage(m) {
       state.emotion = m.kind === 'end' ? null : m;
       $('emotion').textContent = state.emotion ? m.label : '—';
       $('confidence').textContent = state.emotion ? `confidence ${(m.confidence * 100).toFixed(0)}%` : '\u00a0';
-      log(`${(m.atMs / 1000).toFixed(2)} s  ${m.kind} ${m.kind === 'change' ? `${m.previous} → ` : ''}${m.label} (${m.confidence.toFixed(2)})`, 'emo');
+      log(
+        `${(m.atMs / 1000).toFixed(2)} s  ${m.kind} ${m.kind === 'change' ? `${m.previous} → ` : ''}${m.label} (${m.confidence.toFixed(2)})`,
+        'emo',
+      );
       break;
     case 'speech':
       $('speech').textContent = m.active ? 'speaking' : 'silence';
@@ -102,8 +118,12 @@ function onMessage(m) {
 function draw() {
   const cv = $('chart');
   const dpr = window.devicePixelRatio || 1;
-  const w = cv.clientWidth, h = cv.clientHeight;
-  if (cv.width !== Math.round(w * dpr)) { cv.width = Math.round(w * dpr); cv.height = Math.round(h * dpr); }
+  const w = cv.clientWidth,
+    h = cv.clientHeight;
+  if (cv.width !== Math.round(w * dpr)) {
+    cv.width = Math.round(w * dpr);
+    cv.height = Math.round(h * dpr);
+  }
   const g = cv.getContext('2d');
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, w, h);
@@ -118,7 +138,10 @@ function draw() {
   g.font = '11px system-ui';
   g.lineWidth = 1;
   for (const p of [0, 0.25, 0.5, 0.75, 1]) {
-    g.beginPath(); g.moveTo(pad.l, y(p)); g.lineTo(w - pad.r, y(p)); g.stroke();
+    g.beginPath();
+    g.moveTo(pad.l, y(p));
+    g.lineTo(w - pad.r, y(p));
+    g.stroke();
     g.fillText(p.toFixed(2), 4, y(p) + 4);
   }
   g.fillText(`${(tStart / 1000).toFixed(1)} s`, pad.l, h - 6);
@@ -128,11 +151,16 @@ function draw() {
     g.lineWidth = 2;
     g.beginPath();
     ps.forEach((m, k) => {
-      const px = x(m.endMs), py = y(m.probs[label] ?? 0);
-      if (k === 0) g.moveTo(px, py); else g.lineTo(px, py);
+      const px = x(m.endMs),
+        py = y(m.probs[label] ?? 0);
+      if (k === 0) g.moveTo(px, py);
+      else g.lineTo(px, py);
     });
     g.stroke();
-    for (const m of ps) { g.fillStyle = COLORS[i % COLORS.length]; g.fillRect(x(m.endMs) - 2, y(m.probs[label] ?? 0) - 2, 4, 4); }
+    for (const m of ps) {
+      g.fillStyle = COLORS[i % COLORS.length];
+      g.fillRect(x(m.endMs) - 2, y(m.probs[label] ?? 0) - 2, 4, 4);
+    }
   });
 }
 
@@ -144,7 +172,9 @@ function setBusy(busy) {
 async function startMic() {
   setBusy(true);
   try {
-    state.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+    state.stream = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+    });
     state.ctx = new AudioContext();
     await state.ctx.audioWorklet.addModule('/worklet.js');
     state.ws = await openSession(state.ctx.sampleRate, 'microphone');
@@ -204,10 +234,23 @@ async function streamFile(file) {
 
 function stopAll(sendStop) {
   state.stopFile = true;
-  if (state.node) { state.node.port.onmessage = null; state.node.disconnect(); state.node = null; }
-  if (state.source) { state.source.disconnect(); state.source = null; }
-  if (state.stream) { state.stream.getTracks().forEach((t) => t.stop()); state.stream = null; }
-  if (state.ctx) { state.ctx.close(); state.ctx = null; }
+  if (state.node) {
+    state.node.port.onmessage = null;
+    state.node.disconnect();
+    state.node = null;
+  }
+  if (state.source) {
+    state.source.disconnect();
+    state.source = null;
+  }
+  if (state.stream) {
+    state.stream.getTracks().forEach((t) => t.stop());
+    state.stream = null;
+  }
+  if (state.ctx) {
+    state.ctx.close();
+    state.ctx = null;
+  }
   const ws = state.ws;
   state.ws = null;
   if (ws && sendStop && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'stop' }));
@@ -218,9 +261,17 @@ $('mic').onclick = startMic;
 $('stop').onclick = () => stopAll(true);
 const drop = $('drop');
 drop.onclick = () => $('file').click();
-drop.onkeydown = (e) => { if (e.key === 'Enter' || e.key === ' ') $('file').click(); };
-$('file').onchange = () => { const f = $('file').files[0]; if (f) streamFile(f); };
-drop.ondragover = (e) => { e.preventDefault(); drop.classList.add('over'); };
+drop.onkeydown = (e) => {
+  if (e.key === 'Enter' || e.key === ' ') $('file').click();
+};
+$('file').onchange = () => {
+  const f = $('file').files[0];
+  if (f) streamFile(f);
+};
+drop.ondragover = (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+};
 drop.ondragleave = () => drop.classList.remove('over');
 drop.ondrop = (e) => {
   e.preventDefault();
@@ -243,5 +294,11 @@ function watch(session) {
 
 const watched = new URLSearchParams(location.search).get('subscribe');
 if (watched) watch(watched);
-else fetch('/healthz').then((r) => r.json()).then((h) => status(`ready · ${h.model} (${h.backend})`), () => status('server unreachable'));
+else
+  fetch('/healthz')
+    .then((r) => r.json())
+    .then(
+      (h) => status(`ready · ${h.model} (${h.backend})`),
+      () => status('server unreachable'),
+    );
 draw();
