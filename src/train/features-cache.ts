@@ -18,9 +18,9 @@ export interface UtteranceFeatures {
 let frontEndHash: string | null = null;
 
 /** Folders whose every source file can shape the features of a file: the decoders (ingest) and
- *  the downmix, resampler and front end (dsp). Hashing whole folders, not a list of files, means
+ *  the downmix, resampler and front end (dsp), and the stage scaffold they run in (util). Hashing whole folders, not a list of files, means
  *  a new or renamed source file cannot be left out. */
-export const FEATURE_SOURCE_DIRS = ['ingest', 'dsp'];
+export const FEATURE_SOURCE_DIRS = ['ingest', 'dsp', 'util'];
 
 /** A hash of every source under FEATURE_SOURCE_DIRS (file names and contents, sorted). */
 export function frontEndVersion(): string {
