@@ -7,6 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import { FRAME_SIZE, N_CHANNELS, N_MELS, SAMPLE_RATE, WINDOW_FRAMES } from './dsp/types.js';
 import { UserError } from './errors.js';
 import type { StaCrnnConfig } from './model-config.js';
+import type { Normalization } from './dsp/normalize.js';
 
 /** The files of a model directory. */
 export const MODEL_FILES = {
@@ -30,8 +31,9 @@ export interface ModelMeta {
   labels: string[];
   arch: StaCrnnConfig;
   features: FeatureConfig;
-  /** Per (mel, channel) statistics, index mel*3+channel; engines z-score raw windows with them. */
-  norm: { mean: number[]; std: number[] };
+  /** Input normalisation: z-scoring statistics per (mel, channel), and whether the log-mel
+   *  channel is mean-normalised per window first (src/dsp/normalize.ts). */
+  norm: Normalization;
   training?: Record<string, unknown>;
 }
 
@@ -86,6 +88,9 @@ export async function readMeta(dir: string): Promise<ModelMeta> {
   }
   if (!meta.norm || meta.norm.mean?.length !== FRAME_SIZE || meta.norm.std?.length !== FRAME_SIZE) {
     throw new UserError('model_invalid', `${path}: 'norm.mean' and 'norm.std' must have ${FRAME_SIZE} values`);
+  }
+  if (meta.norm.windowMean !== undefined && typeof meta.norm.windowMean !== 'boolean') {
+    throw new UserError('model_invalid', `${path}: 'norm.windowMean' must be true or false`);
   }
   const f = meta.features;
   if (!f || f.sampleRate !== SAMPLE_RATE || f.nMels !== N_MELS || f.channels !== N_CHANNELS || f.windowFrames !== WINDOW_FRAMES) {

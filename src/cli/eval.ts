@@ -13,7 +13,7 @@ Evaluates at the utterance level (segment posteriors averaged per utterance). Ut
 label the model does not know are left out (and counted).
 
   --model DIR            model directory (e.g. models/basic-4)
-  --corpus NAME | --data DIR | --data-root DIR   as for 'emostream train'
+  --corpus NAME | --data DIR | --data-root DIR | --corpora-root DIR   as for 'emostream train'
   --protocol P --folds N --fold I --seed S --val-fraction F
                          evaluate only fold I's test split (1-based) of that protocol, as
                          'emostream train' with the same options drew it
@@ -29,6 +29,7 @@ export async function run(argv: string[]): Promise<number> {
       corpus: { type: 'string' },
       data: { type: 'string' },
       'data-root': { type: 'string' },
+      'corpora-root': { type: 'string' },
       protocol: { type: 'string' },
       folds: { type: 'string' },
       fold: { type: 'string' },
@@ -48,7 +49,10 @@ export async function run(argv: string[]): Promise<number> {
   if (values.corpus) {
     if (!CORPORA.includes(values.corpus as CorpusName))
       throw new CliError('bad_argument', `--corpus must be one of ${CORPORA.join(', ')}`, 2);
-    corpus = await builtinCorpus(values.corpus as CorpusName, values['data-root'] ? resolve(values['data-root']) : undefined);
+    corpus = await builtinCorpus(values.corpus as CorpusName, {
+      data: values['data-root'] ? resolve(values['data-root']) : undefined,
+      corpora: values['corpora-root'] ? resolve(values['corpora-root']) : undefined,
+    });
   } else corpus = await manifestCorpus(resolve(values.data as string));
 
   let utts = corpus.utterances;

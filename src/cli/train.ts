@@ -2,22 +2,36 @@
 import { resolve } from 'node:path';
 import { parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
-import { builtinCorpus, manifestCorpus, CORPORA, defaultDataRoot, type CorpusName, type Corpus } from '../train/corpus.js';
+import {
+  builtinCorpus,
+  manifestCorpus,
+  CORPORA,
+  defaultCorporaRoot,
+  defaultDataRoot,
+  TEST_ONLY,
+  type CorpusName,
+  type Corpus,
+} from '../train/corpus.js';
+import { ROBUST_AUGMENT } from '../train/augment.js';
 import { PROTOCOLS, type Protocol } from '../train/protocols.js';
 import { PAPER_TRAINING } from '../train/trainer.js';
 import { VARIANTS, PAPER_CONFIG, type Variant } from '../model/sta-crnn.js';
 
-const HELP = `usage: emostream train (--corpus emodb|ravdess|basic4 | --data DIR) [options]
+const HELP = `usage: emostream train (--corpus NAME | --data DIR) [options]
 
 Trains STA-CRNN. Each fold's result goes to OUT/fold-NN/result.json as it finishes; re-running
 the same command resumes (finished folds are skipped).
 
 data:
-  --corpus NAME          emodb (7 classes), ravdess (4), basic4 (Emo-DB W/F/T/N + RAVDESS)
+  --corpus NAME          emodb (7 classes); 4 classes: ravdess, ravdess-song, nemo, ased,
+                         basic4 (Emo-DB W/F/T/N + RAVDESS), train4 (all five); docs/data.md
   --data DIR             your corpus: DIR/manifest.csv (path,speaker,label) or manifest.jsonl
   --data-root DIR        where emodb/ and ravdess/ live (default ${defaultDataRoot()})
+  --corpora-root DIR     where scripts/prepare-corpora.sh put ravdess-song/, nemo/, ased/, turev/
+                         (default ${defaultCorporaRoot()})
+  --extra-test NAMES     also test every fold's model on these corpora (comma separated; e.g. turev)
 protocol:
-  --protocol P           kfold | loso | all (default kfold)
+  --protocol P           kfold | loso | loco (leave one corpus out) | all (default kfold)
   --folds N              kfold: number of folds (default 10); loso: speaker groups (default 1 speaker per fold)
   --only LIST            run only these folds (1-based, comma separated)
   --max-folds N          train at most N new folds in this invocation (0: only summarise finished folds)
@@ -28,6 +42,9 @@ model:
   --width W              channel-width multiplier (default 1.0 = the paper)
   --dropout R            dropout rate after each conv block (default ${PAPER_CONFIG.dropout})
 training:
+  --recipe R             paper (default: the paper's features and data as they are) | robust
+                         (per-window mean-normalised log-mel, augmentation each epoch, samples
+                         balanced over corpus and class; docs/training.md)
   --epochs N             maximum epochs (default ${PAPER_TRAINING.epochs})
   --patience N           early-stopping patience in epochs on the validation loss (default ${PAPER_TRAINING.patience}; 0 = off)
   --batch-size N         (default ${PAPER_TRAINING.batchSize})
@@ -62,6 +79,9 @@ export async function run(argv: string[]): Promise<number> {
       corpus: { type: 'string' },
       data: { type: 'string' },
       'data-root': { type: 'string' },
+      'corpora-root': { type: 'string' },
+      'extra-test': { type: 'string' },
+      recipe: { type: 'string' },
       protocol: { type: 'string' },
       folds: { type: 'string' },
       only: { type: 'string' },
@@ -94,11 +114,27 @@ export async function run(argv: string[]): Promise<number> {
   if (!PROTOCOLS.includes(protocol)) throw new CliError('bad_argument', `--protocol must be one of ${PROTOCOLS.join(', ')}`, 2);
   const variant = (values.variant ?? 'sta-crnn') as Variant;
   if (!VARIANTS.includes(variant)) throw new CliError('bad_argument', `--variant must be one of ${VARIANTS.join(', ')}`, 2);
+  const recipe = values.recipe ?? 'paper';
+  if (recipe !== 'paper' && recipe !== 'robust') throw new CliError('bad_argument', '--recipe must be paper or robust', 2);
+  const roots = {
+    data: values['data-root'] ? resolve(values['data-root']) : undefined,
+    corpora: values['corpora-root'] ? resolve(values['corpora-root']) : undefined,
+  };
+  const corpusName = (name: string, flag: string): CorpusName => {
+    if (!CORPORA.includes(name as CorpusName)) throw new CliError('bad_argument', `${flag} must name one of ${CORPORA.join(', ')}`, 2);
+    return name as CorpusName;
+  };
   let corpus: Corpus;
   if (values.corpus) {
-    if (!CORPORA.includes(values.corpus as CorpusName))
-      throw new CliError('bad_argument', `--corpus must be one of ${CORPORA.join(', ')}`, 2);
-    corpus = await builtinCorpus(values.corpus as CorpusName, values['data-root'] ? resolve(values['data-root']) : undefined);
+    const name = corpusName(values.corpus, '--corpus');
+    if (TEST_ONLY.includes(name)) {
+      throw new CliError(
+        'test_only_corpus',
+        `${name} is reserved for evaluation (docs/data.md): use it with --extra-test or emostream eval`,
+        2,
+      );
+    }
+    corpus = await builtinCorpus(name, roots);
   } else {
     corpus = await manifestCorpus(resolve(values.data as string));
   }
@@ -133,11 +169,16 @@ export async function run(argv: string[]): Promise<number> {
       lr: num(values.lr, 'lr', PAPER_TRAINING.lr),
       weightDecay: num(values['weight-decay'], 'weight-decay', PAPER_TRAINING.weightDecay, (x) => x >= 0),
       seed: num(values.seed, 'seed', 1, (x) => Number.isInteger(x) && x >= 0),
+      ...(recipe === 'robust' ? { augment: ROBUST_AUGMENT, balance: true } : {}),
     },
     modelOut: protocol === 'all' ? resolve(values['model-out'] ?? `${out}/model`) : values['model-out'],
     modelName: values.name,
     progress: !values['no-progress'],
     command: `emostream train ${argv.join(' ')}`,
+    windowMean: recipe === 'robust',
+    extraTests: await Promise.all(
+      (values['extra-test']?.split(',').filter(Boolean) ?? []).map((n) => builtinCorpus(corpusName(n, '--extra-test'), roots)),
+    ),
   });
   if (pooled) console.log(JSON.stringify({ wa: pooled.wa, ua: pooled.ua, n: pooled.n }));
   return 0;

@@ -1,7 +1,53 @@
-// Per-(mel, channel) z-scoring, in one place: the statistics the trainer stores in meta.json and
-// their application, which the trainer, the tfjs engine and the ONNX export (which folds it into
-// the graph) all use.
-import { FRAME_SIZE } from './types.js';
+// Feature normalisation, in one place: the optional per-window mean normalisation of the
+// log-mel channel, and per-(mel, channel) z-scoring with the statistics the trainer stores in
+// meta.json. The trainer, the tfjs engine, the ONNX engine and the export's parity check all
+// normalise through normalizeWindow(); the ONNX graph holds the z-scoring itself.
+import { FRAME_SIZE, N_CHANNELS, N_MELS, WINDOW_SIZE } from './types.js';
+
+/** A model's input normalisation, as meta.json's `norm` records it. */
+export interface Normalization {
+  /** Per (mel, channel), index mel*3+channel. */
+  mean: number[];
+  std: number[];
+  /** Subtract each mel band's mean over the window's real frames from the log-mel channel
+   *  first (docs/features.md). Absent: the paper's features. */
+  windowMean?: boolean;
+}
+
+/** Real frames of a window: the frames before its trailing run of all-zero (padding) frames. */
+export function realFrames(window: Float32Array): number {
+  let t = Math.floor(window.length / FRAME_SIZE);
+  for (; t > 0; t--) {
+    const row = window.subarray((t - 1) * FRAME_SIZE, t * FRAME_SIZE);
+    if (row.some((v) => v !== 0)) break;
+  }
+  return t;
+}
+
+/**
+ * Mean normalisation of the log-mel channel over a window's real frames, in place: a gain (or any
+ * fixed channel response) adds a constant to each band's log energy, and this removes it. Δ and
+ * ΔΔ already ignore constants. Padding frames stay zero, so the window rule is unchanged.
+ */
+export function subtractWindowMean(window: Float32Array): Float32Array {
+  const T = realFrames(window);
+  if (T === 0) return window;
+  const mean = new Float64Array(N_MELS);
+  for (let t = 0; t < T; t++) for (let m = 0; m < N_MELS; m++) mean[m] += window[t * FRAME_SIZE + m * N_CHANNELS];
+  for (let m = 0; m < N_MELS; m++) mean[m] /= T;
+  for (let t = 0; t < T; t++) for (let m = 0; m < N_MELS; m++) window[t * FRAME_SIZE + m * N_CHANNELS] -= mean[m];
+  return window;
+}
+
+/** The window as the model sees it before z-scoring (a copy when mean normalisation applies). */
+export function meanNormalized(raw: Float32Array, norm: Pick<Normalization, 'windowMean'>): Float32Array {
+  return norm.windowMean ? subtractWindowMean(Float32Array.from(raw)) : raw;
+}
+
+/** A raw window → the model's input: mean normalisation where the model asks for it, then z-scoring. */
+export function normalizeWindow(raw: Float32Array, norm: Normalization, out = new Float32Array(WINDOW_SIZE)): Float32Array {
+  return normalizeFrames(meanNormalized(raw, norm), norm.mean, norm.std, out);
+}
 
 /** The smallest standard deviation a statistic may have: a constant feature is not blown up. */
 export const MIN_STD = 1e-5;

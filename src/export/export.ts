@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { tf, initTf } from '../model/tf.js';
 import { loadModelDir } from '../model/save.js';
 import type { ModelMeta } from '../model-dir.js';
-import { normalizeFrames } from '../dsp/normalize.js';
+import { meanNormalized, normalizeFrames } from '../dsp/normalize.js';
 import { FRAME_SIZE, N_CHANNELS, N_MELS, WINDOW_FRAMES, WINDOW_SIZE } from '../dsp/types.js';
 import { FINGERPRINT_KEY, sourceFingerprint } from '../inference/fingerprint.js';
 import { calibrationWindows } from './calibration.js';
@@ -51,7 +51,8 @@ async function bothPosteriors(
 ): Promise<{ ref: Float32Array; out: Float32Array }> {
   const n = windows.length;
   const raw = new Float32Array(n * WINDOW_SIZE);
-  windows.forEach((w, i) => raw.set(w, i * WINDOW_SIZE));
+  // The graph z-scores; per-window mean normalisation happens before it, as in the ONNX engine.
+  windows.forEach((w, i) => raw.set(meanNormalized(w, meta.norm), i * WINDOW_SIZE));
   const normed = normalizeFrames(raw, meta.norm.mean, meta.norm.std);
   const ref = tf.tidy(
     () => (model.predict(tf.tensor4d(normed, [n, WINDOW_FRAMES, N_MELS, N_CHANNELS])) as tfjs.Tensor).dataSync() as Float32Array,

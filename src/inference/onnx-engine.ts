@@ -12,6 +12,7 @@ import { createSession, runBatch, type OrtProvider, type OrtSessionOptions } fro
 import type { WorkerInit, WorkerReply, WorkerRequest } from './ort-session-worker.js';
 import type { Engine } from './engine.js';
 import { MODEL_FILES, modelName, modelPath, readMeta } from '../model-dir.js';
+import { meanNormalized, type Normalization } from '../dsp/normalize.js';
 import { spawnWorker } from '../util/spawn-worker.js';
 
 export interface OnnxEngineOptions extends OrtSessionOptions {
@@ -119,6 +120,8 @@ export class OnnxEngine implements Engine {
     readonly model: string,
     readonly labels: readonly string[],
     private readonly runner: Runner,
+    /** The graph z-scores; this part of the normalisation happens before it. */
+    private readonly norm: Pick<Normalization, 'windowMean'>,
   ) {}
 
   static async load(dir: string, opts: OnnxEngineOptions = {}): Promise<OnnxEngine> {
@@ -130,7 +133,7 @@ export class OnnxEngine implements Engine {
         `${onnxPath} does not exist (run 'emostream export-onnx ${dir}${opts.precision === 'int8' ? ' --int8' : ''}' to create it)`,
       );
     }
-    const { labels } = await readMeta(modelDir);
+    const { labels, norm } = await readMeta(modelDir);
     const metadata = await checkFresh(modelDir, onnxPath);
     const int8 = metadata['emostream.quantization'] !== undefined;
     const threads = Math.max(1, Math.floor(opts.threads ?? 1));
@@ -151,7 +154,7 @@ export class OnnxEngine implements Engine {
       throw new UserError('model_invalid', `ONNX Runtime cannot load ${onnxPath}: ${message}`);
     }
     const where = providers[0] === 'cuda' ? 'cuda' : `cpu(${threads} thread${threads > 1 ? 's' : ''}${int8 ? ', int8' : ''})`;
-    return new OnnxEngine(`onnxruntime-${where}`, modelName(modelDir), labels, runner);
+    return new OnnxEngine(`onnxruntime-${where}`, modelName(modelDir), labels, runner, { windowMean: norm.windowMean });
   }
 
   async infer(windows: readonly Float32Array[]): Promise<Float32Array[]> {
@@ -165,7 +168,7 @@ export class OnnxEngine implements Engine {
           `a feature window has ${w.length} values, expected ${WINDOW_SIZE} (${WINDOW_FRAMES}×${N_MELS}×${N_CHANNELS})`,
         );
       }
-      input.set(w, i * WINDOW_SIZE);
+      input.set(meanNormalized(w, this.norm), i * WINDOW_SIZE);
     });
     const { data, classes } = await this.runner.run(input, windows.length);
     if (classes !== this.labels.length) {

@@ -3,7 +3,7 @@ import type { Engine } from './engine.js';
 import { tf, initTf } from '../model/tf.js';
 import { loadModelDir } from '../model/save.js';
 import { modelName, type ModelMeta } from '../model-dir.js';
-import { normalizeFrames } from '../dsp/normalize.js';
+import { normalizeWindow } from '../dsp/normalize.js';
 import { FRAME_SIZE, N_CHANNELS, N_MELS, WINDOW_FRAMES, WINDOW_SIZE } from '../dsp/types.js';
 import { UserError } from '../errors.js';
 
@@ -39,7 +39,7 @@ export class TfjsEngine implements Engine {
           'bad_window',
           `a feature window must hold ${WINDOW_SIZE} floats (${WINDOW_FRAMES}×${FRAME_SIZE}), got ${w.length}`,
         );
-      normalizeFrames(w, this.meta.norm.mean, this.meta.norm.std, batch.subarray(i * WINDOW_SIZE, (i + 1) * WINDOW_SIZE));
+      normalizeWindow(w, this.meta.norm, batch.subarray(i * WINDOW_SIZE, (i + 1) * WINDOW_SIZE));
     });
     const probs = tf.tidy(() => this.net.predict(tf.tensor4d(batch, [windows.length, WINDOW_FRAMES, N_MELS, N_CHANNELS])) as tf.Tensor);
     const flat = (await probs.data()) as Float32Array;

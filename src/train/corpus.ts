@@ -1,5 +1,6 @@
-// Corpora as lists of labelled utterances: Emo-DB, RAVDESS (4 classes), their union
-// "basic4", and any user corpus described by a manifest (docs/training.md).
+// Corpora as lists of labelled utterances: Emo-DB, RAVDESS speech and song, nEMO, ASED,
+// TurEV-DB (a test set only), the unions "basic4" and "train4", and any user corpus described
+// by a manifest. docs/data.md gives each corpus's source, licence and expected layout.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve, dirname, isAbsolute, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +9,11 @@ import { UserError } from '../errors.js';
 export interface Utterance {
   /** Absolute path of the audio file. */
   path: string;
+  /** Unique across corpora (prefixed with the corpus; RAVDESS speech and song share their actors). */
   speaker: string;
   label: string;
+  /** The corpus the utterance comes from (for leave-one-corpus-out and balanced sampling). */
+  corpus?: string;
 }
 
 export interface Corpus {
@@ -18,28 +22,56 @@ export interface Corpus {
   utterances: Utterance[];
 }
 
-export type CorpusName = 'emodb' | 'ravdess' | 'basic4';
-export const CORPORA: readonly CorpusName[] = ['emodb', 'ravdess', 'basic4'];
+export type CorpusName = 'emodb' | 'ravdess' | 'basic4' | 'ravdess-song' | 'nemo' | 'ased' | 'turev' | 'train4';
+export const CORPORA: readonly CorpusName[] = ['emodb', 'ravdess', 'basic4', 'ravdess-song', 'nemo', 'ased', 'turev', 'train4'];
+
+/** Corpora reserved for evaluation: never trained or tuned on (TurEV-DB's licence forbids derivatives). */
+export const TEST_ONLY: readonly CorpusName[] = ['turev'];
+
+/** The corpora "train4" joins: every corpus we may train on, in 4 classes. */
+export const TRAIN4_PARTS = ['emodb', 'ravdess', 'ravdess-song', 'nemo', 'ased'] as const;
 
 /** Default location of the shared data: <repo>/../shared/data. */
 export function defaultDataRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/data');
 }
 
+/** Default location of the corpora prepared by scripts/prepare-corpora.sh: <repo>/corpora. */
+export function defaultCorporaRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../corpora');
+}
+
+export interface CorpusRoots {
+  /** Holds emodb/ and ravdess/ (default ../shared/data). */
+  data?: string;
+  /** Holds ravdess-song/, nemo/, ased/, turev/ (default corpora/). */
+  corpora?: string;
+}
+
 export const EMODB_LABELS: Record<string, string> = { W: 'angry', L: 'bored', E: 'disgust', A: 'fear', F: 'happy', T: 'sad', N: 'neutral' };
 export const EMODB_7 = ['angry', 'bored', 'disgust', 'fear', 'happy', 'sad', 'neutral'];
 export const BASIC_4 = ['angry', 'happy', 'sad', 'neutral'];
 const RAVDESS_LABELS: Record<string, string> = { '01': 'neutral', '03': 'happy', '04': 'sad', '05': 'angry' };
+/** nEMO's emotions → ours (fear and surprise are left out). */
+const NEMO_LABELS: Record<string, string> = { anger: 'angry', happiness: 'happy', sadness: 'sad', neutral: 'neutral' };
+/** ASED's folders → ours (02Fearful is left out). */
+const ASED_LABELS: Record<string, string> = { '01Neutral': 'neutral', '03Happy': 'happy', '04Sad': 'sad', '05Angry': 'angry' };
+/** TurEV-DB's folders → ours: it has no neutral class, and calm is the closest (docs/data.md). */
+const TUREV_LABELS: Record<string, string> = { Angry: 'angry', Calm: 'neutral', Happy: 'happy', Sad: 'sad' };
 
-async function listDir(dir: string, what: string): Promise<string[]> {
+async function listDir(dir: string, what: string, flag = '--data-root'): Promise<string[]> {
   try {
     return (await readdir(dir)).sort();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new UserError('data_not_found', `${what} not found at '${dir}' (use --data-root)`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const prep = flag === '--corpora-root' ? '; prepare it with scripts/prepare-corpora.sh (docs/data.md)' : '';
+      throw new UserError('data_not_found', `${what} not found at '${dir}' (use ${flag}${prep})`);
+    }
     throw err;
   }
 }
+
+const isWav = (f: string) => f.toLowerCase().endsWith('.wav');
 
 export async function emodb(root: string, keep: readonly string[] = EMODB_7): Promise<Utterance[]> {
   const dir = join(root, 'emodb', 'wav');
@@ -47,26 +79,95 @@ export async function emodb(root: string, keep: readonly string[] = EMODB_7): Pr
   for (const f of await listDir(dir, 'Emo-DB')) {
     if (!f.endsWith('.wav') || f.length < 7) continue;
     const label = EMODB_LABELS[f[5]];
-    if (label && keep.includes(label)) out.push({ path: join(dir, f), speaker: `emodb-${f.slice(0, 2)}`, label });
+    if (label && keep.includes(label)) out.push({ path: join(dir, f), speaker: `emodb-${f.slice(0, 2)}`, label, corpus: 'emodb' });
   }
   return out;
 }
 
-export async function ravdess(root: string): Promise<Utterance[]> {
-  const dir = join(root, 'ravdess', 'wav');
+/** RAVDESS names: MM-VV-EE-II-SS-RR-AA (modality, vocal channel, emotion, intensity, statement, repetition, actor). */
+async function ravdessActors(dir: string, what: string, flag: string, corpus: string): Promise<Utterance[]> {
   const out: Utterance[] = [];
-  for (const actor of await listDir(dir, 'RAVDESS')) {
+  for (const actor of await listDir(dir, what, flag)) {
     if (!actor.startsWith('Actor_')) continue;
     for (const f of (await readdir(join(dir, actor))).sort()) {
-      const parts = f.replace(/\.wav$/, '').split('-');
+      if (!isWav(f)) continue;
+      const parts = f.replace(/\.wav$/i, '').split('-');
       const label = parts.length === 7 ? RAVDESS_LABELS[parts[2]] : undefined;
-      if (label) out.push({ path: join(dir, actor, f), speaker: `ravdess-${parts[6]}`, label });
+      // Speech and song share the actors: one speaker id, so a split keeps an actor on one side.
+      if (label) out.push({ path: join(dir, actor, f), speaker: `ravdess-${parts[6]}`, label, corpus });
     }
   }
   return out;
 }
 
-export async function builtinCorpus(name: CorpusName, root = defaultDataRoot()): Promise<Corpus> {
+export function ravdess(root: string): Promise<Utterance[]> {
+  return ravdessActors(join(root, 'ravdess', 'wav'), 'RAVDESS', '--data-root', 'ravdess');
+}
+
+export function ravdessSong(corpora: string): Promise<Utterance[]> {
+  return ravdessActors(join(corpora, 'ravdess-song'), 'RAVDESS song', '--corpora-root', 'ravdess-song');
+}
+
+/** nEMO: data.tsv (file_id, emotion, …, speaker_id, …) beside samples/. */
+export async function nemo(corpora: string): Promise<Utterance[]> {
+  const dir = join(corpora, 'nemo');
+  await listDir(dir, 'nEMO', '--corpora-root');
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'data.tsv'), 'utf8');
+  } catch {
+    throw new UserError('data_not_found', `nEMO's data.tsv not found in '${dir}' (docs/data.md)`);
+  }
+  const [head, ...rows] = text.split(/\r?\n/);
+  const cols = head.split('\t').map((c) => c.trim());
+  const [fi, ei, si] = ['file_id', 'emotion', 'speaker_id'].map((c) => cols.indexOf(c));
+  if (fi < 0 || ei < 0 || si < 0)
+    throw new UserError('bad_manifest', `${join(dir, 'data.tsv')}: expected columns file_id, emotion, speaker_id`);
+  const out: Utterance[] = [];
+  for (const row of rows) {
+    if (!row.trim()) continue;
+    const cells = row.split('\t').map((c) => c.trim());
+    const label = NEMO_LABELS[cells[ei]];
+    if (label) out.push({ path: join(dir, 'samples', cells[fi]), speaker: `nemo-${cells[si]}`, label, corpus: 'nemo' });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** ASED: <01Neutral…05Angry>/<e><n>-<sentence>-<repetition>-<gender>-<speaker>.wav. */
+export async function ased(corpora: string): Promise<Utterance[]> {
+  const dir = join(corpora, 'ased');
+  const out: Utterance[] = [];
+  for (const folder of await listDir(dir, 'ASED', '--corpora-root')) {
+    const label = ASED_LABELS[folder];
+    if (!label) continue;
+    for (const f of (await readdir(join(dir, folder))).sort()) {
+      const parts = f.replace(/\.wav$/i, '').split('-');
+      if (!isWav(f) || parts.length !== 5) continue;
+      out.push({ path: join(dir, folder, f), speaker: `ased-${parts[4]}`, label, corpus: 'ased' });
+    }
+  }
+  return out;
+}
+
+/** TurEV-DB: <Angry|Calm|Happy|Sad>/<speaker>_<code>_<word>.wav. */
+export async function turev(corpora: string): Promise<Utterance[]> {
+  const dir = join(corpora, 'turev');
+  const out: Utterance[] = [];
+  for (const folder of await listDir(dir, 'TurEV-DB', '--corpora-root')) {
+    const label = TUREV_LABELS[folder];
+    if (!label) continue;
+    for (const f of (await readdir(join(dir, folder))).sort()) {
+      if (!isWav(f)) continue;
+      out.push({ path: join(dir, folder, f), speaker: `turev-${f.split('_')[0]}`, label, corpus: 'turev' });
+    }
+  }
+  return out;
+}
+
+export async function builtinCorpus(name: CorpusName, roots: CorpusRoots | string = {}): Promise<Corpus> {
+  const r = typeof roots === 'string' ? { data: roots } : roots;
+  const root = r.data ?? defaultDataRoot();
+  const corpora = r.corpora ?? defaultCorporaRoot();
   switch (name) {
     case 'emodb':
       return { name, labels: EMODB_7, utterances: await emodb(root) };
@@ -74,6 +175,18 @@ export async function builtinCorpus(name: CorpusName, root = defaultDataRoot()):
       return { name, labels: BASIC_4, utterances: await ravdess(root) };
     case 'basic4':
       return { name, labels: BASIC_4, utterances: [...(await emodb(root, BASIC_4)), ...(await ravdess(root))] };
+    case 'ravdess-song':
+      return { name, labels: BASIC_4, utterances: await ravdessSong(corpora) };
+    case 'nemo':
+      return { name, labels: BASIC_4, utterances: await nemo(corpora) };
+    case 'ased':
+      return { name, labels: BASIC_4, utterances: await ased(corpora) };
+    case 'turev':
+      return { name, labels: BASIC_4, utterances: await turev(corpora) };
+    case 'train4': {
+      const parts = await Promise.all([emodb(root, BASIC_4), ravdess(root), ravdessSong(corpora), nemo(corpora), ased(corpora)]);
+      return { name, labels: BASIC_4, utterances: parts.flat() };
+    }
     default:
       throw new UserError('bad_corpus', `unknown corpus '${name}' (expected ${CORPORA.join(', ')})`);
   }

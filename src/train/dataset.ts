@@ -3,7 +3,7 @@
 //
 // Segmentation is the utterance rule of src/dsp/utterance.ts (docs/training.md); batches are
 // z-scored with src/dsp/normalize.ts, as the engines do.
-import { frameStats, normalizeFrames } from '../dsp/normalize.js';
+import { frameStats, normalizeFrames, subtractWindowMean, type Normalization } from '../dsp/normalize.js';
 import { cutWindow, UTTERANCE_HOP_FRAMES, utteranceWindows } from '../dsp/utterance.js';
 import { WINDOW_SIZE } from '../dsp/types.js';
 import type { Utterance } from './corpus.js';
@@ -15,6 +15,8 @@ export interface LoadedUtterance extends Utterance {
   /** Index into the corpus's label list. */
   y: number;
   features: UtteranceFeatures;
+  /** The 16 kHz mono signal, kept only when training augments it. */
+  signal?: Float32Array;
 }
 
 export interface Segment {
@@ -29,9 +31,15 @@ export function segmentsOf(utts: readonly LoadedUtterance[], hop = TRAIN_HOP_FRA
   return utts.flatMap((u, i) => utteranceWindows(u.features.frames, hop).map((w) => ({ utt: i, ...w, y: u.y })));
 }
 
-/** Mean and standard deviation per (mel, channel) over every real frame of the utterances. */
-export function normStats(utts: readonly LoadedUtterance[]): { mean: number[]; std: number[] } {
-  return frameStats(utts.map((u) => u.features));
+/**
+ * The z-scoring statistics: mean and standard deviation per (mel, channel) over every real frame
+ * of the utterances, or with `windowMean`, over the real frames of their mean-normalised windows
+ * (what the model then sees).
+ */
+export function normStats(utts: readonly LoadedUtterance[], windowMean = false): Normalization {
+  if (!windowMean) return frameStats(utts.map((u) => u.features));
+  const runs = segmentsOf(utts).map((s) => ({ frames: s.validFrames, data: subtractWindowMean(rawWindow(utts, s)) }));
+  return { ...frameStats(runs), windowMean: true };
 }
 
 /** The raw (unnormalised, zero-padded) window of a segment, written into out. */
@@ -45,12 +53,15 @@ export function makeBatch(
   segs: readonly Segment[],
   mean: ArrayLike<number>,
   std: ArrayLike<number>,
+  windowMean = false,
 ): { x: Float32Array; y: Int32Array } {
   const x = new Float32Array(segs.length * WINDOW_SIZE);
   const y = new Int32Array(segs.length);
   segs.forEach((s, b) => {
     const w = x.subarray(b * WINDOW_SIZE, (b + 1) * WINDOW_SIZE);
-    normalizeFrames(rawWindow(utts, s, w), mean, std, w);
+    rawWindow(utts, s, w);
+    if (windowMean) subtractWindowMean(w);
+    normalizeFrames(w, mean, std, w);
     y[b] = s.y;
   });
   return { x, y };

@@ -1,13 +1,17 @@
 // Evaluation protocols as lists of folds (indices into the utterance list). docs/training.md
 // states the choices: k-fold is stratified by label at the utterance level with speakers
 // shared between train and test (as in the paper's random 10-fold CV); LOSO holds out whole
-// speakers; "all" trains on everything. Each fold's validation set (early stopping) comes
-// from its training part only.
+// speakers; LOCO (leave one corpus out) holds out a whole corpus; "all" trains on everything.
+// Each fold's validation set (early stopping) comes from its training part only.
 import type { Utterance } from './corpus.js';
 import { UserError } from '../errors.js';
 
-export type Protocol = 'kfold' | 'loso' | 'all';
-export const PROTOCOLS: readonly Protocol[] = ['kfold', 'loso', 'all'];
+export type Protocol = 'kfold' | 'loso' | 'loco' | 'all';
+export const PROTOCOLS: readonly Protocol[] = ['kfold', 'loso', 'loco', 'all'];
+
+/** Corpora that share speakers, and so leave (and are tested) together: RAVDESS speech and song
+ *  have the same actors. The first of a group is its test set. */
+export const CORPUS_GROUPS: Record<string, string[]> = { ravdess: ['ravdess', 'ravdess-song'] };
 
 export interface Fold {
   index: number;
@@ -121,6 +125,24 @@ export function makeFolds(protocol: Protocol, utts: readonly Utterance[], opts: 
         train: valFraction > 0 ? train : train.concat(val),
         val,
         test,
+      };
+    });
+  }
+  if (protocol === 'loco') {
+    const corpora = [...new Set(utts.map((u) => u.corpus ?? ''))];
+    if (corpora.some((c) => !c))
+      throw new UserError('bad_folds', 'LOCO needs a corpus name on every utterance (use a built-in multi-corpus set such as train4)');
+    const grouped = new Set(Object.values(CORPUS_GROUPS).flatMap((g) => g.slice(1)));
+    const held = corpora.filter((c) => !grouped.has(c)).sort();
+    if (held.length < 2) throw new UserError('bad_folds', `LOCO needs at least 2 corpora, the set has ${held.length}`);
+    return held.map((name, f) => {
+      const group = CORPUS_GROUPS[name] ?? [name];
+      const rest = all.filter((i) => !group.includes(utts[i].corpus!));
+      return {
+        index: f,
+        name: `corpus ${name}`,
+        ...splitVal(rest, utts, valFraction, rand),
+        test: all.filter((i) => utts[i].corpus === name),
       };
     });
   }

@@ -1,6 +1,6 @@
 // Running a protocol: folds one after another, each fold's result written to disk as it
 // finishes (so a long run resumes where it stopped and a partial run still reports).
-import { mkdir, readFile, writeFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { initTfTraining } from '../model/tf.js';
@@ -14,6 +14,7 @@ import { makeFolds, type Fold, type Protocol } from './protocols.js';
 import { evaluateUtterances, trainModel, fmtSecs, type TrainConfig, type TrainResult } from './trainer.js';
 import { formatMetrics, poolMetrics, type Metrics } from './metrics.js';
 import { confusionSvg } from './confusion-svg.js';
+import { loadAudio16k } from '../dsp/load.js';
 import { UserError } from '../errors.js';
 
 /**
@@ -54,9 +55,25 @@ function canonical(v: unknown): string {
 /** Settings that change a fold's result: a resumed run must match them (memory and thread
  * settings aside: they move results only through per-share BatchNorm statistics, and each
  * fold's model records the values it was trained with). */
-function runIdentity(r: { corpus: string; protocol: string; folds: number; valFraction: number; arch: unknown; train: TrainConfig }) {
+function runIdentity(r: {
+  corpus: string;
+  protocol: string;
+  folds: number;
+  valFraction: number;
+  arch: unknown;
+  train: TrainConfig;
+  windowMean?: boolean;
+}) {
   const { microBatch: _memory, workers: _threads, ...train } = r.train;
-  return { corpus: r.corpus, protocol: r.protocol, folds: r.folds, valFraction: r.valFraction, arch: r.arch, train };
+  return {
+    corpus: r.corpus,
+    protocol: r.protocol,
+    folds: r.folds,
+    valFraction: r.valFraction,
+    arch: r.arch,
+    train,
+    windowMean: r.windowMean,
+  };
 }
 
 export interface RunOptions {
@@ -78,6 +95,10 @@ export interface RunOptions {
   cacheDir?: string | null;
   /** The command line, recorded with the results. */
   command?: string;
+  /** Mean-normalise each window's log-mel channel before z-scoring (src/dsp/normalize.ts). */
+  windowMean?: boolean;
+  /** Corpora every fold's model is also tested on (e.g. TurEV-DB), reported per fold. */
+  extraTests?: Corpus[];
 }
 
 export interface FoldResult {
@@ -92,6 +113,8 @@ export interface FoldResult {
   trainSeconds: number;
   trainSegments: number;
   test: Metrics | null;
+  /** Results on the extra test corpora, by name. */
+  extra?: Record<string, Metrics>;
   history: TrainResult['history'];
 }
 
@@ -104,13 +127,16 @@ export async function loadFeatures(
   corpus: Corpus,
   progress: boolean,
   cacheDir: string | null = defaultCacheDir(),
+  withSignals = false,
 ): Promise<LoadedUtterance[]> {
   const out: LoadedUtterance[] = [];
   const t0 = Date.now();
   let lastPrint = 0;
   for (const [i, u] of corpus.utterances.entries()) {
     const y = corpus.labels.indexOf(u.label);
-    out.push({ ...u, y, features: await utteranceFeatures(u.path, cacheDir) });
+    const loaded: LoadedUtterance = { ...u, y, features: await utteranceFeatures(u.path, cacheDir) };
+    if (withSignals) loaded.signal = await loadAudio16k(u.path);
+    out.push(loaded);
     if (progress && Date.now() - lastPrint > 2000) {
       process.stderr.write(`features ${i + 1}/${corpus.utterances.length}\n`);
       lastPrint = Date.now();
@@ -131,7 +157,11 @@ export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[
   const backend = await initTfTraining();
   await mkdir(o.out, { recursive: true });
   const arch = resolveConfig({ ...o.arch, numClasses: o.corpus.labels.length, seed: o.train.seed });
-  const utts = await loadFeatures(o.corpus, o.progress, o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir);
+  const cacheDir = o.cacheDir === undefined ? defaultCacheDir() : o.cacheDir;
+  const utts = await loadFeatures(o.corpus, o.progress, cacheDir, Boolean(o.train.augment));
+  const extras = await Promise.all(
+    (o.extraTests ?? []).map(async (c) => ({ corpus: c, utts: await loadFeatures(c, o.progress, cacheDir) })),
+  );
   const folds = makeFolds(o.protocol, utts, { folds: o.folds, seed: o.train.seed, valFraction: o.valFraction });
   // A resumed or summarising invocation keeps the original run's record (and command).
   const runFile = join(o.out, 'run.json');
@@ -150,6 +180,8 @@ export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[
     valFraction: o.valFraction,
     arch,
     train,
+    windowMean: o.windowMean || undefined,
+    extraTests: o.extraTests?.map((c) => c.name),
   };
   if (previous) {
     const [was, now] = [runIdentity(previous), runIdentity(record)];
@@ -180,7 +212,7 @@ export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[
       continue;
     }
     if (o.maxFolds !== undefined && trained >= o.maxFolds) break;
-    results.push(await runFold(o, arch, utts, fold, folds.length, dir, backend));
+    results.push(await runFold(o, arch, utts, fold, folds.length, dir, backend, extras));
     trained++;
   }
   const tested = results.filter((r) => r.test);
@@ -230,21 +262,24 @@ async function runFold(
   total: number,
   dir: string,
   backend: string,
+  extras: { corpus: Corpus; utts: LoadedUtterance[] }[] = [],
 ): Promise<FoldResult> {
   await mkdir(dir, { recursive: true });
   const pick = (idx: number[]) => idx.map((i) => utts[i]);
   const train = pick(fold.train),
     val = pick(fold.val),
     test = pick(fold.test);
-  const norm = normStats(train);
+  const norm = normStats(train, o.windowMean);
   const model = buildModel(arch);
   const label = total > 1 ? `[${fold.name}]` : '';
   if (o.progress)
     process.stderr.write(`${fold.name}: ${train.length} train / ${val.length} val / ${test.length} test utterances, backend ${backend}\n`);
   const log: string[] = [];
+  const resumeDir = join(dir, 'resume');
   const res = await trainModel(model, train, val, norm, o.corpus.labels, o.train, {
     progress: o.progress,
     label,
+    resumeDir,
     onEpoch: async (e, improved) => {
       log.push(JSON.stringify(e));
       await writeFile(join(dir, 'history.jsonl'), log.join('\n') + '\n');
@@ -292,6 +327,13 @@ async function runFold(
     await writeFile(join(dir, 'confusion.svg'), confusionSvg(testMetrics, `${o.corpus.name} ${o.protocol} ${fold.name}`));
     if (o.progress) process.stderr.write(`${fold.name} test: ${formatMetrics(testMetrics).split('\n')[0]}\n`);
   }
+  const extra: Record<string, Metrics> = {};
+  for (const e of extras) {
+    const labels = o.corpus.labels;
+    const usable = e.utts.filter((u) => labels.includes(u.label)).map((u) => ({ ...u, y: labels.indexOf(u.label) }));
+    extra[e.corpus.name] = (await evaluateUtterances(model, usable, norm, labels)).metrics;
+    if (o.progress) process.stderr.write(`${fold.name} on ${e.corpus.name}: ${formatMetrics(extra[e.corpus.name]).split('\n')[0]}\n`);
+  }
   if (o.protocol === 'all' && o.modelOut) {
     await saveModelDir(resolve(o.modelOut), model, meta);
     if (o.progress) process.stderr.write(`model written to ${o.modelOut}\n`);
@@ -309,8 +351,10 @@ async function runFold(
     trainSeconds: res.trainSeconds,
     trainSegments: res.trainSegments,
     test: testMetrics,
+    ...(extras.length ? { extra } : {}),
     history: res.history,
   };
   await writeFile(join(dir, 'result.json'), JSON.stringify(result, null, 1) + '\n');
+  await rm(resumeDir, { recursive: true, force: true }); // the fold is done: its result stands
   return result;
 }

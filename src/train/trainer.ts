@@ -2,11 +2,15 @@
 // Adam(weight_decay=…) does), batches of 32, cross-entropy, early stopping on the validation
 // loss with the best epoch's weights restored. All randomness is seeded.
 import { tf } from '../model/tf.js';
+import type { Normalization } from '../dsp/normalize.js';
 import { N_CHANNELS, N_MELS, WINDOW_FRAMES } from '../dsp/types.js';
 import { makeBatch, segmentsOf, type LoadedUtterance, type Segment } from './dataset.js';
 import { argmax, computeMetrics, type Metrics } from './metrics.js';
 import { rng, shuffle } from './protocols.js';
 import { Progress } from './progress.js';
+import { loadResume, saveResume } from './resume.js';
+import { augmentSignal, specAugment, type AugmentConfig } from './augment.js';
+import { computeFeatures } from '../dsp/features.js';
 import type { GradientWorkers } from './parallel.js';
 import { averagePosteriors } from '../inference/utterance.js';
 import { crossEntropy, partGradients, windowTensors, type PartGradients } from './gradients.js';
@@ -26,6 +30,11 @@ export interface TrainConfig {
   /** Threads computing each batch's gradient together (data parallel, parallel.ts); 1 or
    * absent = this thread only. */
   workers?: number;
+  /** Augment every training utterance afresh each epoch (augment.ts; needs each utterance's signal). */
+  augment?: AugmentConfig;
+  /** Draw each epoch's segments with weights 1 / (segments of the same corpus and label), so
+   *  every (corpus, class) pair weighs the same, instead of taking each segment once. */
+  balance?: boolean;
 }
 
 export const PAPER_TRAINING: TrainConfig = { epochs: 150, batchSize: 32, lr: 1e-3, weightDecay: 5e-4, patience: 15, seed: 1 };
@@ -56,10 +65,18 @@ export interface TrainHooks {
   progress?: boolean;
   /** Label for the progress bar, e.g. "fold 3/10". */
   label?: string;
+  /** Keep the state at the end of every epoch here, and continue from it if it exists (resume.ts). */
+  resumeDir?: string;
 }
 
-function batchTensors(utts: readonly LoadedUtterance[], segs: readonly Segment[], norm: { mean: number[]; std: number[] }, k: number) {
-  const { x, y } = makeBatch(utts, segs, norm.mean, norm.std);
+/** The seed of one epoch's stream `stream`: every epoch draws afresh from (seed, epoch), so a
+ *  run resumed at an epoch repeats the uninterrupted run. */
+function epochSeed(seed: number, epoch: number, stream: number): number {
+  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(epoch, 0x85ebca6b) ^ Math.imul(stream, 0xc2b2ae35)) >>> 0;
+}
+
+function batchTensors(utts: readonly LoadedUtterance[], segs: readonly Segment[], norm: Normalization, k: number) {
+  const { x, y } = makeBatch(utts, segs, norm.mean, norm.std, norm.windowMean);
   return windowTensors(x, y, k);
 }
 
@@ -67,7 +84,7 @@ function batchTensors(utts: readonly LoadedUtterance[], segs: readonly Segment[]
 export async function predictUtterances(
   model: tf.LayersModel,
   utts: readonly LoadedUtterance[],
-  norm: { mean: number[]; std: number[] },
+  norm: Normalization,
   batchSize = 32,
 ): Promise<{ posteriors: Float32Array[]; segLoss: number }> {
   const k = model.outputs[0].shape[1] as number;
@@ -95,7 +112,7 @@ export async function predictUtterances(
 export async function evaluateUtterances(
   model: tf.LayersModel,
   utts: readonly LoadedUtterance[],
-  norm: { mean: number[]; std: number[] },
+  norm: Normalization,
   labels: string[],
 ): Promise<{ metrics: Metrics; posteriors: Float32Array[]; segLoss: number }> {
   const { posteriors, segLoss } = await predictUtterances(model, utts, norm);
@@ -111,13 +128,12 @@ export async function trainModel(
   model: tf.LayersModel,
   train: readonly LoadedUtterance[],
   val: readonly LoadedUtterance[],
-  norm: { mean: number[]; std: number[] },
+  norm: Normalization,
   labels: string[],
   cfg: TrainConfig,
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const k = labels.length;
-  const rand = rng(cfg.seed * 7919 + 17);
   const segs = segmentsOf(train);
   const optimizer = tf.train.adam(cfg.lr);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -125,23 +141,40 @@ export async function trainModel(
   let best = { loss: Infinity, epoch: 0, weights: null as tf.Tensor[] | null };
   let stoppedEarly = false;
   const t0 = performance.now();
-  const batches = Math.ceil(segs.length / cfg.batchSize);
   const bar = new Progress(hooks.progress ?? true, hooks.label ?? '');
   // tfjs draws unseeded random numbers (dropout masks) from seeds taken from Math.random;
   // a seeded Math.random for the duration of training makes runs repeatable while every
   // step still gets a fresh mask.
   const savedRandom = Math.random;
-  Math.random = rng(cfg.seed * 104729 + 3);
   let pool: GradientWorkers | null = null;
+  let epochUtts = train;
   const gradients = (part: Segment[]): Promise<PartGradients> => {
-    const { x, y } = makeBatch(train, part, norm.mean, norm.std);
+    const { x, y } = makeBatch(epochUtts, part, norm.mean, norm.std, norm.windowMean);
     return pool ? pool.gradients(model, vars, x, y, k, cfg.microBatch) : partGradients(model, vars, x, y, k, part.length, cfg.microBatch);
   };
   try {
     // Inside the try: a worker that fails to start must still leave Math.random restored.
     if (cfg.workers && cfg.workers > 1) pool = await (await import('./parallel.js')).GradientWorkers.start(cfg.workers - 1, model, k);
-    for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
-      const order = shuffle(segs.slice(), rand);
+    let first = 1;
+    const resumed = hooks.resumeDir ? await loadResume<EpochLog>(hooks.resumeDir, model, optimizer) : null;
+    if (resumed) {
+      history.push(...resumed.history);
+      best = { loss: resumed.bestLoss, epoch: resumed.bestEpoch, weights: resumed.best };
+      first = resumed.epoch + 1;
+      if (hooks.progress ?? true) process.stderr.write(`${hooks.label ? hooks.label + ' ' : ''}resuming after epoch ${resumed.epoch}\n`);
+      if (val.length && cfg.patience > 0 && resumed.epoch - best.epoch >= cfg.patience) {
+        stoppedEarly = true;
+        first = cfg.epochs + 1;
+      }
+    }
+    for (let epoch = first; epoch <= cfg.epochs; epoch++) {
+      const rand = rng(epochSeed(cfg.seed, epoch, 1));
+      // tfjs's dropout seeds come from Math.random.
+      Math.random = rng(epochSeed(cfg.seed, epoch, 2));
+      epochUtts = cfg.augment ? augmentEpoch(train, cfg.augment, rng(epochSeed(cfg.seed, epoch, 3))) : train;
+      const epochSegs = cfg.augment ? segmentsOf(epochUtts) : segs;
+      const order = cfg.balance ? balancedDraw(epochSegs, epochUtts, rand) : shuffle(epochSegs.slice(), rand);
+      const batches = Math.ceil(order.length / cfg.batchSize);
       const e0 = performance.now();
       let lossSum = 0,
         correct = 0,
@@ -193,6 +226,9 @@ export async function trainModel(
           (v ? ` | val loss ${log.valLoss.toFixed(3)} WA ${(100 * log.valWa).toFixed(1)}% UA ${(100 * log.valUa).toFixed(1)}%` : '') +
           ` | ${log.samplesPerSec.toFixed(1)} samples/s ${seconds.toFixed(0)} s${improved ? ' *' : ''}`,
       );
+      if (hooks.resumeDir) {
+        await saveResume(hooks.resumeDir, { epoch, bestLoss: best.loss, bestEpoch: best.epoch, history }, model, optimizer, best.weights);
+      }
       await hooks.onEpoch?.(log, improved);
       if (v && cfg.patience > 0 && epoch - best.epoch >= cfg.patience) {
         stoppedEarly = true;
@@ -211,6 +247,38 @@ export async function trainModel(
   return { history, bestEpoch: best.epoch, stoppedEarly, trainSeconds: (performance.now() - t0) / 1000, trainSegments: segs.length };
 }
 
+/** This epoch's copy of the training utterances: each one's signal augmented, its features recomputed. */
+export function augmentEpoch(train: readonly LoadedUtterance[], cfg: AugmentConfig, rand: () => number): LoadedUtterance[] {
+  const pool = train.map((u) => u.signal).filter((s): s is Float32Array => s !== undefined);
+  return train.map((u) => {
+    if (!u.signal) throw new Error(`augmentation needs the signal of ${u.path}`);
+    const features = computeFeatures(augmentSignal(u.signal, cfg, rand, pool));
+    if (rand() < cfg.pSpecAugment) specAugment(features, rand);
+    return { ...u, features };
+  });
+}
+
+/** segs.length segments drawn with replacement, each with weight 1 / (segments of its corpus and label). */
+export function balancedDraw(segs: readonly Segment[], utts: readonly LoadedUtterance[], rand: () => number): Segment[] {
+  const key = (s: Segment) => `${utts[s.utt].corpus ?? ''}|${s.y}`;
+  const count = new Map<string, number>();
+  for (const s of segs) count.set(key(s), (count.get(key(s)) ?? 0) + 1);
+  const cum = new Float64Array(segs.length);
+  let total = 0;
+  segs.forEach((s, i) => (cum[i] = total += 1 / count.get(key(s))!));
+  return segs.map(() => {
+    const r = rand() * total;
+    let lo = 0,
+      hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid] <= r) lo = mid + 1;
+      else hi = mid;
+    }
+    return segs[lo];
+  });
+}
+
 /** Batches used to re-estimate BatchNorm statistics after each epoch. */
 export const BN_RECALIBRATION_BATCHES = 16;
 
@@ -226,7 +294,7 @@ export function recalibrateBatchNorm(
   model: tf.LayersModel,
   utts: readonly LoadedUtterance[],
   segs: readonly Segment[],
-  norm: { mean: number[]; std: number[] },
+  norm: Normalization,
   k: number,
   batchSize: number,
   rand: () => number,

@@ -1,0 +1,126 @@
+// Augmentation is a pure function of (signal, seed), keeps the label and the length rules, and
+// degrades a signal to exactly the asked SNR and gain (the robustness evaluation relies on it).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  addNoise,
+  applyGain,
+  augmentSignal,
+  babble,
+  measuredSnr,
+  noise,
+  power,
+  reverb,
+  ROBUST_AUGMENT,
+  specAugment,
+  speed,
+  telephone,
+} from '../src/train/augment.js';
+import { computeFeatures } from '../src/dsp/features.js';
+import { rng } from '../src/train/protocols.js';
+import { tone } from './fixtures/wavgen.js';
+
+const speechLike = (seconds: number, seed: number) => {
+  const r = rng(seed);
+  const x = tone(220, 16000, seconds, 0.3);
+  for (let i = 0; i < x.length; i++) x[i] = x[i] * (0.5 + 0.5 * Math.sin(i / 900)) + 0.02 * (r() - 0.5);
+  return x;
+};
+
+test('deterministic for a seed; another seed gives another copy', () => {
+  const x = speechLike(4, 1),
+    pool = [speechLike(2, 2), speechLike(3, 3)];
+  const a = augmentSignal(x, ROBUST_AUGMENT, rng(7), pool);
+  const b = augmentSignal(x, ROBUST_AUGMENT, rng(7), pool);
+  assert.equal(a, b);
+  const differ = [8, 9, 10, 11].some((s) => {
+    const c = augmentSignal(x, ROBUST_AUGMENT, rng(s), pool);
+    return c.length !== a.length || c.some((v, i) => v !== a[i]);
+  });
+  assert.ok(differ);
+  assert.ok(
+    x.every((v, i) => v === speechLike(4, 1)[i]),
+    'the input is not modified',
+  );
+});
+
+test('length rules: only speed and the start crop change the length', () => {
+  const x = speechLike(5, 4);
+  const none = { ...ROBUST_AUGMENT, maxCropS: 0, pSpeed: 0 };
+  for (let s = 0; s < 20; s++) assert.is(augmentSignal(x, none, rng(s), [x]).length, x.length);
+  for (const f of [0.9, 0.95, 1.05, 1.1]) assert.ok(Math.abs(speed(x, f).length - x.length / f) <= 2, `speed ${f}`);
+  const cropOnly = { ...none, pReverb: 0, pTelephone: 0, pNoise: 0, pGain: 0 };
+  for (let s = 0; s < 20; s++) {
+    const y = augmentSignal(x, { ...cropOnly, maxCropS: 1.5 }, rng(s), [x]);
+    assert.ok(y.length <= x.length && y.length >= x.length - 1.5 * 16000, `crop ${x.length - y.length}`);
+  }
+  const short = speechLike(2, 5); // shorter than a window: never cropped
+  assert.is(augmentSignal(short, { ...cropOnly, maxCropS: 1.5 }, rng(1), [x]).length, short.length);
+});
+
+test('noise of every kind lands within 0.5 dB of the asked SNR', () => {
+  const x = speechLike(3, 6);
+  const r = rng(12);
+  for (const snr of [20, 10, 5, 0]) {
+    for (const kind of ['white', 'pink', 'brown'] as const) {
+      const got = measuredSnr(x, addNoise(x, noise(kind, x.length, r), snr));
+      assert.ok(Math.abs(got - snr) < 0.5, `${kind} at ${snr} dB: ${got.toFixed(2)}`);
+    }
+    const got = measuredSnr(x, addNoise(x, babble(x.length, [speechLike(2, 7), speechLike(2.5, 8)], 4, r), snr));
+    assert.ok(Math.abs(got - snr) < 0.5, `babble at ${snr} dB: ${got.toFixed(2)}`);
+  }
+});
+
+test('pink and brown noise fall with frequency', () => {
+  const r = rng(3);
+  const bandPower = (x: Float32Array, hz: number) => power(telephoneBand(x, hz));
+  const telephoneBand = (x: Float32Array, hz: number) => {
+    // One DFT bin's neighbourhood by correlation with a complex tone.
+    let re = 0,
+      im = 0;
+    for (let i = 0; i < x.length; i++) {
+      re += x[i] * Math.cos((2 * Math.PI * hz * i) / 16000);
+      im += x[i] * Math.sin((2 * Math.PI * hz * i) / 16000);
+    }
+    return Float32Array.of(Math.hypot(re, im));
+  };
+  for (const kind of ['pink', 'brown'] as const) {
+    const n = noise(kind, 64000, r);
+    let lo = 0,
+      hi = 0;
+    for (let k = 0; k < 20; k++) {
+      lo += bandPower(n, 200 + k * 7);
+      hi += bandPower(n, 4000 + k * 7);
+    }
+    assert.ok(lo > 4 * hi, `${kind}: ${lo.toExponential(2)} vs ${hi.toExponential(2)}`);
+  }
+});
+
+test('gain scales power by the asked dB; telephone keeps 300–3400 Hz only; reverb keeps length and loudness', () => {
+  const x = speechLike(2, 9);
+  const g = 10 * Math.log10(power(applyGain(x, -30)) / power(x));
+  assert.ok(Math.abs(g + 30) < 0.01, `gain ${g}`);
+  const level = (hz: number) => {
+    const t = tone(hz, 16000, 1, 0.3);
+    return 10 * Math.log10(power(telephone(t).subarray(2000, 14000)) / power(t.subarray(2000, 14000)));
+  };
+  assert.ok(Math.abs(level(1000)) < 1, `1 kHz ${level(1000)}`);
+  assert.ok(level(100) < -15, `100 Hz ${level(100)}`);
+  assert.ok(level(5000) < -30, `5 kHz ${level(5000)}`);
+  const y = reverb(x, 0.5, 0.5, rng(1));
+  assert.is(y.length, x.length);
+  assert.ok(Math.abs(10 * Math.log10(power(y) / power(x))) < 3);
+});
+
+test('SpecAugment masks set values to the utterance mean, deterministically', () => {
+  const f = computeFeatures(speechLike(2, 10));
+  const a = { frames: f.frames, data: Float32Array.from(f.data) };
+  const b = { frames: f.frames, data: Float32Array.from(f.data) };
+  specAugment(a, rng(5));
+  specAugment(b, rng(5));
+  assert.equal(a.data, b.data);
+  const changed = a.data.filter((v, i) => v !== f.data[i]).length;
+  assert.ok(changed > 0 && changed < f.data.length / 2, `${changed} values masked`);
+});
+
+test.run();
