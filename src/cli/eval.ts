@@ -19,6 +19,12 @@ label the model does not know are left out (and counted).
                          'emostream train' with the same options drew it
   --out DIR              write metrics.json and confusion.svg there
   --json                 print the metrics as JSON
+
+robustness (docs/results.md):
+  --robustness           UA clean and under pink noise and babble at 20/10/5/0 dB SNR, gain
+                         −10/−30/−45 dB and telephone bandwidth; --corpus may list several
+                         (comma separated); writes robustness.json and robustness.svg to --out
+  --limit N              at most N utterances per corpus (a seeded, label-stratified sample)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -37,6 +43,8 @@ export async function run(argv: string[]): Promise<number> {
       'val-fraction': { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean' },
+      robustness: { type: 'boolean' },
+      limit: { type: 'string' },
     },
     HELP,
     false,
@@ -45,6 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parsed;
   if (!values.model) throw new CliError('bad_argument', `--model is required\n\n${HELP}`, 2);
   if (!values.corpus === !values.data) throw new CliError('bad_argument', `give exactly one of --corpus or --data\n\n${HELP}`, 2);
+  if (values.robustness) return robustness(values as RobustnessArgs);
   let corpus: Corpus;
   if (values.corpus) {
     if (!CORPORA.includes(values.corpus as CorpusName))
@@ -97,5 +106,100 @@ export async function run(argv: string[]): Promise<number> {
     console.log(
       `${meta.name} on ${corpus.name}, ${scope}${skipped ? ` (${skipped} utterances with other labels left out)` : ''}\n${formatMetrics(metrics)}`,
     );
+  return 0;
+}
+
+interface RobustnessArgs {
+  model: string;
+  corpus?: string;
+  data?: string;
+  'data-root'?: string;
+  'corpora-root'?: string;
+  seed?: string;
+  out?: string;
+  json?: boolean;
+  limit?: string;
+}
+
+async function robustness(values: RobustnessArgs): Promise<number> {
+  const { loadEngine } = await import('../inference/load-engine.js');
+  const { evaluateRobustness, robustnessSvg } = await import('../train/robustness.js');
+  const { shuffle, rng } = await import('../train/protocols.js');
+  const roots = {
+    data: values['data-root'] ? resolve(values['data-root']) : undefined,
+    corpora: values['corpora-root'] ? resolve(values['corpora-root']) : undefined,
+  };
+  const names = values.corpus ? values.corpus.split(',').filter(Boolean) : [];
+  for (const n of names)
+    if (!CORPORA.includes(n as CorpusName)) throw new CliError('bad_argument', `--corpus: '${n}' is not one of ${CORPORA.join(', ')}`, 2);
+  const corpora = values.data
+    ? [await manifestCorpus(resolve(values.data))]
+    : await Promise.all(names.map((n) => builtinCorpus(n as CorpusName, roots)));
+  const limit = values.limit === undefined ? Infinity : Number(values.limit);
+  if (!(limit > 0)) throw new CliError('bad_argument', `--limit must be a positive number, got '${values.limit}'`, 2);
+  const seed = values.seed ? Number(values.seed) : 1;
+  const engine = await loadEngine(resolve(values.model));
+  const series: { name: string; corpus: string; n: number; rows: Awaited<ReturnType<typeof evaluateRobustness>> }[] = [];
+  try {
+    for (const c of corpora) {
+      let utts = c.utterances.filter((u) => engine.labels.includes(u.label));
+      if (utts.length > limit) {
+        // Stratified: the same share of every label, drawn by the seed.
+        const r = rng(seed);
+        const byLabel = engine.labels.map((l) =>
+          shuffle(
+            utts.filter((u) => u.label === l),
+            r,
+          ),
+        );
+        utts = byLabel.flatMap((g) => g.slice(0, Math.round((g.length * limit) / utts.length)));
+      }
+      let last = 0;
+      const rows = await evaluateRobustness(engine, utts, {
+        seed,
+        progress: (done, total) => {
+          if (Date.now() - last > 5000 || done === total) {
+            process.stderr.write(`${c.name}: ${done}/${total}\n`);
+            last = Date.now();
+          }
+        },
+      });
+      series.push({ name: `${c.name} (n = ${utts.length})`, corpus: c.name, n: utts.length, rows });
+    }
+  } finally {
+    await engine.dispose();
+  }
+  const report = {
+    model: engine.model,
+    backend: engine.backend,
+    seed,
+    series: series.map((s) => ({
+      corpus: s.corpus,
+      n: s.n,
+      rows: s.rows.map((r) => ({
+        condition: r.condition,
+        wa: r.metrics.wa,
+        ua: r.metrics.ua,
+        minRecall: r.minRecall,
+        recall: r.metrics.recall,
+      })),
+    })),
+  };
+  if (values.out) {
+    await mkdir(values.out, { recursive: true });
+    await writeFile(join(values.out, 'robustness.json'), JSON.stringify(report, null, 1) + '\n');
+    await writeFile(join(values.out, 'robustness.svg'), robustnessSvg(series, `${engine.model}: UA by condition`));
+  }
+  if (values.json) console.log(JSON.stringify(report));
+  else {
+    const conds = series[0]?.rows.map((r) => r.condition) ?? [];
+    console.log(`${engine.model}: UA % (lowest per-class recall %) by condition\n`);
+    console.log(`| corpus | ${conds.join(' | ')} |\n|---|${conds.map(() => '---').join('|')}|`);
+    for (const s of series) {
+      console.log(
+        `| ${s.name} | ${s.rows.map((r) => `${(100 * r.metrics.ua).toFixed(1)} (${(100 * r.minRecall).toFixed(0)})`).join(' | ')} |`,
+      );
+    }
+  }
   return 0;
 }
