@@ -11,11 +11,15 @@ const HELP = `usage: emostream serve [options]
 Serves a model over WebSocket (protocol v1, docs/protocol.md): publish audio to
 ws://HOST:PORT/v1/stream, follow a session at ws://HOST:PORT/v1/subscribe/<session>;
 the demo page is at http://HOST:PORT/, health at /healthz, Prometheus metrics at /metrics.
-Logs are JSON lines (pino) on stderr. SIGTERM/SIGINT flush every session and exit 0.
+Logs are JSON lines (pino) on stderr. SIGTERM/SIGINT (or the death of the launching process,
+e.g. npm) flush every session and exit 0.
 
 options (flags override the environment variables):
 ${settingsHelp()}
   -h, --help                   show this help`;
+
+/** How often serve checks that the process that started it is still there. */
+const PARENT_CHECK_MS = 500;
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommandLine(argv, parseArgsOptions(), HELP, false);
@@ -69,6 +73,16 @@ export async function run(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    // Launchers (npm start, npx, sh -c) may die of a SIGTERM without passing it on, leaving this
+    // process serving as an orphan: a parent that goes away counts as a SIGTERM.
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid !== parent) {
+        clearInterval(watch);
+        stop('parent exited');
+      }
+    }, PARENT_CHECK_MS);
+    watch.unref();
   });
   return 0;
 }

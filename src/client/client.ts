@@ -163,6 +163,9 @@ export class Publisher {
     const subject = new ReplaySubject<ServerMessage>(REPLAY);
     let ready: ReadyMsg | undefined;
     const buffered = new Subject<ServerMessage>();
+    // Declared before the socket exists: an error can arrive in the same tick the socket opens,
+    // before `open` has returned it.
+    let socket: WebSocket | undefined;
     const got = new Promise<ReadyMsg>((resolve, reject) => {
       buffered.subscribe({
         next: (m) => {
@@ -171,7 +174,7 @@ export class Publisher {
               ready = m;
               resolve(m);
             } else if (m.type === 'error') {
-              ws.close();
+              socket?.close();
               reject(new UserError(m.code, m.message));
             }
             return;
@@ -183,10 +186,18 @@ export class Publisher {
           ready ? subject.complete() : reject(new UserError('connection_lost', 'the server closed the connection before it was ready')),
       });
     });
+    got.catch(() => {}); // handled below; `open` may fail first
     const ws = await open(endpoint(url ?? DEFAULT_URL, '/v1/stream'), { encoding, token, timeoutMs }, buffered);
+    socket = ws;
     const codec = clientCodec(encoding ?? 'json');
     ws.send(codec.encode({ type: 'start', ...start } as StartMsg));
-    const r = await got;
+    let r: ReadyMsg;
+    try {
+      r = await got;
+    } catch (err) {
+      ws.close();
+      throw err;
+    }
     return new Publisher(ws, codec, r, subject);
   }
 

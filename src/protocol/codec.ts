@@ -77,6 +77,7 @@ export class Codec<Out extends { type: string }, In extends { type: string }> {
       const known = this.inType.oneofs.msg.fieldsArray.map((f) => f.name).join(', ');
       throw new UserError('unknown_message', `unknown message type '${type}' (expected one of: ${known})`);
     }
+    checkJsonValues(field.resolve().resolvedType as protobuf.Type, fields, type);
     const problem = this.inType.verify({ [type]: fields });
     if (problem) throw new UserError('invalid_message', `invalid '${type}' message: ${problem.replace(/^msg\.|^\w+\./, '')}`);
     return { type, ...this.flatten(this.inType.fromObject({ [type]: fields }), type) } as unknown as In;
@@ -89,6 +90,48 @@ export class Codec<Out extends { type: string }, In extends { type: string }> {
 
   private outOrIn(m: protobuf.Message): protobuf.Type {
     return (m.$type as protobuf.Type) ?? this.inType;
+  }
+}
+
+const INT_RANGES: Record<string, [number, number]> = {
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  sint32: [-(2 ** 31), 2 ** 31 - 1],
+  sfixed32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
+  fixed32: [0, 2 ** 32 - 1],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  sint64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  sfixed64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  uint64: [0, Number.MAX_SAFE_INTEGER],
+  fixed64: [0, Number.MAX_SAFE_INTEGER],
+};
+
+/**
+ * What protobufjs's verify lets through and fromObject then silently changes: integers outside
+ * their field's range (fromObject wraps them modulo 2^32), bytes given as arrays or objects
+ * (they reach the decoder as non-bytes), and arrays where a message belongs. Checked before
+ * verify, recursively; `path` names the field in the error.
+ */
+function checkJsonValues(type: protobuf.Type | null, obj: Record<string, unknown>, path: string): void {
+  if (!type) return;
+  for (const [key, value] of Object.entries(obj)) {
+    const field = type.fields[key];
+    if (!field || value === null || value === undefined || field.repeated || field.map) continue;
+    const where = `${path}.${key}`;
+    const bad = (what: string) => {
+      throw new UserError('invalid_message', `invalid '${path.split('.')[0]}' message: ${where.split('.').slice(1).join('.')}: ${what}`);
+    };
+    const resolved = field.resolve().resolvedType;
+    if (resolved instanceof protobuf.Type) {
+      if (typeof value !== 'object' || Array.isArray(value)) bad('must be an object');
+      checkJsonValues(resolved, value as Record<string, unknown>, where);
+    } else if (field.type === 'bytes') {
+      if (typeof value !== 'string') bad('must be a base64 string');
+    } else if (field.type in INT_RANGES) {
+      const [lo, hi] = INT_RANGES[field.type];
+      if (typeof value === 'number' && Number.isInteger(value) && (value < lo || value > hi))
+        bad(`${value} is out of range (${lo}..${hi})`);
+    }
   }
 }
 

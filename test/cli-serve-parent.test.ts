@@ -1,0 +1,42 @@
+// `emostream serve` started through a launcher (npm start, npx, sh -c) must not outlive it: when
+// the launcher dies without passing SIGTERM on, the server shuts down by itself (issue #14, 9).
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('the server exits when the process that launched it is killed', async () => {
+  // `; true` keeps sh as the parent (no exec of the last command).
+  const sh = spawn('sh', ['-c', 'node bin/emostream.js serve --port 0 --log-level info; true'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  const pid = await new Promise<number>((resolve, reject) => {
+    sh.stderr.on('data', (b) => {
+      err += b;
+      const m = /"pid":(\d+).*"msg":"listening"/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    sh.on('exit', () => reject(new Error(`sh exited before the server listened:\n${err}`)));
+  });
+  assert.ok(alive(pid), 'server running');
+  sh.kill('SIGKILL'); // the launcher dies and passes nothing on
+  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  const stillThere = alive(pid);
+  if (stillThere) process.kill(pid, 'SIGKILL');
+  assert.not.ok(stillThere, 'the orphaned server shut itself down');
+  assert.match(err, /"signal":"parent exited"/);
+});
+
+test.run();
