@@ -17,6 +17,7 @@ import {
   telephone,
 } from '../src/train/augment.js';
 import { computeFeatures } from '../src/dsp/features.js';
+import { CONDITIONS, degrade } from '../src/train/robustness.js';
 import { rng } from '../src/train/protocols.js';
 import { tone } from './fixtures/wavgen.js';
 
@@ -38,8 +39,9 @@ test('deterministic for a seed; another seed gives another copy', () => {
     return c.length !== a.length || c.some((v, i) => v !== a[i]);
   });
   assert.ok(differ);
+  const again = speechLike(4, 1);
   assert.ok(
-    x.every((v, i) => v === speechLike(4, 1)[i]),
+    x.every((v, i) => v === again[i]),
     'the input is not modified',
   );
 });
@@ -121,6 +123,40 @@ test('SpecAugment masks set values to the utterance mean, deterministically', ()
   assert.equal(a.data, b.data);
   const changed = a.data.filter((v, i) => v !== f.data[i]).length;
   assert.ok(changed > 0 && changed < f.data.length / 2, `${changed} values masked`);
+});
+
+test('the robustness conditions degrade a known signal to the asked SNR or gain', () => {
+  const x = speechLike(3, 11);
+  const pool = [speechLike(2, 12), speechLike(2, 13), speechLike(3, 14)];
+  for (const c of CONDITIONS) {
+    const y = degrade(x, c, rng(1), pool);
+    assert.is(y.length, x.length, c.name);
+    if (c.kind === 'pink' || c.kind === 'babble') {
+      const snr = measuredSnr(x, y);
+      assert.ok(Math.abs(snr - c.value!) < 0.5, `${c.name}: ${snr.toFixed(2)} dB`);
+    } else if (c.kind === 'gain') {
+      const g = 10 * Math.log10(power(y) / power(x));
+      assert.ok(Math.abs(g - c.value!) < 0.01, `${c.name}: ${g.toFixed(3)} dB`);
+    } else if (c.kind === 'clean') assert.is(y, x);
+  }
+  assert.equal(
+    CONDITIONS.map((c) => c.name),
+    [
+      'clean',
+      'pink 20 dB',
+      'pink 10 dB',
+      'pink 5 dB',
+      'pink 0 dB',
+      'babble 20 dB',
+      'babble 10 dB',
+      'babble 5 dB',
+      'babble 0 dB',
+      'gain -10 dB',
+      'gain -30 dB',
+      'gain -45 dB',
+      'telephone',
+    ],
+  );
 });
 
 test.run();

@@ -94,7 +94,7 @@ export function robustnessSvg(series: { name: string; rows: RobustnessRow[] }[],
   const width = left + w + 230,
     height = top + h + bottom;
   const x = (i: number) => left + 28 + i * 56;
-  const y = (ua: number) => top + h - ua * h;
+  const y = (ua: number) => Math.round((top + h - ua * h) * 10) / 10;
   const colours = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
