@@ -121,7 +121,7 @@ export async function run(argv: string[]): Promise<number> {
     corpora: values['corpora-root'] ? resolve(values['corpora-root']) : undefined,
   };
   const corpusName = (name: string, flag: string): CorpusName => {
-    if (!CORPORA.includes(name as CorpusName)) throw new CliError('bad_argument', `${flag} must name one of ${CORPORA.join(', ')}`, 2);
+    if (!CORPORA.includes(name as CorpusName)) throw new CliError('bad_argument', `${flag} must be one of ${CORPORA.join(', ')}`, 2);
     return name as CorpusName;
   };
   let corpus: Corpus;
