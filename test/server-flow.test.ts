@@ -7,6 +7,7 @@ import { frameCount } from '../src/dsp/features.js';
 import { planWindows } from '../src/dsp/windows.js';
 import { EmostreamServer, type ServerOptions } from '../src/server/server.js';
 import { TestEngine } from './helpers/server-engine.js';
+import { rng } from './fixtures/wavgen.js';
 import { connect, sendChunks, toF32, toS16 } from './helpers/server-ws.js';
 
 function tone(seconds: number, rate = 16000): Float32Array {
@@ -269,6 +270,51 @@ F('s16le and f32le of the same audio give the same windows', async () => {
     return c.of('posterior').map((p) => [p.startMs, p.endMs]);
   };
   assert.equal(await run('s16le'), await run('f32le'));
+  await server.close();
+});
+
+F('one utterance message per speech turn, in both encodings, in stream order', async () => {
+  const { server, base } = await serve();
+  // Quiet noise, then sound at 1–2.5 s and 4–5.5 s.
+  const x = new Float32Array(7 * 16000);
+  const r = rng(3);
+  for (let i = 0; i < x.length; i++) {
+    const t = i / 16000;
+    x[i] = 1e-3 * (r() * 2 - 1) + ((t >= 1 && t < 2.5) || (t >= 4 && t < 5.5) ? 0.3 * Math.sin((2 * Math.PI * 220 * i) / 16000) : 0);
+  }
+  const run = async (encoding: 'json' | 'proto') => {
+    const c = await connect(`${base}/v1/stream`, encoding);
+    c.send({ ...START, hopMs: 500 });
+    await c.next('ready');
+    sendChunks(c, toF32(x), 3200);
+    c.send({ type: 'stop' });
+    await c.next('end');
+    return c;
+  };
+  for (const encoding of ['json', 'proto'] as const) {
+    const c = await run(encoding);
+    const u = c.of('utterance');
+    assert.is(u.length, 2, `${encoding}: two turns`);
+    assert.ok(Math.abs(u[0].startMs - 1000) <= 30 && Math.abs(u[0].endMs - 2500) <= 30, `${u[0].startMs}–${u[0].endMs}`);
+    assert.ok(Math.abs(u[1].startMs - 4000) <= 30 && Math.abs(u[1].endMs - 5500) <= 30, `${u[1].startMs}–${u[1].endMs}`);
+    for (const m of u) {
+      assert.equal(Object.keys(m.probs), ['angry', 'happy', 'sad', 'neutral']);
+      const sum = Object.values(m.probs).reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-4);
+      assert.is(m.confidence, Math.max(...Object.values(m.probs)));
+      assert.is(m.probs[m.label], m.confidence);
+      assert.is(m.channel, 0);
+      assert.is(m.windows, 1);
+      assert.ok(m.latencyMs >= 0);
+    }
+    // Each turn's message comes after the speech-off that ended it (speech events are not held
+    // back for inference, so they may run ahead of results).
+    const offs = c.messages.flatMap((m, i) => (m.type === 'speech' && !m.active ? [i] : []));
+    const utts = c.messages.flatMap((m, i) => (m.type === 'utterance' ? [i] : []));
+    assert.is(offs.length, 2);
+    utts.forEach((at, k) => assert.ok(at > offs[k], `utterance ${k} after its speech-off`));
+    assert.ok(utts[1] < c.messages.length - 1 && c.messages[c.messages.length - 1].type === 'end');
+  }
   await server.close();
 });
 

@@ -198,6 +198,20 @@ Bat('stale windows with a newer one behind them are skipped; the newest never is
     ['skipped', 'skipped', 'done', 'done'],
   );
 });
+
+Bat('windows submitted with keep (a turn) are never skipped as stale', async () => {
+  const b = new Batcher(new TestEngine(), { maxBatch: 8, maxWaitMs: 0, staleMs: 100 });
+  const old = performance.now() - 1000;
+  const outs = await Promise.all([
+    b.submit('a', win(0), old, { keep: true }),
+    b.submit('a', win(1), old),
+    b.submit('a', win(2), performance.now()),
+  ]);
+  assert.equal(
+    outs.map((o) => o.kind),
+    ['done', 'skipped', 'done'],
+  );
+});
 Bat('cancel drops one session; engine failures reject; close cancels the rest', async () => {
   const engine = new TestEngine(10);
   const b = new Batcher(engine, { maxBatch: 1, maxWaitMs: 0, staleMs: 10_000 });

@@ -17,6 +17,7 @@ import {
   type ServerMessage,
   type SpeechMsg,
   type StartMsg,
+  type UtteranceMsg,
 } from '../protocol/messages.js';
 
 export const DEFAULT_URL = 'ws://127.0.0.1:8080';
@@ -126,6 +127,8 @@ export class Publisher {
   readonly posteriors$: Observable<PosteriorMsg>;
   readonly emotions$: Observable<EmotionMsg>;
   readonly speech$: Observable<SpeechMsg>;
+  /** One message per speech turn, as soon as it ends: the turn's label and probabilities. */
+  readonly utterances$: Observable<UtteranceMsg>;
   readonly errors$: Observable<ErrorMsg>;
   private lastSend: Promise<void> = Promise.resolve();
   private readonly ended: Promise<EndMsg>;
@@ -142,6 +145,7 @@ export class Publisher {
     this.posteriors$ = this.messages$.pipe(ofType('posterior'));
     this.emotions$ = this.messages$.pipe(ofType('emotion'));
     this.speech$ = this.messages$.pipe(ofType('speech'));
+    this.utterances$ = this.messages$.pipe(ofType('utterance'));
     this.errors$ = this.messages$.pipe(ofType('error'));
     this.ended = new Promise<EndMsg>((resolve, reject) => {
       let end: EndMsg | undefined;

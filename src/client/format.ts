@@ -21,6 +21,12 @@ export function formatMessage(m: ServerMessage): string {
     }
     case 'speech':
       return ` ${sec(m.atMs)} s  speech ${m.active ? 'on' : 'off'}`;
+    case 'utterance': {
+      const probs = Object.entries(m.probs)
+        .map(([l, p]) => `${l} ${p.toFixed(2)}`)
+        .join('  ');
+      return `»${sec(m.startMs)} –${sec(m.endMs)} s  turn  ${m.label} (${m.confidence.toFixed(2)})  ${probs}  ${m.windows} window(s)`;
+    }
     case 'error':
       return `! error [${m.code}]${m.fatal ? ' (fatal)' : ''}: ${m.message}`;
     case 'end':

@@ -1,17 +1,20 @@
 // The streaming front end of one session: audio chunks in the declared format → model windows
-// placed in stream time, with the voice activity under each. It owns the frame and sample
-// arithmetic, so its caller (the server's session) sees only "audio in, placed windows out".
+// placed in stream time, with the voice activity under each, and the speech turns (turns.ts)
+// with their own windows as each turn ends. It owns the frame and sample arithmetic, so its
+// caller (the server's session) sees only "audio in, placed windows and turns out".
 //
 // A stream is a sequence of segments (a `flush` ends one): each segment runs the whole front
 // end to its end (the last zero-padded window comes out) and the next starts fresh; stream time,
 // the VAD and window numbering continue across segments.
-import { map, type Observable, tap } from 'rxjs';
+import { type Observable, tap } from 'rxjs';
+import { stageOperator } from '../util/rx.js';
+import { TurnCutter, type CutTurn, type TurnOptions } from './turns.js';
 import type { AudioChunk, AudioFormat } from '../ingest/types.js';
 import { toMono16k } from './convert.js';
 import { logMelFeatures } from './features.js';
 import { FRAME_HOP, FRAME_LENGTH, FRAME_MS, SAMPLE_RATE, type FeatureWindow } from './types.js';
 import { EnergyVad, type SpeechTransition, type VadOptions } from './vad.js';
-import { featureWindows } from './windows.js';
+import { Windower } from './windows.js';
 
 export interface StreamFrontEndOptions {
   /** The input's rate and channels (every chunk must have them). */
@@ -23,10 +26,26 @@ export interface StreamFrontEndOptions {
   vad: VadOptions;
   /** Speech on/off transitions, in stream order, as the VAD decides them. */
   onSpeech?(t: SpeechTransition): void;
+  /** Turn length limits (turns.ts). */
+  turns?: TurnOptions;
 }
+
+/** A speech turn, ready to be scored as one utterance. */
+export interface PlacedTurn {
+  kind: 'turn';
+  startMs: number;
+  endMs: number;
+  /** As PlacedWindow's: the input sample frame whose arrival completed the turn. */
+  lastInputFrame: number;
+  /** The turn's utterance windows (src/dsp/utterance.ts). */
+  windows: Float32Array[];
+}
+
+export type FrontEndItem = PlacedWindow | PlacedTurn;
 
 /** A model window placed in the stream. */
 export interface PlacedWindow {
+  kind: 'window';
   /** 0, 1, 2… across the whole stream. */
   seq: number;
   startMs: number;
@@ -48,11 +67,13 @@ export function onFrameGrid(ms: number): boolean {
 
 export class StreamFrontEnd {
   private readonly vad: EnergyVad;
+  private readonly turns: TurnCutter;
   private inputFrames = 0;
   private nextSeq = 0;
 
   constructor(private readonly opts: StreamFrontEndOptions) {
     this.vad = new EnergyVad(opts.vad);
+    this.turns = new TurnCutter(opts.turns);
   }
 
   /** Whether the VAD is in a speech run now. */
@@ -60,8 +81,8 @@ export class StreamFrontEnd {
     return this.vad.speaking;
   }
 
-  /** One segment of audio → its placed windows. Subscribe to one segment at a time, in order. */
-  segment(chunks$: Observable<AudioChunk>): Observable<PlacedWindow> {
+  /** One segment of audio → its placed windows and turns. Subscribe to one segment at a time, in order. */
+  segment(chunks$: Observable<AudioChunk>): Observable<FrontEndItem> {
     const frameOffset = this.vad.frames; // the previous segment has ended: its VAD frames are final
     const inputOffset = this.inputFrames;
     const minFrames = this.opts.minWindowMs ? this.opts.minWindowMs / FRAME_MS : undefined;
@@ -70,13 +91,48 @@ export class StreamFrontEnd {
       toMono16k(),
       tap({ next: (s) => this.speechEvents(this.vad.push(s)), complete: () => this.speechEvents(this.vad.end()) }), // voice activity
       logMelFeatures(),
-      featureWindows({ hopFrames: this.opts.hopMs / FRAME_MS, minFrames }),
-      map((w) => this.place(w, frameOffset, inputOffset)),
+      stageOperator<Float32Array, FrontEndItem>((emit) => {
+        // Frames feed the windower and the turn cutter; a turn goes out before the windows the
+        // same frame completes, so items stay in stream order.
+        const windower = new Windower({ hopFrames: this.opts.hopMs / FRAME_MS, minFrames });
+        let local = 0;
+        const turn = (t: CutTurn, at: number) => emit(this.placeTurn(t, at, inputOffset));
+        return {
+          push: (frame) => {
+            const index = frameOffset + local++;
+            for (const t of this.turns.frame(index, frame)) turn(t, local);
+            for (const w of windower.push(frame)) emit(this.place(w, frameOffset, inputOffset));
+          },
+          end: () => {
+            for (const t of this.turns.flush(frameOffset + local)) turn(t, local);
+            for (const w of windower.end()) emit(this.place(w, frameOffset, inputOffset));
+          },
+        };
+      }),
     );
   }
 
   private speechEvents(ts: SpeechTransition[]): void {
-    for (const t of ts) this.opts.onSpeech?.(t);
+    for (const t of ts) {
+      this.turns.speech(t.active, t.atMs);
+      this.opts.onSpeech?.(t);
+    }
+  }
+
+  /** The input sample frame (from the stream's start) that completes segment frame `frames − 1`. */
+  private inputFrameOf(frames: number, inputOffset: number): number {
+    const last16k = Math.max(0, frames - 1) * FRAME_HOP + FRAME_LENGTH - 1;
+    return inputOffset + Math.floor((last16k * this.opts.format.sampleRate) / SAMPLE_RATE);
+  }
+
+  private placeTurn(t: CutTurn, framesSeen: number, inputOffset: number): PlacedTurn {
+    return {
+      kind: 'turn',
+      startMs: t.startFrame * FRAME_MS,
+      endMs: t.endFrame * FRAME_MS,
+      lastInputFrame: this.inputFrameOf(framesSeen, inputOffset),
+      windows: t.windows,
+    };
   }
 
   private place(w: FeatureWindow, frameOffset: number, inputOffset: number): PlacedWindow {
@@ -85,10 +141,10 @@ export class StreamFrontEnd {
     const speech = this.vad.speechFraction(first, end);
     // The window's last real frame ends at sample (endFrame − 1)·160 + 400 of the segment, at
     // 16 kHz; the same instant at the input rate, counted from the stream's start:
-    const last16k = (w.endFrame - 1) * FRAME_HOP + FRAME_LENGTH - 1;
-    const lastInputFrame = inputOffset + Math.floor((last16k * this.opts.format.sampleRate) / SAMPLE_RATE);
+    const lastInputFrame = this.inputFrameOf(w.endFrame, inputOffset);
     this.vad.forget(first);
     const placed: PlacedWindow = {
+      kind: 'window',
       seq: this.nextSeq++,
       startMs: first * FRAME_MS,
       endMs: end * FRAME_MS,

@@ -72,6 +72,18 @@ export interface EmotionMsg {
   atMs: number;
   previous?: string;
 }
+/** One speech turn scored as an utterance (proto Utterance). */
+export interface UtteranceMsg {
+  type: 'utterance';
+  startMs: number;
+  endMs: number;
+  label: string;
+  confidence: number;
+  probs: Record<string, number>;
+  channel: number;
+  windows: number;
+  latencyMs: number;
+}
 export interface SpeechMsg {
   type: 'speech';
   active: boolean;
@@ -94,4 +106,4 @@ export interface PongMsg {
   type: 'pong';
   id: string;
 }
-export type ServerMessage = ReadyMsg | PosteriorMsg | EmotionMsg | SpeechMsg | ErrorMsg | EndMsg | PongMsg;
+export type ServerMessage = ReadyMsg | PosteriorMsg | EmotionMsg | SpeechMsg | UtteranceMsg | ErrorMsg | EndMsg | PongMsg;

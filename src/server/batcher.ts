@@ -31,6 +31,8 @@ interface Item {
   data: Float32Array;
   arrivedAt: number;
   enqueuedAt: number;
+  /** Never skipped as stale (a turn's windows: its one utterance message must not be lost). */
+  keep: boolean;
   resolve(o: BatchOutcome): void;
   reject(err: unknown): void;
 }
@@ -71,11 +73,12 @@ export class Batcher {
     return this.queue.length;
   }
 
-  /** Queues one window of session `key`; `arrivedAt` is when its last audio sample arrived. */
-  submit(key: string, data: Float32Array, arrivedAt: number): Promise<BatchOutcome> {
+  /** Queues one window of session `key`; `arrivedAt` is when its last audio sample arrived.
+   *  `keep`: never skip it as stale. */
+  submit(key: string, data: Float32Array, arrivedAt: number, { keep = false } = {}): Promise<BatchOutcome> {
     if (this.closed) return Promise.resolve({ kind: 'cancelled' });
     return new Promise<BatchOutcome>((resolve, reject) => {
-      this.queue.push({ key, data, arrivedAt, enqueuedAt: performance.now(), resolve, reject });
+      this.queue.push({ key, data, arrivedAt, enqueuedAt: performance.now(), keep, resolve, reject });
       this.perKey.set(key, (this.perKey.get(key) ?? 0) + 1);
       if (this.queue.length > this.maxDepth) this.maxDepth = this.queue.length;
       this.schedule();
@@ -138,7 +141,7 @@ export class Batcher {
       const left = (this.perKey.get(it.key) ?? 1) - 1;
       if (left === 0) this.perKey.delete(it.key);
       else this.perKey.set(it.key, left);
-      if (left > 0 && now - it.arrivedAt > this.opts.staleMs) {
+      if (!it.keep && left > 0 && now - it.arrivedAt > this.opts.staleMs) {
         this.hooks.onSkip?.(it.key);
         it.resolve({ kind: 'skipped' });
         continue;

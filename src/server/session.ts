@@ -8,7 +8,7 @@
 // across segments.
 import { concatMap, endWith, from, map, mergeMap, Observable, of, Subject, window as splitAt, type Subscription } from 'rxjs';
 import { UserError } from '../errors.js';
-import { StreamFrontEnd, type PlacedWindow as FrontEndWindow } from '../dsp/stream-front-end.js';
+import { StreamFrontEnd, type PlacedTurn as FrontEndTurn, type PlacedWindow as FrontEndWindow } from '../dsp/stream-front-end.js';
 import { FRAME_MS, WINDOW_FRAMES } from '../dsp/types.js';
 import { PcmDecoder, sanitize } from '../ingest/pcm.js';
 import type { AudioChunk } from '../ingest/types.js';
@@ -41,10 +41,16 @@ interface PlacedWindow {
   data: Float32Array | undefined;
 }
 
-interface Queued {
-  w: PlacedWindow;
-  outcome: Promise<BatchOutcome>;
+/** A speech turn on its way through the batcher: its windows are scored as one utterance. */
+interface PlacedTurn {
+  startMs: number;
+  endMs: number;
+  arrivedAt: number;
+  windows: Float32Array[];
 }
+
+type Queued = { w: PlacedWindow; outcome: Promise<BatchOutcome> } | { t: PlacedTurn; outcome: Promise<BatchOutcome[]> };
+type Computed = { w: PlacedWindow; o: BatchOutcome } | { t: PlacedTurn; o: BatchOutcome[] };
 
 const FLUSHED = Symbol('flushed');
 type Flushed = typeof FLUSHED;
@@ -124,16 +130,16 @@ export class Session {
     return this.chunks$.pipe(
       splitAt(this.flush$), // a flush ends a segment, so its last partial window comes out
       mergeMap((segment$) => this.segment(segment$)), // the front end, per segment
-      map((w) => (w === FLUSHED ? w : this.enqueue(w))), // into the shared batcher now…
-      concatMap((q) => (q === FLUSHED ? of(q) : from(q.outcome.then((o) => ({ w: q.w, o }))))), // …results in window order
-      concatMap((r) => (r === FLUSHED ? of(r) : from(this.results(r.w, r.o)))), // posterior, smoothing, events
+      map((w) => (w === FLUSHED ? w : 't' in w ? this.enqueueTurn(w.t) : this.enqueue(w.w))), // into the shared batcher now…
+      concatMap((q) => (q === FLUSHED ? of(q) : from(this.computed(q)))), // …results in stream order
+      concatMap((r) => (r === FLUSHED ? of(r) : from('t' in r ? this.utterance(r.t, r.o) : this.results(r.w, r.o)))), // posterior, smoothing, events; turns
     );
   }
 
   /** One segment of audio → windows placed in session stream time, then a FLUSHED mark. */
-  private segment(segment$: Observable<AudioChunk>): Observable<PlacedWindow | Flushed> {
+  private segment(segment$: Observable<AudioChunk>): Observable<{ w: PlacedWindow } | { t: PlacedTurn } | Flushed> {
     return this.frontEnd.segment(segment$).pipe(
-      map((w) => this.arrived(w)),
+      map((item) => (item.kind === 'turn' ? { t: this.arrivedTurn(item) } : { w: this.arrived(item) })),
       endWith(FLUSHED as Flushed),
     );
   }
@@ -241,6 +247,59 @@ export class Session {
     return { seq: w.seq, startMs: w.startMs, endMs: w.endMs, speech: w.speech, arrivedAt, data: w.data };
   }
 
+  private arrivedTurn(t: FrontEndTurn): PlacedTurn {
+    const arrivedAt = this.arrival.arrivalOf(t.lastInputFrame) ?? performance.now();
+    return { startMs: t.startMs, endMs: t.endMs, arrivedAt, windows: t.windows };
+  }
+
+  private computed(q: Queued): Promise<Computed> {
+    return 't' in q ? q.outcome.then((o) => ({ t: q.t, o })) : q.outcome.then((o) => ({ w: q.w, o }));
+  }
+
+  /** A turn's windows go to the batcher like any window (and count as pending). */
+  private enqueueTurn(t: PlacedTurn): Queued {
+    const outcome = Promise.all(t.windows.map((data) => this.ctx.batcher.submit(this.key, data, t.arrivedAt, { keep: true })));
+    t.windows = [];
+    this.pending++;
+    if (this.pending > this.maxPending) this.maxPending = this.pending;
+    return { t, outcome };
+  }
+
+  /** The `utterance` message of a turn: the mean of its computed windows' posteriors. */
+  private utterance(t: PlacedTurn, outcomes: BatchOutcome[]): ServerMessage[] {
+    this.pending--;
+    this.releasePressure();
+    const probs = outcomes.flatMap((o) => (o.kind === 'done' ? [o.probs] : []));
+    if (probs.length === 0) return []; // cancelled: the session is gone
+    const k = this.ctx.labels.length;
+    const mean = new Float32Array(k);
+    for (const p of probs) for (let c = 0; c < k; c++) mean[c] += p[c] / probs.length;
+    let best = 0;
+    for (let c = 1; c < k; c++) if (mean[c] > mean[best]) best = c;
+    const byLabel: Record<string, number> = {};
+    this.ctx.labels.forEach((l, c) => (byLabel[l] = mean[c]));
+    return [
+      {
+        type: 'utterance',
+        startMs: t.startMs,
+        endMs: t.endMs,
+        label: this.ctx.labels[best],
+        confidence: mean[best],
+        probs: byLabel,
+        channel: 0,
+        windows: probs.length,
+        latencyMs: performance.now() - t.arrivedAt,
+      },
+    ];
+  }
+
+  private releasePressure(): void {
+    if (this.paused && this.pending <= this.ctx.maxPendingWindows / 2) {
+      this.paused = false;
+      this.onPressure(false);
+    }
+  }
+
   private enqueue(w: PlacedWindow): Queued {
     const outcome = this.ctx.batcher.submit(this.key, w.data!, w.arrivedAt);
     w.data = undefined; // the batcher holds it until computed
@@ -255,10 +314,7 @@ export class Session {
 
   private results(w: PlacedWindow, o: BatchOutcome): ServerMessage[] {
     this.pending--;
-    if (this.paused && this.pending <= this.ctx.maxPendingWindows / 2) {
-      this.paused = false;
-      this.onPressure(false);
-    }
+    this.releasePressure();
     if (o.kind === 'cancelled') return [];
     if (o.kind === 'skipped') {
       this.skippedRun++;

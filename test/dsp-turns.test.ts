@@ -1,0 +1,79 @@
+// Speech turns on generated signals with known boundaries: one turn per run of sound, placed
+// at its edges; short blips dropped; a monologue cut at the maximum; each turn carries the
+// utterance windows of its own frames.
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { StreamFrontEnd, type PlacedTurn } from '../src/dsp/stream-front-end.js';
+import { utteranceWindows } from '../src/dsp/utterance.js';
+import type { AudioChunk } from '../src/ingest/types.js';
+import { randomPieces, rng } from './fixtures/wavgen.js';
+
+/** Quiet noise with tones in [start, end) seconds. */
+function signal(total: number, tones: [number, number][], seed = 1): Float32Array {
+  const r = rng(seed);
+  const x = new Float32Array(Math.round(total * 16000));
+  for (let i = 0; i < x.length; i++) x[i] = 1e-3 * (r() * 2 - 1);
+  for (const [a, b] of tones) {
+    for (let i = Math.round(a * 16000); i < Math.round(b * 16000); i++) x[i] += 0.3 * Math.sin((2 * Math.PI * 300 * i) / 16000);
+  }
+  return x;
+}
+
+async function turns(x: Float32Array, seed: number, turnOpts = {}): Promise<PlacedTurn[]> {
+  const fe = new StreamFrontEnd({
+    format: { sampleRate: 16000, channels: 1 },
+    hopMs: 1000,
+    vad: { thresholdDb: 9, minDbfs: -55 },
+    turns: turnOpts,
+  });
+  let at = 0;
+  const chunks: AudioChunk[] = randomPieces(x.length, 3000, rng(seed)).map((n) => {
+    const samples = x.slice(at, at + n);
+    at += n;
+    return { format: { sampleRate: 16000, channels: 1 }, samples };
+  });
+  const items = await lastValueFrom(fe.segment(from(chunks)).pipe(toArray()));
+  return items.flatMap((i) => (i.kind === 'turn' ? [i] : []));
+}
+
+test('one turn per run of sound, at its edges; a 150 ms blip is dropped', async () => {
+  const x = signal(9, [
+    [1, 2.5],
+    [3.5, 3.65],
+    [5, 8.2],
+  ]);
+  for (const seed of [1, 2]) {
+    const t = await turns(x, seed);
+    assert.is(t.length, 2, JSON.stringify(t.map((u) => [u.startMs, u.endMs])));
+    const near = (got: number, want: number) => assert.ok(Math.abs(got - want) <= 30, `${got} vs ${want}`);
+    near(t[0].startMs, 1000);
+    near(t[0].endMs, 2500);
+    near(t[1].startMs, 5000);
+    near(t[1].endMs, 8200);
+    for (const u of t) assert.is(u.windows.length, utteranceWindows((u.endMs - u.startMs) / 10).length);
+  }
+});
+
+test('a monologue longer than the maximum is cut into turns that tile it', async () => {
+  // Syllable-like: 700 ms of sound, 100 ms pauses (shorter than the VAD's hangover), for 12 s.
+  const runs: [number, number][] = [];
+  for (let a = 1; a < 13; a += 0.8) runs.push([a, Math.min(13, a + 0.7)]);
+  const x = signal(14, runs);
+  const t = await turns(x, 3, { maxMs: 5000 });
+  assert.is(t.length, 3, JSON.stringify(t.map((u) => [u.startMs, u.endMs])));
+  assert.is(t[0].endMs - t[0].startMs, 5000);
+  assert.is(t[1].startMs, t[0].endMs);
+  assert.is(t[2].startMs, t[1].endMs);
+  assert.ok(Math.abs(t[2].endMs - runs[runs.length - 1][1] * 1000) <= 30, `${t[2].endMs}`);
+});
+
+test('speech still going at the end of the stream closes its turn there', async () => {
+  const x = signal(4, [[1, 4]]);
+  const t = await turns(x, 4);
+  assert.is(t.length, 1);
+  assert.ok(Math.abs(t[0].startMs - 1000) <= 30);
+  assert.ok(t[0].endMs >= 3900, `${t[0].endMs}`);
+});
+
+test.run();
