@@ -60,6 +60,14 @@ Hyst('start on first speech, change only after a lead of `margin` held for `dwel
   assert.is(m.silence(6000), undefined, 'one end only');
   assert.is(m.speech([0, 0, 0.9, 0.1], 7000)?.kind, 'start');
 });
+
+Hyst('end reports the confidence the emotion had while it stood on top, not what is left while another overtakes it', () => {
+  const m = new EmotionStateMachine(L, { margin: 0.1, dwellMs: 1000 });
+  m.speech([0.2, 0.1, 0.6, 0.1], 1000); // sad starts at 0.6
+  m.speech([0.1, 0.1, 0.7, 0.1], 2000); // and rises to 0.7
+  m.speech([0.6, 0.05, 0.29, 0.06], 2500); // angry leads, not long enough to change
+  assert.equal(m.silence(3000), { kind: 'end', label: 'sad', confidence: 0.7, atMs: 3000, previous: 'sad' });
+});
 Hyst('an interrupted lead starts its dwell again', () => {
   const m = new EmotionStateMachine(L, { margin: 0.1, dwellMs: 1000 });
   m.speech([0.7, 0.1, 0.1, 0.1], 0);

@@ -43,7 +43,9 @@ export class EmotionStateMachine {
       return { kind: 'start', label: topLabel, confidence: smoothed[top], atMs };
     }
     const cur = this.labels.indexOf(this.current);
-    this.currentConfidence = smoothed[cur];
+    // The confidence an `end` reports is the emotion's as it last stood on top, not what is
+    // left of it while another label is overtaking it.
+    if (top === cur) this.currentConfidence = smoothed[cur];
     if (top === cur || smoothed[top] - smoothed[cur] < this.opts.margin) {
       this.candidate = undefined;
       return undefined;
