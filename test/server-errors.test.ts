@@ -96,7 +96,7 @@ S('malformed protobuf; text frame on a protobuf connection', async ({ base }) =>
 S('unsupported formats and settings', async ({ base }) => {
   const c = await connect(`${base}/v1/stream`);
   const cases: [unknown, string][] = [
-    [{ sampleRate: 16000, encoding: 'mulaw', channels: 1 }, 'unsupported_format'],
+    [{ sampleRate: 16000, encoding: 's24le', channels: 1 }, 'unsupported_format'],
     [{ sampleRate: 100, encoding: 's16le', channels: 1 }, 'unsupported_format'],
     [{ sampleRate: 16000, encoding: 's16le', channels: 0 }, 'unsupported_format'],
     [{ sampleRate: 16000, encoding: 's16le', channels: 99 }, 'unsupported_format'],

@@ -273,6 +273,31 @@ F('s16le and f32le of the same audio give the same windows', async () => {
   await server.close();
 });
 
+F('G.711 μ-law and A-law at 8 kHz are accepted and analysed like linear PCM', async () => {
+  const { server, base } = await serve();
+  const x = tone(4, 8000);
+  for (const encoding of ['mulaw', 'alaw'] as const) {
+    // Nearest code by the decoding table: a faithful enough encoder for a test signal.
+    const { G711_TABLES } = await import('../src/ingest/g711.js');
+    const table = G711_TABLES[encoding];
+    const bytes = Uint8Array.from(x, (v) => {
+      let best = 0;
+      for (let c = 1; c < 256; c++) if (Math.abs(table[c] - v) < Math.abs(table[best] - v)) best = c;
+      return best;
+    });
+    const c = await connect(`${base}/v1/stream`);
+    c.send({ type: 'start', audio: { sampleRate: 8000, encoding, channels: 1 }, hopMs: 500 });
+    await c.next('ready');
+    sendChunks(c, bytes, 999);
+    c.send({ type: 'stop' });
+    const end = await c.next('end');
+    assert.equal(c.of('error'), [], encoding);
+    assert.ok(end.windows >= 3, `${encoding}: ${end.windows} windows`);
+    assert.ok(Math.abs(end.audioMs - 4000) < 1, `${encoding}: ${end.audioMs} ms`);
+  }
+  await server.close();
+});
+
 F('one utterance message per speech turn, in both encodings, in stream order', async () => {
   const { server, base } = await serve();
   // Quiet noise, then sound at 1–2.5 s and 4–5.5 s.

@@ -17,7 +17,7 @@ options:
   --fast                 send as fast as the server takes it (default: real-time pace)
   --rate <hz>            stdin only: sample rate [16000]
   --channels <n>         stdin only: interleaved channels [1]
-  --encoding <enc>       stdin only: s16le or f32le [s16le]
+  --encoding <enc>       stdin only: s16le, f32le, mulaw or alaw (G.711) [s16le]
   --hop-ms <ms>          hop between windows, multiple of 10 in 100..3000 [server default 1000]
   --min-window-ms <ms>   emit an early zero-padded first window after this much audio
   --session <id>         publish under this session id (default: the server picks one)
@@ -60,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   let chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   if (source === '-') {
     const encoding = o.encoding ?? 's16le';
-    if (!isSampleEncoding(encoding)) throw new CliError('usage', `--encoding must be s16le or f32le, got '${encoding}'`, 2);
+    if (!isSampleEncoding(encoding)) throw new CliError('usage', `--encoding must be s16le, f32le, mulaw or alaw, got '${encoding}'`, 2);
     format = { sampleRate: positiveNumber('rate', o.rate, 16000), encoding, channels: positiveNumber('channels', o.channels, 1) };
     chunks = process.stdin;
   } else {

@@ -1,12 +1,14 @@
 // Bytes → float samples for raw PCM arriving in arbitrary pieces (stdin, sockets, WebSocket
 // frames): a sample or frame split across two pieces is held back until it is complete.
 import { UserError } from '../errors.js';
+import { G711_TABLES } from './g711.js';
 import type { SampleEncoding } from './types.js';
 
-export const BYTES_PER_SAMPLE: Record<SampleEncoding, number> = { s16le: 2, f32le: 4 };
+export const BYTES_PER_SAMPLE: Record<SampleEncoding, number> = { s16le: 2, f32le: 4, mulaw: 1, alaw: 1 };
+export const SAMPLE_ENCODINGS = Object.keys(BYTES_PER_SAMPLE) as SampleEncoding[];
 
 export function isSampleEncoding(x: string): x is SampleEncoding {
-  return x === 's16le' || x === 'f32le';
+  return (SAMPLE_ENCODINGS as string[]).includes(x);
 }
 
 /** Replaces NaN/±Inf (never audio; they would poison every feature they touch) by 0, in place; returns how many. */
@@ -32,7 +34,7 @@ export class PcmDecoder {
     readonly channels = 1,
   ) {
     if (!isSampleEncoding(encoding))
-      throw new UserError('pcm_bad_encoding', `unknown sample encoding '${String(encoding)}' (use s16le or f32le)`);
+      throw new UserError('pcm_bad_encoding', `unknown sample encoding '${String(encoding)}' (use ${SAMPLE_ENCODINGS.join(', ')})`);
     if (!Number.isInteger(channels) || channels < 1)
       throw new UserError('pcm_bad_channels', `channel count must be a positive integer, got ${channels}`);
     this.frameBytes = BYTES_PER_SAMPLE[encoding] * channels;
@@ -86,6 +88,11 @@ export class PcmDecoder {
 
   private decodeInto(b: Uint8Array, out: Float32Array, at: number): number {
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    if (this.encoding === 'mulaw' || this.encoding === 'alaw') {
+      const table = G711_TABLES[this.encoding];
+      for (let i = 0; i < b.length; i++) out[at + i] = table[b[i]];
+      return at + b.length;
+    }
     if (this.encoding === 's16le') {
       const n = b.length >> 1;
       for (let i = 0; i < n; i++) out[at + i] = view.getInt16(i * 2, true) / 32768;

@@ -1,6 +1,7 @@
 // The boundary between audio sources and the front end.
 
-export type SampleEncoding = 's16le' | 'f32le';
+/** s16le and f32le: linear PCM; mulaw and alaw: G.711 companded, one byte per sample. */
+export type SampleEncoding = 's16le' | 'f32le' | 'mulaw' | 'alaw';
 
 /** Sample rate and channel count: what any audio, decoded or not, declares about itself. */
 export interface AudioFormat {

@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import { onFrameGrid } from '../dsp/stream-front-end.js';
 import { FRAME_MS } from '../dsp/types.js';
 import type { PcmFormat } from '../ingest/types.js';
+import { isSampleEncoding, SAMPLE_ENCODINGS } from '../ingest/pcm.js';
 import type { SmoothingSettings, StartMsg } from '../protocol/messages.js';
 
 export interface SessionSettings {
@@ -57,8 +58,11 @@ function msOnGrid(name: string, v: number): number {
 export function resolveStart(msg: StartMsg): SessionSettings {
   const a = msg.audio;
   if (!a) throw new UserError('invalid_start', "'start' must declare the audio format: audio: {sampleRate, encoding, channels}");
-  if (a.encoding !== 's16le' && a.encoding !== 'f32le') {
-    throw new UserError('unsupported_format', `unsupported audio encoding '${a.encoding}' (use "s16le" or "f32le")`);
+  if (!isSampleEncoding(a.encoding)) {
+    throw new UserError(
+      'unsupported_format',
+      `unsupported audio encoding '${a.encoding}' (use ${SAMPLE_ENCODINGS.map((e) => `"${e}"`).join(', ')})`,
+    );
   }
   if (!Number.isInteger(a.sampleRate) || a.sampleRate < 8000 || a.sampleRate > 192000) {
     throw new UserError('unsupported_format', `unsupported sample rate ${a.sampleRate} Hz (use an integer in 8000..192000)`);
