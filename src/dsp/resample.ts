@@ -20,6 +20,31 @@ export interface ResamplerOptions {
 /** Above this many phases the filter table is sampled on a grid of this many phases instead. */
 const MAX_PHASES = 4096;
 
+/**
+ * The filter table holds at most this many coefficients (2 MB as float64): an odd rate such as
+ * 191 999 Hz (16000/191999 in lowest terms, 1208 taps) would otherwise build a 40 MB table for
+ * one session. A grid of P phases rounds each output's time to 1/(2P) input samples at worst;
+ * at 191 999 Hz (P = 217) that is 12 ns, a phase error of −65 dB at the 7.2 kHz pass-band edge.
+ */
+const MAX_TABLE = 262144;
+
+/** The Kaiser window's I0 term sampled on a fine grid of r² (1 − r² under the root), so building
+ *  a table costs one interpolation per coefficient instead of one Bessel series. */
+const WINDOW_GRID = 8192;
+const windowGrids = new Map<number, Float64Array>();
+function kaiserGrid(beta: number): Float64Array {
+  let g = windowGrids.get(beta);
+  if (!g) {
+    const i0b = besselI0(beta);
+    g = Float64Array.from(
+      { length: WINDOW_GRID + 2 },
+      (_, i) => besselI0(beta * Math.sqrt(Math.max(0, 1 - Math.min(1, i / WINDOW_GRID)))) / i0b,
+    );
+    windowGrids.set(beta, g);
+  }
+  return g;
+}
+
 function gcd(a: number, b: number): number {
   while (b) [a, b] = [b, a % b];
   return a;
@@ -44,6 +69,51 @@ function kaiserBeta(a: number): number {
   return 0;
 }
 
+/** Tables by design: sessions at the same rates share one (they are never written after). */
+const tables = new Map<string, Float64Array>();
+const MAX_CACHED_TABLES = 8;
+
+/**
+ * The polyphase table: (phases + 1) rows (a rounded grid phase of exactly 1.0 is the next
+ * sample's phase 0) of `taps` coefficients, each row normalised to unit DC gain so a constant
+ * stays exactly constant.
+ */
+function filterTable(phases: number, taps: number, half: number, fc: number, radius: number, beta: number): Float64Array {
+  const key = `${phases}/${taps}/${half}/${fc}/${radius}/${beta}`;
+  const cached = tables.get(key);
+  if (cached) return cached;
+  const grid = kaiserGrid(beta);
+  const table = new Float64Array((phases + 1) * taps);
+  const step = 2 * Math.PI * fc; // π·x decreases by this per tap
+  const sinStep = Math.sin(step),
+    cosStep = Math.cos(step);
+  for (let q = 0; q <= phases; q++) {
+    const tau0 = q / phases + (half - 1);
+    // sin(π·2fc·τ) along the row by rotation, not one Math.sin per coefficient.
+    let s = Math.sin(step * tau0),
+      c = Math.cos(step * tau0);
+    let sum = 0;
+    for (let k = 0; k < taps; k++) {
+      const tau = tau0 - k;
+      let v = 0;
+      if (Math.abs(tau) < radius) {
+        const x = step * tau;
+        const sinc = Math.abs(x) < 1e-12 ? 1 : s / x;
+        const r2 = (tau / radius) * (tau / radius) * WINDOW_GRID;
+        const at = Math.floor(r2);
+        v = 2 * fc * sinc * (grid[at] + (grid[at + 1] - grid[at]) * (r2 - at));
+      }
+      table[q * taps + k] = v;
+      sum += v;
+      [s, c] = [s * cosStep - c * sinStep, c * cosStep + s * sinStep];
+    }
+    for (let k = 0; k < taps; k++) table[q * taps + k] /= sum;
+  }
+  if (tables.size >= MAX_CACHED_TABLES) tables.delete(tables.keys().next().value!);
+  tables.set(key, table);
+  return table;
+}
+
 export interface ResamplerDesign {
   /** Up/down factors in lowest terms. */
   up: number;
@@ -52,6 +122,10 @@ export interface ResamplerDesign {
   taps: number;
   /** −6 dB cutoff, Hz. */
   cutoffHz: number;
+  /** Phases the table holds (= up, or a grid of fewer when the table would be too large). */
+  phases: number;
+  /** Size of the filter table (shared by every resampler with the same design). */
+  tableBytes: number;
 }
 
 /** Input samples appended per step: bounds the buffer, so it never grows and a WASM view stays valid. */
@@ -108,29 +182,9 @@ export class Resampler {
     // Taps a multiple of 4 (for f32x4); the extra taps fall outside the support and are zero.
     this.half = 2 * Math.ceil(radius / 2);
     this.taps = 2 * this.half;
-    this.phases = Math.min(this.L, MAX_PHASES);
+    this.phases = Math.max(1, Math.min(this.L, MAX_PHASES, Math.floor(MAX_TABLE / this.taps) - 1));
     const beta = kaiserBeta(atten);
-    const i0b = besselI0(beta);
-    // phases + 1 rows so a rounded grid phase of exactly 1.0 (next sample, phase 0) is valid.
-    this.table = new Float64Array((this.phases + 1) * this.taps);
-    for (let q = 0; q <= this.phases; q++) {
-      const frac = q / this.phases;
-      let sum = 0;
-      for (let k = 0; k < this.taps; k++) {
-        const tau = frac + (this.half - 1) - k;
-        let v = 0;
-        if (Math.abs(tau) < radius) {
-          const x = 2 * fc * tau;
-          const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
-          const r = tau / radius;
-          v = 2 * fc * sinc * (besselI0(beta * Math.sqrt(1 - r * r)) / i0b);
-        }
-        this.table[q * this.taps + k] = v;
-        sum += v;
-      }
-      // Unit DC gain for every phase, so a constant stays exactly constant.
-      for (let k = 0; k < this.taps; k++) this.table[q * this.taps + k] /= sum;
-    }
+    this.table = filterTable(this.phases, this.taps, this.half, fc, radius, kaiserBeta(atten));
     const bufCap = BLOCK + this.taps + 8;
     const outCap = Math.ceil(((BLOCK + this.taps + 8) * this.L) / this.M) + 2;
     // The WASM kernel indexes phases exactly, so it serves every ratio with L ≤ MAX_PHASES.
@@ -153,7 +207,14 @@ export class Resampler {
     }
     this.bufStart = -(this.half - 1);
     this.bufLen = this.half - 1; // zeros before the signal
-    this.design = { up: this.L, down: this.M, taps: this.taps, cutoffHz: fc * inRate };
+    this.design = {
+      up: this.L,
+      down: this.M,
+      taps: this.taps,
+      cutoffHz: fc * inRate,
+      phases: this.phases,
+      tableBytes: this.table.byteLength,
+    };
   }
 
   /** Number of output samples a whole signal of `inputLength` samples gives: ceil(N·L/M). */
