@@ -49,6 +49,11 @@ export async function startServerProc(o: ServerProcOptions): Promise<ServerProc>
     'warn',
     '--max-sessions',
     String(o.maxSessions ?? 1024),
+    // Every load-generating client connects from loopback: the per-address cap must not bind.
+    '--max-connections-per-address',
+    '100000',
+    '--max-connections',
+    '100000',
   ];
   if (o.threads) args.push('--threads', String(o.threads));
   if (o.maxBatch) args.push('--max-batch', String(o.maxBatch));

@@ -135,6 +135,33 @@ export const SETTINGS: Setting[] = [
     help: 'WebSocket ping interval; a peer missing a pong is dropped (0 = off), ms',
   },
   {
+    flag: 'max-connections',
+    env: 'EMOSTREAM_MAX_CONNECTIONS',
+    kind: 'int',
+    def: String(DEFAULT_LIMITS.maxConnections),
+    min: 1,
+    max: 1000000,
+    help: 'most open WebSocket connections; more are refused at the upgrade (HTTP 503)',
+  },
+  {
+    flag: 'max-connections-per-address',
+    env: 'EMOSTREAM_MAX_CONNECTIONS_PER_ADDRESS',
+    kind: 'int',
+    def: String(DEFAULT_LIMITS.maxConnectionsPerAddress),
+    min: 1,
+    max: 1000000,
+    help: 'most open WebSocket connections from one remote address (HTTP 429 beyond)',
+  },
+  {
+    flag: 'start-timeout-ms',
+    env: 'EMOSTREAM_START_TIMEOUT_MS',
+    kind: 'number',
+    def: String(DEFAULT_LIMITS.startTimeoutMs),
+    min: 0,
+    max: 3600000,
+    help: "close a publisher that has not sent 'start' this long after connecting (0 = never), ms",
+  },
+  {
     flag: 'max-sessions',
     env: 'EMOSTREAM_MAX_SESSIONS',
     kind: 'int',
@@ -231,6 +258,9 @@ export function resolveServeConfig(
     slowConsumerMs: v['slow-consumer-ms'] as number,
     heartbeatMs: v['heartbeat-ms'] as number,
     maxSessions: v['max-sessions'] as number,
+    maxConnections: v['max-connections'] as number,
+    maxConnectionsPerAddress: v['max-connections-per-address'] as number,
+    startTimeoutMs: v['start-timeout-ms'] as number,
   };
   limits.hardMaxMessageBytes = Math.max(limits.hardMaxMessageBytes, limits.maxMessageBytes * 2);
   if (limits.sendHardLimit < limits.sendSoftLimit)

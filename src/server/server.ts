@@ -34,6 +34,12 @@ export interface ServerLimits {
   maxSubscribersPerSession: number;
   /** WebSocket ping interval; a connection that misses a pong for this long is dropped, ms (0 = off). */
   heartbeatMs: number;
+  /** Open WebSocket connections, all addresses together; more are refused at the upgrade (HTTP 503). */
+  maxConnections: number;
+  /** Open WebSocket connections from one remote address; more are refused (HTTP 429). */
+  maxConnectionsPerAddress: number;
+  /** A publisher that has not started a session this long after connecting is closed (start_timeout), ms. */
+  startTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -46,6 +52,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxSessions: 256,
   maxSubscribersPerSession: 64,
   heartbeatMs: 30000,
+  maxConnections: 1024,
+  maxConnectionsPerAddress: 128,
+  startTimeoutMs: 10000,
 };
 
 export interface ServerOptions {
@@ -81,6 +90,8 @@ export class EmostreamServer {
   private readonly wss: WebSocketServer;
   private readonly sessions = new Map<string, Entry>();
   private readonly sockets = new Set<WebSocket>();
+  /** Open connections (and upgrades under way) per remote address. */
+  private readonly perAddress = new Map<string, number>();
   private readonly auth: AuthConfig;
   private closing: Promise<void> | undefined;
 
@@ -190,9 +201,36 @@ export class EmostreamServer {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    // Caps before the upgrade: a flood of idle sockets must not starve everyone else (or the
+    // file descriptors /healthz needs).
+    const address = req.socket.remoteAddress ?? '';
+    const fromHere = this.perAddress.get(address) ?? 0;
+    if (this.sockets.size >= this.limits.maxConnections || fromHere >= this.limits.maxConnectionsPerAddress) {
+      const [status, what] =
+        this.sockets.size >= this.limits.maxConnections ? ['503 Service Unavailable', 'server'] : ['429 Too Many Requests', 'address'];
+      this.metrics.errors.inc(1, { code: 'too_many_connections' });
+      const body = `too_many_connections: the ${what} connection limit is reached\n`;
+      socket.end(
+        `HTTP/1.1 ${status}\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+      return;
+    }
+    this.perAddress.set(address, fromHere + 1);
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n > 0) this.perAddress.set(address, n);
+      else this.perAddress.delete(address);
+    };
+    socket.once('close', uncount);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.sockets.add(ws);
-      ws.once('close', () => this.sockets.delete(ws));
+      ws.once('close', () => {
+        this.sockets.delete(ws);
+        uncount();
+      });
       const offered = String(req.headers['sec-websocket-protocol'] ?? '').trim();
       const encoding: Encoding = ws.protocol === SUBPROTOCOL_PROTO ? 'proto' : 'json';
       const out = this.outbox(ws, encoding);
@@ -292,6 +330,13 @@ export class EmostreamServer {
     let entry: Entry | undefined;
     let stopping = false;
     const log = this.log.child({ conn: 'publisher' });
+    const startTimer =
+      this.limits.startTimeoutMs > 0
+        ? setTimeout(() => {
+            if (!entry) out.fatal('start_timeout', `no 'start' within ${this.limits.startTimeoutMs} ms of connecting`);
+          }, this.limits.startTimeoutMs)
+        : undefined;
+    ws.once('close', () => clearTimeout(startTimer));
 
     ws.on(
       'message',
@@ -312,6 +357,7 @@ export class EmostreamServer {
               });
             try {
               entry = this.startSession(ws, out, msg);
+              clearTimeout(startTimer);
             } catch (err) {
               const e = err as UserError;
               if (!(err instanceof UserError)) log.error({ err }, 'start failed');
