@@ -1,5 +1,5 @@
-// `emostream serve` started through a launcher (npm start, npx, sh -c) must not outlive it: when
-// the launcher dies without passing SIGTERM on, the server shuts down by itself (issue #14, 9).
+// `emostream serve` started by npm (npm start, npx) must not outlive it: when npm dies without
+// passing SIGTERM on, the server shuts down by itself (issue #14, 9).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -15,11 +15,12 @@ const alive = (pid: number) => {
   }
 };
 
-test('the server exits when the process that launched it is killed', async () => {
-  // `; true` keeps sh as the parent (no exec of the last command).
+test('started by npm, the server exits when npm is killed', async () => {
+  // `; true` keeps sh as the parent (no exec of the last command); the variable is what npm sets.
   const sh = spawn('sh', ['-c', 'node bin/emostream.js serve --port 0 --log-level info; true'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_lifecycle_event: 'start' },
   });
   let err = '';
   const pid = await new Promise<number>((resolve, reject) => {
@@ -37,6 +38,29 @@ test('the server exits when the process that launched it is killed', async () =>
   if (stillThere) process.kill(pid, 'SIGKILL');
   assert.not.ok(stillThere, 'the orphaned server shut itself down');
   assert.match(err, /"signal":"parent exited"/);
+});
+
+test('started by something other than npm (nohup, setsid), it outlives its launcher', async () => {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_') && k !== 'EMOSTREAM_PARENT_WATCH'));
+  const sh = spawn('sh', ['-c', 'node bin/emostream.js serve --port 0 --log-level info; true'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
+  let err = '';
+  const pid = await new Promise<number>((resolve, reject) => {
+    sh.stderr.on('data', (b) => {
+      err += b;
+      const m = /"pid":(\d+).*"msg":"listening"/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    sh.on('exit', () => reject(new Error(`sh exited before the server listened:\n${err}`)));
+  });
+  sh.kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 1500)); // three parent checks' worth
+  const running = alive(pid);
+  process.kill(pid, 'SIGTERM');
+  assert.ok(running, 'still serving');
 });
 
 test.run();

@@ -20,7 +20,7 @@ function signal(total: number, tones: [number, number][], seed = 1): Float32Arra
   return x;
 }
 
-async function turns(x: Float32Array, seed: number, turnOpts = {}): Promise<PlacedTurn[]> {
+async function turns(x: Float32Array, seed: number, turnOpts = {}, maxChunk = 3000): Promise<PlacedTurn[]> {
   const fe = new StreamFrontEnd({
     format: { sampleRate: 16000, channels: 1 },
     hopMs: 1000,
@@ -28,7 +28,7 @@ async function turns(x: Float32Array, seed: number, turnOpts = {}): Promise<Plac
     turns: turnOpts,
   });
   let at = 0;
-  const chunks: AudioChunk[] = randomPieces(x.length, 3000, rng(seed)).map((n) => {
+  const chunks: AudioChunk[] = randomPieces(x.length, maxChunk, rng(seed)).map((n) => {
     const samples = x.slice(at, at + n);
     at += n;
     return { format: { sampleRate: 16000, channels: 1 }, samples };
@@ -74,6 +74,26 @@ test('speech still going at the end of the stream closes its turn there', async 
   assert.is(t.length, 1);
   assert.ok(Math.abs(t[0].startMs - 1000) <= 30);
   assert.ok(t[0].endMs >= 3900, `${t[0].endMs}`);
+});
+
+test('a short pause inside one large chunk still gives both turns', async () => {
+  // The VAD ends the first run and starts the second within one chunk, before the first run's
+  // feature frames have all arrived.
+  const x = signal(6, [
+    [1, 2.5],
+    [2.9, 4.5],
+  ]);
+  for (const chunk of [1600, 16000, 48000]) {
+    const t = await turns(x, 5, {}, chunk);
+    assert.equal(
+      t.map((u) => [Math.round(u.startMs / 100), Math.round(u.endMs / 100)]),
+      [
+        [10, 25],
+        [29, 45],
+      ],
+      `chunks of up to ${chunk} samples`,
+    );
+  }
 });
 
 test.run();

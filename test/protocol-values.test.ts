@@ -30,6 +30,17 @@ test('audio data given as an array or an object is invalid_message, not an inter
   assert.equal([...ok.data], [1, 2, 3, 4]);
 });
 
+test('keys named like Object.prototype members are ignored like any unknown key; bad base64 is invalid_message', () => {
+  const ping = codec.decode(JSON.stringify({ type: 'ping', id: 'a', constructor: 1, toString: 2 }), false) as { id: string };
+  assert.is(ping.id, 'a');
+  const start = codec.decode(
+    JSON.stringify({ type: 'start', audio: { sampleRate: 16000, encoding: 's16le', channels: 1, hasOwnProperty: 1 } }),
+    false,
+  ) as { audio: { channels: number } };
+  assert.is(start.audio.channels, 1);
+  refuse({ type: 'audio', data: '!!!!' }, /invalid 'audio' message/);
+});
+
 test('integers out of their field range are refused instead of wrapping modulo 2^32', () => {
   const audio = { sampleRate: 16000, encoding: 's16le', channels: 1 };
   refuse({ type: 'start', audio: { ...audio, sampleRate: -4294951296 } }, /audio\.sampleRate: -4294951296 is out of range/);

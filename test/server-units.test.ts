@@ -425,3 +425,27 @@ Out('posteriors: false sends no posteriors at all', () => {
   assert.is(o.shed, 0);
 });
 Out.run();
+
+const Sess = suite('session');
+Sess('abort() while stop() waits for inference: stop() still resolves (shutdown is not held up)', async () => {
+  const { Session } = await import('../src/server/session.js');
+  const { resolveStart } = await import('../src/server/settings.js');
+  const batcher = new Batcher(new TestEngine(300));
+  const s = new Session(resolveStart({ type: 'start', audio: { sampleRate: 16000, encoding: 'f32le', channels: 1 }, hopMs: 250 }), {
+    batcher,
+    model: 'm',
+    backend: 'b',
+    labels: ['angry', 'happy', 'sad', 'neutral'],
+    maxPendingWindows: 32,
+  });
+  const x = Float32Array.from({ length: 64000 }, (_, i) => 0.3 * Math.sin(i / 10));
+  s.audio(new Uint8Array(x.buffer), performance.now());
+  const stopped = s.stop();
+  await new Promise((r) => setTimeout(r, 50));
+  s.abort({ code: 'publisher_gone', message: 'the publisher disconnected' });
+  // A liveness bound, not a speed check: before the fix stop() never resolved.
+  const outcome = await Promise.race([stopped.then(() => 'stopped'), new Promise((r) => setTimeout(() => r('hung'), 3000))]);
+  assert.is(outcome, 'stopped');
+  await batcher.close();
+});
+Sess.run();

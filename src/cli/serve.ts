@@ -11,8 +11,8 @@ const HELP = `usage: emostream serve [options]
 Serves a model over WebSocket (protocol v1, docs/protocol.md): publish audio to
 ws://HOST:PORT/v1/stream, follow a session at ws://HOST:PORT/v1/subscribe/<session>;
 the demo page is at http://HOST:PORT/, health at /healthz, Prometheus metrics at /metrics.
-Logs are JSON lines (pino) on stderr. SIGTERM/SIGINT (or the death of the launching process,
-e.g. npm) flush every session and exit 0.
+Logs are JSON lines (pino) on stderr. SIGTERM/SIGINT flush every session and exit 0; so does
+the death of npm/npx when they started the server (EMOSTREAM_PARENT_WATCH=0/1 overrides).
 
 options (flags override the environment variables):
 ${settingsHelp()}
@@ -21,7 +21,16 @@ ${settingsHelp()}
 /** How often serve checks that the process that started it is still there. */
 const PARENT_CHECK_MS = 500;
 
+/** Started by npm (npm start, npm run, npx / npm exec), unless EMOSTREAM_PARENT_WATCH says otherwise (1 / 0). */
+function watchParent(): boolean {
+  const v = process.env.EMOSTREAM_PARENT_WATCH;
+  if (v === '0' || v === '1') return v === '1';
+  return Boolean(process.env.npm_lifecycle_event || process.env.npm_command);
+}
+
 export async function run(argv: string[]): Promise<number> {
+  // Read before the (slow) model load: a launcher that dies meanwhile must still be noticed.
+  const parent = process.ppid;
   const parsed = parseCommandLine(argv, parseArgsOptions(), HELP, false);
   if (!parsed) return 0;
   const cfg = resolveServeConfig(parsed.values as Record<string, string | string[] | undefined>);
@@ -50,7 +59,9 @@ export async function run(argv: string[]): Promise<number> {
 
   await new Promise<void>((resolve) => {
     let stopping = false;
+    let watch: NodeJS.Timeout | undefined;
     const stop = (signal: string) => {
+      clearInterval(watch);
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting now');
         process.exit(1);
@@ -73,16 +84,15 @@ export async function run(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
-    // Launchers (npm start, npx, sh -c) may die of a SIGTERM without passing it on, leaving this
-    // process serving as an orphan: a parent that goes away counts as a SIGTERM.
-    const parent = process.ppid;
-    const watch = setInterval(() => {
-      if (process.ppid !== parent) {
-        clearInterval(watch);
-        stop('parent exited');
-      }
-    }, PARENT_CHECK_MS);
-    watch.unref();
+    // npm and npx may die of a SIGTERM without passing it on, leaving this process serving as an
+    // orphan: when one of them started us, a parent that goes away counts as a SIGTERM. Not for
+    // other launchers (nohup, setsid, a shell that exits): there the server is meant to outlive them.
+    if (watchParent()) {
+      watch = setInterval(() => {
+        if (process.ppid !== parent) stop('parent exited');
+      }, PARENT_CHECK_MS);
+      watch.unref();
+    }
   });
   return 0;
 }

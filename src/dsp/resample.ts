@@ -24,7 +24,7 @@ const MAX_PHASES = 4096;
  * The filter table holds at most this many coefficients (2 MB as float64): an odd rate such as
  * 191 999 Hz (16000/191999 in lowest terms, 1208 taps) would otherwise build a 40 MB table for
  * one session. A grid of P phases rounds each output's time to 1/(2P) input samples at worst;
- * at 191 999 Hz (P = 217) that is 12 ns, a phase error of −65 dB at the 7.2 kHz pass-band edge.
+ * at 191 999 Hz (P = 216) that is 12 ns, a phase error of −65 dB at the 7.2 kHz pass-band edge.
  */
 const MAX_TABLE = 262144;
 

@@ -104,7 +104,7 @@ export class StreamFrontEnd {
             for (const w of windower.push(frame)) emit(this.place(w, frameOffset, inputOffset));
           },
           end: () => {
-            for (const t of this.turns.flush(frameOffset + local)) turn(t, local);
+            for (const t of this.turns.flush(frameOffset + local, this.vad.frames)) turn(t, local);
             for (const w of windower.end()) emit(this.place(w, frameOffset, inputOffset));
           },
         };

@@ -80,7 +80,14 @@ export class Codec<Out extends { type: string }, In extends { type: string }> {
     checkJsonValues(field.resolve().resolvedType as protobuf.Type, fields, type);
     const problem = this.inType.verify({ [type]: fields });
     if (problem) throw new UserError('invalid_message', `invalid '${type}' message: ${problem.replace(/^msg\.|^\w+\./, '')}`);
-    return { type, ...this.flatten(this.inType.fromObject({ [type]: fields }), type) } as unknown as In;
+    let message: protobuf.Message;
+    try {
+      message = this.inType.fromObject({ [type]: fields });
+    } catch (err) {
+      // e.g. bytes that are not valid base64
+      throw new UserError('invalid_message', `invalid '${type}' message: ${(err as Error).message}`);
+    }
+    return { type, ...this.flatten(message, type) } as unknown as In;
   }
 
   private flatten(wrapped: protobuf.Message, type: string): Record<string, unknown> {
@@ -115,7 +122,8 @@ const INT_RANGES: Record<string, [number, number]> = {
 function checkJsonValues(type: protobuf.Type | null, obj: Record<string, unknown>, path: string): void {
   if (!type) return;
   for (const [key, value] of Object.entries(obj)) {
-    const field = type.fields[key];
+    // Own fields only: a key like 'constructor' must not find an inherited property.
+    const field = Object.prototype.hasOwnProperty.call(type.fields, key) ? type.fields[key] : undefined;
     if (!field || value === null || value === undefined || field.repeated || field.map) continue;
     const where = `${path}.${key}`;
     const bad = (what: string) => {

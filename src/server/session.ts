@@ -79,6 +79,8 @@ export class Session {
   private readonly flushWaiters: (() => void)[] = [];
   private readonly subscription: Subscription;
   private readonly finished: Promise<void>;
+  /** Resolves `finished`: the pipeline completed, failed, or was torn down by abort(). */
+  private finish: () => void = () => {};
   private pending = 0;
   private paused = false;
   private skippedRun = 0;
@@ -115,6 +117,7 @@ export class Session {
     };
     let done!: () => void;
     this.finished = new Promise<void>((r) => (done = r));
+    this.finish = done;
     this.subscription = this.pipeline().subscribe({
       next: (m) => (m === FLUSHED ? this.flushWaiters.shift()?.() : this.emit(m)),
       error: (err) => {
@@ -190,6 +193,8 @@ export class Session {
     this.pending -= this.ctx.batcher.cancel(this.key);
     this.emit({ type: 'error', code: reason.code, message: reason.message, fatal: false });
     this.end();
+    // The pipeline will never complete now: a stop() waiting on it must not wait forever.
+    this.finish();
   }
 
   get audioMs(): number {
@@ -259,15 +264,14 @@ export class Session {
   /** A turn's windows go to the batcher like any window (and count as pending). */
   private enqueueTurn(t: PlacedTurn): Queued {
     const outcome = Promise.all(t.windows.map((data) => this.ctx.batcher.submit(this.key, data, t.arrivedAt, { keep: true })));
+    this.addPending(t.windows.length);
     t.windows = [];
-    this.pending++;
-    if (this.pending > this.maxPending) this.maxPending = this.pending;
     return { t, outcome };
   }
 
   /** The `utterance` message of a turn: the mean of its computed windows' posteriors. */
   private utterance(t: PlacedTurn, outcomes: BatchOutcome[]): ServerMessage[] {
-    this.pending--;
+    this.pending -= outcomes.length;
     this.releasePressure();
     const probs = outcomes.flatMap((o) => (o.kind === 'done' ? [o.probs] : []));
     if (probs.length === 0) return []; // cancelled: the session is gone
@@ -293,6 +297,16 @@ export class Session {
     ];
   }
 
+  /** Windows handed to the batcher: past maxPendingWindows the publisher is paused. */
+  private addPending(n: number): void {
+    this.pending += n;
+    if (this.pending > this.maxPending) this.maxPending = this.pending;
+    if (!this.paused && this.pending >= this.ctx.maxPendingWindows) {
+      this.paused = true;
+      this.onPressure(true);
+    }
+  }
+
   private releasePressure(): void {
     if (this.paused && this.pending <= this.ctx.maxPendingWindows / 2) {
       this.paused = false;
@@ -303,12 +317,7 @@ export class Session {
   private enqueue(w: PlacedWindow): Queued {
     const outcome = this.ctx.batcher.submit(this.key, w.data!, w.arrivedAt);
     w.data = undefined; // the batcher holds it until computed
-    this.pending++;
-    if (this.pending > this.maxPending) this.maxPending = this.pending;
-    if (!this.paused && this.pending >= this.ctx.maxPendingWindows) {
-      this.paused = true;
-      this.onPressure(true);
-    }
+    this.addPending(1);
     return { w, outcome };
   }
 

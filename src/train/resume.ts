@@ -70,7 +70,12 @@ export async function saveResume<H>(
         best.map((tensor, i) => ({ name: String(i), tensor })),
       )
     : null;
-  await writeFile(join(tmp, 'state.json'), JSON.stringify({ ...state, weights, optimizer: optimizerIndex, best: bestIndex }) + '\n');
+  // JSON has no Infinity (a best loss before any finite epoch): stored as null, read back as Infinity.
+  const bestLoss = Number.isFinite(state.bestLoss) ? state.bestLoss : null;
+  await writeFile(
+    join(tmp, 'state.json'),
+    JSON.stringify({ ...state, bestLoss, weights, optimizer: optimizerIndex, best: bestIndex }) + '\n',
+  );
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
 }
@@ -91,7 +96,9 @@ export async function loadResume<H>(
   const weights = await readTensors(join(dir, 'weights.bin'), s.weights);
   model.setWeights(weights.map((w) => w.tensor));
   tf.dispose(weights.map((w) => w.tensor));
-  await optimizer.setWeights(await readTensors(join(dir, 'optimizer.bin'), s.optimizer));
+  const moments = await readTensors(join(dir, 'optimizer.bin'), s.optimizer);
+  await optimizer.setWeights(moments); // copies them into its own variables
+  tf.dispose(moments.map((m) => m.tensor));
   const best = s.best ? (await readTensors(join(dir, 'best.bin'), s.best)).map((w) => w.tensor) : null;
-  return { epoch: s.epoch, bestLoss: s.bestLoss, bestEpoch: s.bestEpoch, history: s.history, best };
+  return { epoch: s.epoch, bestLoss: s.bestLoss ?? Infinity, bestEpoch: s.bestEpoch, history: s.history, best };
 }

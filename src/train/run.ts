@@ -280,6 +280,9 @@ async function runFold(
     progress: o.progress,
     label,
     resumeDir,
+    onResume: (done) => {
+      log.push(...done.map((e) => JSON.stringify(e))); // history.jsonl keeps the epochs before the resume
+    },
     onEpoch: async (e, improved) => {
       log.push(JSON.stringify(e));
       await writeFile(join(dir, 'history.jsonl'), log.join('\n') + '\n');

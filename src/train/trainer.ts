@@ -67,6 +67,8 @@ export interface TrainHooks {
   label?: string;
   /** Keep the state at the end of every epoch here, and continue from it if it exists (resume.ts). */
   resumeDir?: string;
+  /** Called once when a run resumes, with the epochs it had already finished. */
+  onResume?: (history: EpochLog[]) => Promise<void> | void;
 }
 
 /** The seed of one epoch's stream `stream`: every epoch draws afresh from (seed, epoch), so a
@@ -159,6 +161,7 @@ export async function trainModel(
     const resumed = hooks.resumeDir ? await loadResume<EpochLog>(hooks.resumeDir, model, optimizer) : null;
     if (resumed) {
       history.push(...resumed.history);
+      await hooks.onResume?.(resumed.history);
       best = { loss: resumed.bestLoss, epoch: resumed.bestEpoch, weights: resumed.best };
       first = resumed.epoch + 1;
       if (hooks.progress ?? true) process.stderr.write(`${hooks.label ? hooks.label + ' ' : ''}resuming after epoch ${resumed.epoch}\n`);
