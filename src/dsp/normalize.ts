@@ -44,9 +44,15 @@ export function meanNormalized(raw: Float32Array, norm: Pick<Normalization, 'win
   return norm.windowMean ? subtractWindowMean(Float32Array.from(raw)) : raw;
 }
 
-/** A raw window → the model's input: mean normalisation where the model asks for it, then z-scoring. */
-export function normalizeWindow(raw: Float32Array, norm: Normalization, out = new Float32Array(WINDOW_SIZE)): Float32Array {
-  return normalizeFrames(meanNormalized(raw, norm), norm.mean, norm.std, out);
+/** A raw window → the model's input: mean normalisation where the model asks for it, then
+ *  z-scoring. With out === raw it works in place (the trainer's batches), else raw is untouched. */
+export function normalizeWindow(
+  raw: Float32Array,
+  norm: { mean: ArrayLike<number>; std: ArrayLike<number>; windowMean?: boolean },
+  out = new Float32Array(WINDOW_SIZE),
+): Float32Array {
+  const pre = norm.windowMean && out === raw ? subtractWindowMean(raw) : meanNormalized(raw, norm);
+  return normalizeFrames(pre, norm.mean, norm.std, out);
 }
 
 /** The smallest standard deviation a statistic may have: a constant feature is not blown up. */

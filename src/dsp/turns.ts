@@ -61,7 +61,8 @@ export class TurnCutter {
   frame(index: number, frame: Float32Array): CutTurn[] {
     const out: CutTurn[] = [];
     for (const run of this.runs) {
-      if (index >= run.start + run.frames && index >= run.start && (run.end === undefined || index < run.end)) append(run, frame);
+      // Frames arrive once each, in order: a run takes those from its start up to its end.
+      if (index >= run.start + run.frames && (run.end === undefined || index < run.end)) append(run, frame);
     }
     while (this.runs.length) {
       const run = this.runs[0];

@@ -1,5 +1,5 @@
 // The paper's utterance-level decision: the mean of the posteriors of the utterance's windows.
-// The trainer's evaluation and `emostream analyze` both decide this way.
+// The trainer's evaluation, `emostream analyze` and the server's speech turns all decide this way.
 import { cutWindow, utteranceWindows } from '../dsp/utterance.js';
 import type { Engine } from './engine.js';
 
@@ -18,6 +18,13 @@ export function averagePosteriors(owner: ArrayLike<number>, probs: Float32Array,
   return sums.map((s, u) => s.map((v) => v / Math.max(1, counts[u])));
 }
 
+/** The mean of one utterance's window posteriors (k values each). */
+export function meanPosterior(posteriors: readonly ArrayLike<number>[], k: number): Float32Array {
+  const flat = new Float32Array(posteriors.length * k);
+  posteriors.forEach((p, i) => flat.set(p, i * k));
+  return averagePosteriors(new Int32Array(posteriors.length), flat, 1, k)[0];
+}
+
 /** One utterance's features ([frames][FRAME_SIZE]) through an engine: the mean posterior and the window count. */
 export async function scoreUtterance(
   engine: Engine,
@@ -25,8 +32,5 @@ export async function scoreUtterance(
 ): Promise<{ probs: Float32Array; windows: number }> {
   const windows = utteranceWindows(features.frames).map((w) => cutWindow(features.data, w));
   const post = await engine.infer(windows);
-  const k = engine.labels.length;
-  const flat = new Float32Array(post.length * k);
-  post.forEach((p, i) => flat.set(p, i * k));
-  return { probs: averagePosteriors(new Int32Array(post.length), flat, 1, k)[0], windows: windows.length };
+  return { probs: meanPosterior(post, engine.labels.length), windows: windows.length };
 }

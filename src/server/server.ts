@@ -205,9 +205,9 @@ export class EmostreamServer {
     // file descriptors /healthz needs).
     const address = req.socket.remoteAddress ?? '';
     const fromHere = this.perAddress.get(address) ?? 0;
-    if (this.sockets.size >= this.limits.maxConnections || fromHere >= this.limits.maxConnectionsPerAddress) {
-      const [status, what] =
-        this.sockets.size >= this.limits.maxConnections ? ['503 Service Unavailable', 'server'] : ['429 Too Many Requests', 'address'];
+    const full = this.sockets.size >= this.limits.maxConnections;
+    if (full || fromHere >= this.limits.maxConnectionsPerAddress) {
+      const [status, what] = full ? ['503 Service Unavailable', 'server'] : ['429 Too Many Requests', 'address'];
       this.metrics.errors.inc(1, { code: 'too_many_connections' });
       const body = `too_many_connections: the ${what} connection limit is reached\n`;
       socket.end(

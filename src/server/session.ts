@@ -10,6 +10,7 @@ import { concatMap, endWith, from, map, mergeMap, Observable, of, Subject, windo
 import { UserError } from '../errors.js';
 import { StreamFrontEnd, type PlacedTurn as FrontEndTurn, type PlacedWindow as FrontEndWindow } from '../dsp/stream-front-end.js';
 import { FRAME_MS, WINDOW_FRAMES } from '../dsp/types.js';
+import { meanPosterior } from '../inference/utterance.js';
 import { PcmDecoder, sanitize } from '../ingest/pcm.js';
 import type { AudioChunk } from '../ingest/types.js';
 import { ArrivalClock } from './arrival.js';
@@ -276,8 +277,7 @@ export class Session {
     const probs = outcomes.flatMap((o) => (o.kind === 'done' ? [o.probs] : []));
     if (probs.length === 0) return []; // cancelled: the session is gone
     const k = this.ctx.labels.length;
-    const mean = new Float32Array(k);
-    for (const p of probs) for (let c = 0; c < k; c++) mean[c] += p[c] / probs.length;
+    const mean = meanPosterior(probs, k);
     let best = 0;
     for (let c = 1; c < k; c++) if (mean[c] > mean[best]) best = c;
     const byLabel: Record<string, number> = {};

@@ -1,7 +1,8 @@
 // The confusion matrix as a self-contained SVG (row-normalised shading, counts in cells).
 import type { Metrics } from './metrics.js';
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+/** Text escaped for SVG/XML. */
+export const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
 
 export function confusionSvg(m: Metrics, title = ''): string {
   const k = m.labels.length;

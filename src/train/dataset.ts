@@ -3,7 +3,7 @@
 //
 // Segmentation is the utterance rule of src/dsp/utterance.ts (docs/training.md); batches are
 // z-scored with src/dsp/normalize.ts, as the engines do.
-import { frameStats, normalizeFrames, subtractWindowMean, type Normalization } from '../dsp/normalize.js';
+import { frameStats, normalizeWindow, subtractWindowMean, type Normalization } from '../dsp/normalize.js';
 import { cutWindow, UTTERANCE_HOP_FRAMES, utteranceWindows } from '../dsp/utterance.js';
 import { WINDOW_SIZE } from '../dsp/types.js';
 import type { Utterance } from './corpus.js';
@@ -59,9 +59,7 @@ export function makeBatch(
   const y = new Int32Array(segs.length);
   segs.forEach((s, b) => {
     const w = x.subarray(b * WINDOW_SIZE, (b + 1) * WINDOW_SIZE);
-    rawWindow(utts, s, w);
-    if (windowMean) subtractWindowMean(w);
-    normalizeFrames(w, mean, std, w);
+    normalizeWindow(rawWindow(utts, s, w), { mean, std, windowMean }, w);
     y[b] = s.y;
   });
   return { x, y };

@@ -9,6 +9,7 @@ import { addNoise, applyGain, babble, noise, telephone } from './augment.js';
 import type { Utterance } from './corpus.js';
 import { argmax, computeMetrics, type Metrics } from './metrics.js';
 import { rng } from './protocols.js';
+import { esc } from './confusion-svg.js';
 
 export interface Condition {
   name: string;
@@ -80,8 +81,6 @@ export async function evaluateRobustness(
     return { condition: cond.name, metrics, minRecall: Math.min(...metrics.recall.filter((r) => !Number.isNaN(r))) };
   });
 }
-
-const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch] as string);
 
 /** UA per condition as lines, one per series (e.g. a model on a test set), as a self-contained SVG. */
 export function robustnessSvg(series: { name: string; rows: RobustnessRow[] }[], title: string): string {
