@@ -11,7 +11,7 @@ import { dataTest } from './helpers/shared-data.js';
 import * as assert from 'uvu/assert';
 import { WebSocketServer } from 'ws';
 import { UserError } from '../src/errors.js';
-import { Publisher, subscribe } from '../src/client/client.js';
+import { ofChannel, Publisher, subscribe } from '../src/client/client.js';
 import { frameCount } from '../src/dsp/features.js';
 import { planWindows } from '../src/dsp/windows.js';
 import { readWavFile } from '../src/ingest/wav.js';
@@ -19,6 +19,7 @@ import type { ServerMessage } from '../src/protocol/messages.js';
 import { EmostreamServer } from '../src/server/server.js';
 import { TestEngine } from './helpers/server-engine.js';
 import { toS16 } from './helpers/server-ws.js';
+import { makeWav } from './fixtures/wavgen.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WAV = fileURLToPath(new URL('../../shared/data/emodb/wav/03a01Wa.wav', import.meta.url));
@@ -212,6 +213,53 @@ C('CLI stream - reads raw PCM from stdin in the declared format', async ({ url }
     .map((l) => JSON.parse(l))
     .pop();
   assert.equal(end, { type: 'end', windows: planWindows(frameCount(3.2 * 16000)).length, audioMs: 3200, skipped: 0 });
+});
+
+/** Stereo, 6 s at 16 kHz: a tone on the left at 1–2.5 s, another on the right at 3.5–5 s. */
+function twoSpeakers(): Float32Array {
+  const st = new Float32Array(6 * 16000 * 2);
+  for (let i = 0; i < st.length / 2; i++) {
+    const t = i / 16000;
+    st[2 * i] = t >= 1 && t < 2.5 ? 0.3 * Math.sin((2 * Math.PI * 220 * i) / 16000) : 1e-4 * Math.sin(i);
+    st[2 * i + 1] = t >= 3.5 && t < 5 ? 0.5 * Math.sin((2 * Math.PI * 660 * i) / 16000) : 1e-4 * Math.cos(i);
+  }
+  return st;
+}
+
+C("Publisher with channelMode separate: each channel's turns, picked out with ofChannel", async ({ url }) => {
+  const pub = await Publisher.connect({ url, audio: { sampleRate: 16000, encoding: 's16le', channels: 2 }, channelMode: 'separate' });
+  const turns = [0, 1].map((ch) => lastValueFrom(pub.utterances$.pipe(ofChannel(ch), toArray())));
+  await pub.send(toS16(twoSpeakers()));
+  await pub.stop();
+  const [left, right] = await Promise.all(turns);
+  assert.equal(
+    left.map((u) => [u.channel, Math.round(u.startMs / 100), Math.round(u.endMs / 100)]),
+    [[0, 10, 25]],
+  );
+  assert.equal(
+    right.map((u) => [u.channel, Math.round(u.startMs / 100), Math.round(u.endMs / 100)]),
+    [[1, 35, 50]],
+  );
+});
+
+C('CLI stream --channel-mode separate prints both tracks of a stereo WAV', async ({ url }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'emostream-stereo-'));
+  const wav = join(dir, 'call.wav');
+  writeFileSync(wav, makeWav({ sampleRate: 16000, channels: 2, type: 'int', bits: 16, samples: twoSpeakers() }));
+  const r = await cli(['stream', wav, '--url', url, '--fast', '--channel-mode', 'separate', '--hop-ms', '500']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^ch0 » {2}1\.0\d – {2}2\.[45]\d s {2}turn/m);
+  assert.match(r.stdout, /^ch1 {3}» {2}3\.[45]\d – {2}[45]\.\d\d s {2}turn/m);
+  assert.match(r.stdout, /^ch0 \[ {2}0\.00 –/m);
+  assert.match(r.stdout, /^ch1 {3}\[ {2}0\.00 –/m);
+  assert.match(r.stdout, /^ch1 {3}\* +\d+\.\d\d s {2}emotion start/m);
+  assert.match(r.stdout, /^end: /m);
+  const mixed = await cli(['stream', wav, '--url', url, '--fast', '--hop-ms', '500']);
+  assert.is(mixed.code, 0, mixed.stderr);
+  assert.not.match(mixed.stdout, /^ch\d/m, 'one track, printed as before');
+  const bad = await cli(['stream', wav, '--url', url, '--channel-mode', 'stereo']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--channel-mode must be mix or separate/);
 });
 
 C('CLI mic: a (fake) recorder on PATH is streamed; the session ends when it stops', async ({ url }) => {

@@ -2,7 +2,9 @@
 // file into getUserMedia, the page streams it through its AudioWorklet to the server, and the
 // posteriors it receives are drawn. Then a WAV file goes through the drop zone's file input.
 // Screenshots land in runs/ (git-ignored).
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import { dataTest } from './helpers/shared-data.js';
@@ -11,9 +13,11 @@ import type { Engine } from '../src/inference/engine.js';
 import { loadEngine } from '../src/inference/load-engine.js';
 import { EmostreamServer } from '../src/server/server.js';
 import { readWavFile } from '../src/ingest/wav.js';
+import { makeWav } from './fixtures/wavgen.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WAV = fileURLToPath(new URL('../../shared/data/emodb/wav/03a01Wa.wav', import.meta.url));
+const WAV2 = fileURLToPath(new URL('../../shared/data/emodb/wav/03a04Ta.wav', import.meta.url));
 const MODEL = fileURLToPath(new URL('../models/basic-4', import.meta.url));
 const RUNS = fileURLToPath(new URL('../runs/', import.meta.url));
 
@@ -22,6 +26,7 @@ interface PageState {
   end: { windows: number; audioMs: number } | null;
   posteriors: { seq: number; probs: Record<string, number> }[];
   labels: string[];
+  tracks: { turns: { channel: number; startMs: number; label: string }[]; posteriors: unknown[] }[];
 }
 declare global {
   interface Window {
@@ -96,6 +101,62 @@ dataTest(D, 'fake microphone → AudioWorklet → server → posteriors on the c
     const fileMs = ((await readWavFile(WAV)).samples.length / 16000) * 1000;
     assert.ok(Math.abs(file.end.audioMs - fileMs) < 30, `the whole file was sent (${file.end.audioMs} of ${fileMs} ms)`);
     await page.screenshot({ path: `${RUNS}demo-file.png` });
+    assert.equal(pageErrors, [], 'no script errors on the page');
+  } finally {
+    await browser.close();
+    await server.close();
+    await engine.dispose();
+  }
+});
+
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+
+dataTest(D, 'a stereo call with channels apart: two tracks side by side, each with its own turns', [CHROMIUM, WAV, WAV2], async () => {
+  // Left: one speaker from 0 s; right: another from 4 s, silent before.
+  const [a, b] = [await readWavFile(WAV), await readWavFile(WAV2)];
+  const offset = 4 * 16000;
+  const frames = Math.max(a.samples.length, offset + b.samples.length) + 16000;
+  const st = new Float32Array(frames * 2);
+  a.samples.forEach((v, i) => (st[2 * i] = v));
+  b.samples.forEach((v, i) => (st[2 * (offset + i) + 1] = v));
+  const dir = mkdtempSync(join(tmpdir(), 'emostream-demo-'));
+  const call = join(dir, 'call.wav');
+  writeFileSync(call, makeWav({ sampleRate: 16000, channels: 2, type: 'int', bits: 16, samples: st }));
+
+  const { chromium } = await import('playwright-core');
+  const engine: Engine = await loadEngine(MODEL);
+  const server = new EmostreamServer({ engine, port: 0 });
+  const { url } = await server.listen();
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(url);
+    await page.check('#fast');
+    await page.check('#separate');
+    await page.setInputFiles('#file', call);
+    await page.waitForFunction(() => window.emostream.end !== null, null, { timeout: 60000 });
+    const got = await page.evaluate(() => ({
+      tracks: window.emostream.tracks.map((t) => ({ turns: t.turns.map((u) => [u.channel, u.startMs, u.label]), n: t.posteriors.length })),
+      columns: document.querySelectorAll('#tracks .track').length,
+      headings: [...document.querySelectorAll('#tracks .track h3')].map((h) => h.textContent),
+      canvases: [...document.querySelectorAll('#tracks canvas')].map((c) => (c as HTMLCanvasElement).getBoundingClientRect().left),
+    }));
+    assert.is(got.columns, 2);
+    assert.equal(got.headings, ['channel 0', 'channel 1']);
+    assert.ok(got.canvases[1] > got.canvases[0] + 100, 'the two charts sit side by side');
+    assert.ok(got.tracks[0].turns.length >= 1 && got.tracks[1].turns.length >= 1, JSON.stringify(got.tracks));
+    assert.ok(
+      got.tracks[0].turns.every(([ch, start]) => ch === 0 && (start as number) < 4000),
+      'the left speaker only on channel 0',
+    );
+    assert.ok(
+      got.tracks[1].turns.every(([ch, start]) => ch === 1 && (start as number) >= 4000),
+      'the right speaker only on channel 1',
+    );
+    mkdirSync(RUNS, { recursive: true });
+    await page.screenshot({ path: `${RUNS}demo-channels.png` });
     assert.equal(pageErrors, [], 'no script errors on the page');
   } finally {
     await browser.close();

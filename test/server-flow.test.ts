@@ -343,4 +343,82 @@ F('one utterance message per speech turn, in both encodings, in stream order', a
   await server.close();
 });
 
+F('channelMode separate: each channel is its own track, as if it were published alone', async () => {
+  const { server, base } = await serve();
+  // Left: a 220 Hz tone at 1–2.5 s. Right: a louder 880 Hz tone at 4–5.5 s. Quiet noise under both.
+  const seconds = 7;
+  const left = new Float32Array(seconds * 16000);
+  const right = new Float32Array(seconds * 16000);
+  const r = rng(5);
+  for (let i = 0; i < left.length; i++) {
+    const t = i / 16000;
+    left[i] = 1e-3 * (r() * 2 - 1) + (t >= 1 && t < 2.5 ? 0.3 * Math.sin((2 * Math.PI * 220 * i) / 16000) : 0);
+    right[i] = 1e-3 * (r() * 2 - 1) + (t >= 4 && t < 5.5 ? 0.6 * Math.sin((2 * Math.PI * 880 * i) / 16000) : 0);
+  }
+  const stereo = new Float32Array(left.length * 2);
+  for (let i = 0; i < left.length; i++) {
+    stereo[2 * i] = left[i];
+    stereo[2 * i + 1] = right[i];
+  }
+  const run = async (x: Float32Array, channels: number, encoding: 'json' | 'proto', channelMode?: 'mix' | 'separate') => {
+    const c = await connect(`${base}/v1/stream`, encoding);
+    c.send({ type: 'start', audio: { sampleRate: 16000, encoding: 'f32le', channels }, hopMs: 500, channelMode });
+    await c.next('ready');
+    sendChunks(c, toF32(x), 3200 * channels);
+    c.send({ type: 'stop' });
+    await c.next('end');
+    assert.equal(c.of('error'), []);
+    return c;
+  };
+  const alone = [await run(left, 1, 'json'), await run(right, 1, 'json')];
+  for (const encoding of ['json', 'proto'] as const) {
+    const c = await run(stereo, 2, encoding, 'separate');
+    for (const ch of [0, 1]) {
+      const solo = alone[ch];
+      const u = c.of('utterance').filter((m) => m.channel === ch);
+      assert.is(u.length, 1, `${encoding}: one turn on channel ${ch}`);
+      assert.equal(u[0].probs, solo.of('utterance')[0].probs, `channel ${ch}'s turn is scored from its own audio`);
+      assert.is(u[0].startMs, solo.of('utterance')[0].startMs);
+      assert.is(u[0].endMs, solo.of('utterance')[0].endMs);
+      const posts = c.of('posterior').filter((m) => m.channel === ch);
+      assert.equal(
+        posts.map((m) => [m.seq, m.startMs, m.speech, m.probs]),
+        solo.of('posterior').map((m) => [m.seq, m.startMs, m.speech, m.probs]),
+        `channel ${ch}'s windows`,
+      );
+      const speech = (k: typeof c) => k.of('speech').map((m) => [m.active, m.atMs]);
+      assert.equal(speech({ ...c, of: ((t: 'speech') => c.of(t).filter((m) => m.channel === ch)) as typeof c.of }), speech(solo));
+      const emotions = (k: typeof c, only?: number) =>
+        k
+          .of('emotion')
+          .filter((m) => only === undefined || m.channel === only)
+          .map((m) => [m.kind, m.label, m.atMs]);
+      assert.equal(emotions(c, ch), emotions(solo), `channel ${ch}'s events`);
+    }
+    assert.ok(Math.abs(c.of('utterance')[0].startMs - 1000) <= 30, 'the left turn first');
+    assert.ok(
+      c.messages.every((m) => !('channel' in m) || m.channel === 0 || m.channel === 1),
+      'every track message names its channel',
+    );
+  }
+  // Mixed (the default), the same stereo audio is one track: both turns on channel 0.
+  const mixed = await run(stereo, 2, 'json');
+  assert.equal(
+    mixed.of('utterance').map((m) => m.channel),
+    [0, 0],
+  );
+  assert.ok(mixed.messages.filter((m) => 'channel' in m).every((m) => (m as { channel: number }).channel === 0));
+  await server.close();
+});
+
+F('channelMode other than mix or separate is refused with invalid_start', async () => {
+  const { server, base } = await serve();
+  const c = await connect(`${base}/v1/stream`);
+  c.send({ ...START, channelMode: 'both' as never });
+  const e = await c.next('error');
+  assert.is(e.code, 'invalid_start');
+  assert.match(e.message, /channelMode must be "mix" or "separate"/);
+  await server.close();
+});
+
 F.run();

@@ -259,10 +259,22 @@ Codec('every server message survives both encodings unchanged', () => {
       computeMs: 1.5,
       latencyMs: 12.25,
       batchSize: 3,
+      channel: 1,
     },
-    { type: 'emotion', kind: 'change', label: 'b', confidence: 0.7, atMs: 3500, previous: 'a' },
-    { type: 'emotion', kind: 'start', label: 'a', confidence: 0.6, atMs: 3000 },
-    { type: 'speech', active: true, atMs: 120 },
+    { type: 'emotion', kind: 'change', label: 'b', confidence: 0.7, atMs: 3500, previous: 'a', channel: 0 },
+    { type: 'emotion', kind: 'start', label: 'a', confidence: 0.6, atMs: 3000, channel: 1 },
+    { type: 'speech', active: true, atMs: 120, channel: 1 },
+    {
+      type: 'utterance',
+      startMs: 1230,
+      endMs: 3410,
+      label: 'b',
+      confidence: 0.75,
+      probs: { a: 0.25, b: 0.75 },
+      channel: 1,
+      windows: 2,
+      latencyMs: 40.5,
+    },
     { type: 'error', code: 'overloaded', message: 'm', fatal: false, skipped: 4 },
     { type: 'error', code: 'x', message: 'm', fatal: true },
     { type: 'end', windows: 10, audioMs: 12000.5, skipped: 0 },
@@ -279,8 +291,8 @@ Codec('every server message survives both encodings unchanged', () => {
   }
 });
 Codec('JSON is the documented flat shape', () => {
-  const text = serverCodec('json').encode({ type: 'speech', active: false, atMs: 2000 });
-  assert.equal(JSON.parse(text as string), { type: 'speech', active: false, atMs: 2000 });
+  const text = serverCodec('json').encode({ type: 'speech', active: false, atMs: 2000, channel: 0 });
+  assert.equal(JSON.parse(text as string), { type: 'speech', active: false, atMs: 2000, channel: 0 });
 });
 Codec('client messages: start with defaults left unset, audio as binary frames in JSON', () => {
   const s = serverCodec('json');
@@ -372,6 +384,7 @@ const post = (seq: number): ServerMessage => ({
   computeMs: 1,
   latencyMs: 1,
   batchSize: 1,
+  channel: 0,
 });
 Out('sheds posteriors above the soft limit, reports them, keeps events; closes above the hard limit', () => {
   const ws = new FakeWs();
@@ -380,7 +393,7 @@ Out('sheds posteriors above the soft limit, reports them, keeps events; closes a
   ws.bufferedAmount = 500;
   o.send(post(1));
   o.send(post(2));
-  o.send({ type: 'emotion', kind: 'start', label: 'a', confidence: 1, atMs: 0 });
+  o.send({ type: 'emotion', kind: 'start', label: 'a', confidence: 1, atMs: 0, channel: 0 });
   assert.is(o.shed, 2);
   ws.bufferedAmount = 0;
   o.send(post(3));
@@ -389,7 +402,7 @@ Out('sheds posteriors above the soft limit, reports them, keeps events; closes a
     .map((m) => (m.type === 'error' ? `${m.code}:${m.skipped}` : `${m.type}${m.seq ?? ''}`));
   assert.equal(types, ['posterior0', 'emotion', 'posteriors_shed:2', 'posterior3']);
   ws.bufferedAmount = 2000;
-  o.send({ type: 'speech', active: true, atMs: 0 });
+  o.send({ type: 'speech', active: true, atMs: 0, channel: 0 });
   assert.equal(ws.closed, [4008, 'slow_consumer']);
 });
 Out('shed posteriors not yet reported are reported before end', () => {

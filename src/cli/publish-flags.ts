@@ -2,6 +2,7 @@
 // a connection that prints every server message as it arrives.
 import { DEFAULT_URL, Publisher, type PublishOptions } from '../client/client.js';
 import { messagePrinter } from '../client/format.js';
+import { CliError } from './errors.js';
 
 export const publishFlags = {
   url: { type: 'string' },
@@ -23,10 +24,15 @@ export interface PublishFlagValues {
   json?: boolean;
   proto?: boolean;
   token?: string;
+  /** stream only: "mix" or "separate". */
+  'channel-mode'?: string;
 }
 
 export async function connectAndPrint(o: PublishFlagValues, audio: PublishOptions['audio']): Promise<Publisher> {
-  const print = messagePrinter(!!o.json);
+  const mode = o['channel-mode'];
+  if (mode !== undefined && mode !== 'mix' && mode !== 'separate')
+    throw new CliError('usage', `--channel-mode must be mix or separate, got '${mode}'`, 2);
+  const print = messagePrinter(!!o.json, mode === 'separate' && audio.channels > 1);
   const pub = await Publisher.connect({
     url: o.url ?? DEFAULT_URL,
     encoding: o.proto ? 'proto' : 'json',
@@ -36,6 +42,7 @@ export async function connectAndPrint(o: PublishFlagValues, audio: PublishOption
     hopMs: o['hop-ms'] === undefined ? undefined : Number(o['hop-ms']),
     minWindowMs: o['min-window-ms'] === undefined ? undefined : Number(o['min-window-ms']),
     posteriors: !o['events-only'],
+    channelMode: mode,
   });
   print(pub.ready);
   pub.messages$.subscribe({ next: print, error: () => {} });

@@ -20,6 +20,8 @@ options:
   --encoding <enc>       stdin only: s16le, f32le, mulaw or alaw (G.711) [s16le]
   --hop-ms <ms>          hop between windows, multiple of 10 in 100..3000 [server default 1000]
   --min-window-ms <ms>   emit an early zero-padded first window after this much audio
+  --channel-mode <m>     mix (average the channels) or separate (one track per channel,
+                         each line starts with its channel: ch0, ch1…) [mix]
   --session <id>         publish under this session id (default: the server picks one)
   --events-only          do not ask for posteriors, only emotion/speech events
   --json                 print every server message as one JSON line
@@ -45,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
       channels: { type: 'string' },
       encoding: { type: 'string' },
       'chunk-ms': { type: 'string' },
+      'channel-mode': { type: 'string' },
     },
     HELP,
   );

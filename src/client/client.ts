@@ -41,6 +41,11 @@ export function ofType<T extends ServerMessage['type']>(type: T): OperatorFuncti
   return filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);
 }
 
+/** Narrows a message stream to one track's messages (channelMode "separate"; 0 for mixed audio). */
+export function ofChannel<T extends ServerMessage>(channel: number): OperatorFunction<T, Extract<T, { channel: number }>> {
+  return filter((m): m is Extract<T, { channel: number }> => 'channel' in m && m.channel === channel);
+}
+
 function endpoint(base: string, path: string): string {
   let u: URL;
   try {

@@ -36,11 +36,20 @@ export function formatMessage(m: ServerMessage): string {
   }
 }
 
-/** Prints each message as a readable line (errors to stderr), or as one JSON line when `json`. */
-export function messagePrinter(json: boolean): (m: ServerMessage) => void {
+/** A track's lines start with its channel, indented by it, so two tracks read as two columns of events. */
+export function formatTrackMessage(m: ServerMessage): string {
+  const line = formatMessage(m);
+  if (!('channel' in m)) return line;
+  return `ch${m.channel} ${'  '.repeat(m.channel)}${line}`;
+}
+
+/** Prints each message as a readable line (errors to stderr), or as one JSON line when `json`;
+ *  `tracks`: the session keeps channels apart, so each line names its channel. */
+export function messagePrinter(json: boolean, tracks = false): (m: ServerMessage) => void {
+  const format = tracks ? formatTrackMessage : formatMessage;
   return (m) => {
     if (json) process.stdout.write(JSON.stringify(m) + '\n');
-    else if (m.type === 'error') console.error(formatMessage(m));
-    else console.log(formatMessage(m));
+    else if (m.type === 'error') console.error(format(m));
+    else console.log(format(m));
   };
 }

@@ -21,6 +21,16 @@ export function downmix(samples: Float32Array, channels: number): Float32Array {
   return out;
 }
 
+/** One channel of interleaved audio, as a mono chunk (for sessions that keep channels apart). */
+export function channelOf(chunk: AudioChunk, channel: number): AudioChunk {
+  const { channels, sampleRate } = chunk.format;
+  if (channels === 1) return chunk;
+  const frames = Math.floor(chunk.samples.length / channels);
+  const out = new Float32Array(frames);
+  for (let f = 0, j = channel; f < frames; f++, j += channels) out[f] = chunk.samples[j];
+  return { format: { sampleRate, channels: 1 }, samples: out };
+}
+
 /** Stateful converter for callers outside RxJS (e.g. a WebSocket session). */
 export class MonoConverter {
   private readonly resampler?: Resampler;

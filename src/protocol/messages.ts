@@ -18,10 +18,14 @@ export interface SmoothingSettings {
   vadMinDbfs?: number;
 }
 
+/** "mix": channels averaged into one track; "separate": one track per channel. */
+export type ChannelMode = 'mix' | 'separate';
+
 export interface StartMsg {
   type: 'start';
   session?: string;
   audio: PcmFormat;
+  channelMode?: ChannelMode;
   hopMs?: number;
   minWindowMs?: number;
   posteriors?: boolean;
@@ -62,6 +66,8 @@ export interface PosteriorMsg {
   computeMs: number;
   latencyMs: number;
   batchSize: number;
+  /** The track: 0 for mixed audio, else the channel (channelMode "separate"). */
+  channel: number;
 }
 export type EmotionKind = 'start' | 'change' | 'end';
 export interface EmotionMsg {
@@ -71,6 +77,7 @@ export interface EmotionMsg {
   confidence: number;
   atMs: number;
   previous?: string;
+  channel: number;
 }
 /** One speech turn scored as an utterance (proto Utterance). */
 export interface UtteranceMsg {
@@ -88,6 +95,7 @@ export interface SpeechMsg {
   type: 'speech';
   active: boolean;
   atMs: number;
+  channel: number;
 }
 export interface ErrorMsg {
   type: 'error';

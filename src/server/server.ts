@@ -473,7 +473,7 @@ export class EmostreamServer {
     // A late subscriber first gets the current state.
     const { session } = entry;
     out.send(session.ready);
-    for (const m of [session.last.posterior, session.last.speech, session.last.emotion]) if (m) out.send(m);
+    for (const m of session.replay()) out.send(m);
     entry.subscribers.add(out);
     ws.on(
       'message',

@@ -1,24 +1,25 @@
 // One publishing session: its audio in, its messages out. The pipeline (pipeline()) reads top to
 // bottom as the data flows; everything else here is the state the stages share: the PCM decoder,
 // the arrival clock, the front end (src/dsp/stream-front-end.ts: windows placed in stream time,
-// voice activity), smoothing and the emotion state machine.
+// voice activity), smoothing and the emotion state machine — one set of these per track
+// (track.ts): the mixed channels, or each channel on its own with channelMode "separate".
 //
 // A `flush` closes a segment: the front end is run to its end (the final zero-padded window
 // comes out) and a fresh one starts for the audio after it. Stream time and `seq` continue
 // across segments.
-import { concatMap, endWith, from, map, mergeMap, Observable, of, Subject, window as splitAt, type Subscription } from 'rxjs';
+import { concatMap, endWith, from, map, merge, mergeMap, Observable, of, Subject, window as splitAt, type Subscription } from 'rxjs';
 import { UserError } from '../errors.js';
-import { StreamFrontEnd, type PlacedTurn as FrontEndTurn, type PlacedWindow as FrontEndWindow } from '../dsp/stream-front-end.js';
+import { channelOf } from '../dsp/convert.js';
+import type { PlacedTurn as FrontEndTurn, PlacedWindow as FrontEndWindow } from '../dsp/stream-front-end.js';
 import { FRAME_MS, WINDOW_FRAMES } from '../dsp/types.js';
 import { meanPosterior } from '../inference/utterance.js';
 import { PcmDecoder, sanitize } from '../ingest/pcm.js';
 import type { AudioChunk } from '../ingest/types.js';
 import { ArrivalClock } from './arrival.js';
 import type { BatchOutcome, Batcher } from './batcher.js';
-import { EmotionStateMachine } from './hysteresis.js';
-import type { EmotionMsg, EndMsg, PosteriorMsg, ReadyMsg, ServerMessage, SpeechMsg } from '../protocol/messages.js';
+import type { EndMsg, ReadyMsg, ServerMessage } from '../protocol/messages.js';
 import type { SessionSettings } from './settings.js';
-import { PosteriorSmoother } from './smoothing.js';
+import { Track } from './track.js';
 
 export interface SessionContext {
   batcher: Batcher;
@@ -33,6 +34,7 @@ export interface SessionContext {
 
 /** A placed window on its way through the batcher. */
 interface PlacedWindow {
+  channel: number;
   seq: number;
   startMs: number;
   endMs: number;
@@ -44,6 +46,7 @@ interface PlacedWindow {
 
 /** A speech turn on its way through the batcher: its windows are scored as one utterance. */
 interface PlacedTurn {
+  channel: number;
   startMs: number;
   endMs: number;
   arrivedAt: number;
@@ -65,16 +68,12 @@ export class Session {
   readonly ready: ReadyMsg;
   /** Every message of the session, for the publisher and all subscribers. Completes after `end`. */
   readonly messages$ = new Subject<ServerMessage>();
-  /** The last message of each kind, replayed to a late subscriber. */
-  readonly last: { posterior?: PosteriorMsg; speech?: SpeechMsg; emotion?: EmotionMsg } = {};
   /** Called with true when the publisher should stop sending, false when it may go on. */
   onPressure: (paused: boolean) => void = () => {};
 
   private readonly decoder: PcmDecoder;
   private readonly arrival = new ArrivalClock();
-  private readonly frontEnd: StreamFrontEnd;
-  private readonly smoother: PosteriorSmoother;
-  private readonly emotions: EmotionStateMachine;
+  private readonly tracks: Track[];
   private readonly chunks$ = new Subject<AudioChunk>();
   private readonly flush$ = new Subject<void>();
   private readonly flushWaiters: (() => void)[] = [];
@@ -98,15 +97,8 @@ export class Session {
     this.id = settings.session;
     this.key = `${settings.session}#${++instances}`;
     this.decoder = new PcmDecoder(settings.format.encoding, settings.format.channels);
-    this.frontEnd = new StreamFrontEnd({
-      format: settings.format,
-      hopMs: settings.hopMs,
-      minWindowMs: settings.minWindowMs,
-      vad: { thresholdDb: settings.smoothing.vadThresholdDb, minDbfs: settings.smoothing.vadMinDbfs },
-      onSpeech: (t) => this.emit({ type: 'speech', active: t.active, atMs: t.atMs }),
-    });
-    this.smoother = new PosteriorSmoother(settings.smoothing.timeConstantMs);
-    this.emotions = new EmotionStateMachine(ctx.labels, settings.smoothing);
+    const trackCount = settings.channelMode === 'separate' ? settings.format.channels : 1;
+    this.tracks = Array.from({ length: trackCount }, (_, c) => new Track(c, settings, ctx.labels, (m) => this.emit(m)));
     this.ready = {
       type: 'ready',
       session: this.id,
@@ -140,12 +132,24 @@ export class Session {
     );
   }
 
-  /** One segment of audio → windows placed in session stream time, then a FLUSHED mark. */
+  /** One segment of audio → windows placed in session stream time, then a FLUSHED mark. Each
+   *  chunk reaches every track's front end in turn (synchronously), so items stay in stream order. */
   private segment(segment$: Observable<AudioChunk>): Observable<{ w: PlacedWindow } | { t: PlacedTurn } | Flushed> {
-    return this.frontEnd.segment(segment$).pipe(
-      map((item) => (item.kind === 'turn' ? { t: this.arrivedTurn(item) } : { w: this.arrived(item) })),
-      endWith(FLUSHED as Flushed),
-    );
+    const separate = this.tracks.length > 1;
+    return merge(
+      ...this.tracks.map((track) =>
+        track.frontEnd
+          .segment(separate ? segment$.pipe(map((c) => channelOf(c, track.channel))) : segment$)
+          .pipe(
+            map((item) => (item.kind === 'turn' ? { t: this.arrivedTurn(item, track.channel) } : { w: this.arrived(item, track.channel) })),
+          ),
+      ),
+    ).pipe(endWith(FLUSHED as Flushed));
+  }
+
+  /** The current state of every track (last posterior, speech and emotion), for a late subscriber. */
+  replay(): ServerMessage[] {
+    return this.tracks.flatMap((t) => [t.last.posterior, t.last.speech, t.last.emotion].flatMap((m) => (m ? [m] : [])));
   }
 
   /** Bytes of audio from the publisher, received at `arrivedAt` (performance.now()). */
@@ -207,9 +211,11 @@ export class Session {
     const msg: EndMsg = { type: 'end', windows: this.windows, audioMs, skipped: this.skipped };
     if (!this.messages$.closed && !this.messages$.isStopped) {
       // Close what is open, so a subscriber's state ends clean: speech stops, the emotion ends.
-      if (this.frontEnd.speaking) this.emit({ type: 'speech', active: false, atMs: audioMs });
-      const ev = this.emotions.silence(audioMs);
-      if (ev) this.emit({ type: 'emotion', ...ev });
+      for (const t of this.tracks) {
+        if (t.frontEnd.speaking) this.emit({ type: 'speech', active: false, atMs: audioMs, channel: t.channel });
+        const ev = t.silence(audioMs);
+        if (ev) this.emit(ev);
+      }
       this.emit(msg);
       this.messages$.complete();
     }
@@ -242,20 +248,20 @@ export class Session {
   }
 
   private emit(m: ServerMessage): void {
-    if (m.type === 'posterior') this.last.posterior = m;
-    else if (m.type === 'speech') this.last.speech = m;
-    else if (m.type === 'emotion') this.last.emotion = m;
+    if (m.type === 'posterior') this.tracks[m.channel].last.posterior = m;
+    else if (m.type === 'speech') this.tracks[m.channel].last.speech = m;
+    else if (m.type === 'emotion') this.tracks[m.channel].last.emotion = m;
     this.messages$.next(m);
   }
 
-  private arrived(w: FrontEndWindow): PlacedWindow {
+  private arrived(w: FrontEndWindow, channel: number): PlacedWindow {
     const arrivedAt = this.arrival.arrivalOf(w.lastInputFrame) ?? performance.now();
-    return { seq: w.seq, startMs: w.startMs, endMs: w.endMs, speech: w.speech, arrivedAt, data: w.data };
+    return { channel, seq: w.seq, startMs: w.startMs, endMs: w.endMs, speech: w.speech, arrivedAt, data: w.data };
   }
 
-  private arrivedTurn(t: FrontEndTurn): PlacedTurn {
+  private arrivedTurn(t: FrontEndTurn, channel: number): PlacedTurn {
     const arrivedAt = this.arrival.arrivalOf(t.lastInputFrame) ?? performance.now();
-    return { startMs: t.startMs, endMs: t.endMs, arrivedAt, windows: t.windows };
+    return { channel, startMs: t.startMs, endMs: t.endMs, arrivedAt, windows: t.windows };
   }
 
   private computed(q: Queued): Promise<Computed> {
@@ -290,7 +296,7 @@ export class Session {
         label: this.ctx.labels[best],
         confidence: mean[best],
         probs: byLabel,
-        channel: 0,
+        channel: t.channel,
         windows: probs.length,
         latencyMs: performance.now() - t.arrivedAt,
       },
@@ -357,15 +363,10 @@ export class Session {
       computeMs: o.computeMs,
       latencyMs,
       batchSize: o.batchSize,
+      channel: w.channel,
     });
-    const isSpeech = w.speech >= this.settings.smoothing.minSpeech;
-    let ev;
-    if (isSpeech) ev = this.emotions.speech(this.smoother.update(o.probs, w.endMs), w.endMs);
-    else {
-      this.smoother.reset();
-      ev = this.emotions.silence(w.endMs);
-    }
-    if (ev) out.push({ type: 'emotion', ...ev });
+    const ev = this.tracks[w.channel].window(o.probs, w.speech >= this.settings.smoothing.minSpeech, w.endMs);
+    if (ev) out.push(ev);
     return out;
   }
 }

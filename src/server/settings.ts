@@ -6,11 +6,12 @@ import { onFrameGrid } from '../dsp/stream-front-end.js';
 import { FRAME_MS } from '../dsp/types.js';
 import type { PcmFormat } from '../ingest/types.js';
 import { isSampleEncoding, SAMPLE_ENCODINGS } from '../ingest/pcm.js';
-import type { SmoothingSettings, StartMsg } from '../protocol/messages.js';
+import type { ChannelMode, SmoothingSettings, StartMsg } from '../protocol/messages.js';
 
 export interface SessionSettings {
   session: string;
   format: PcmFormat;
+  channelMode: ChannelMode;
   hopMs: number;
   /** Early-window threshold, ms; undefined = no early windows. */
   minWindowMs: number | undefined;
@@ -73,6 +74,9 @@ export function resolveStart(msg: StartMsg): SessionSettings {
   const session = msg.session ? msg.session : randomUUID().slice(0, 8);
   if (!isSessionId(session))
     throw new UserError('invalid_start', `session id must be 1..64 characters of A-Z a-z 0-9 _ . -, got '${session}'`);
+  const channelMode = msg.channelMode ?? 'mix';
+  if (channelMode !== 'mix' && channelMode !== 'separate')
+    throw new UserError('invalid_start', `channelMode must be "mix" or "separate", got '${String(channelMode)}'`);
   const smoothing = { ...DEFAULT_SMOOTHING };
   for (const [k, v] of Object.entries(msg.smoothing ?? {})) {
     if (v === undefined || v === null) continue;
@@ -83,6 +87,7 @@ export function resolveStart(msg: StartMsg): SessionSettings {
   return {
     session,
     format: { sampleRate: a.sampleRate, encoding: a.encoding, channels: a.channels },
+    channelMode,
     hopMs: msg.hopMs == null ? DEFAULT_HOP_MS : msOnGrid('hopMs', msg.hopMs),
     minWindowMs: msg.minWindowMs == null || msg.minWindowMs === 0 ? undefined : msOnGrid('minWindowMs', msg.minWindowMs),
     posteriors: msg.posteriors ?? true,

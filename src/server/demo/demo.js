@@ -1,5 +1,7 @@
 // The emostream demo page: microphone (getUserMedia + AudioWorklet) or a dropped WAV file,
-// streamed as f32le over protocol v1 (JSON encoding); posteriors drawn live on a canvas.
+// streamed as f32le over protocol v1 (JSON encoding); posteriors drawn live on a canvas, one
+// column per track (a stereo file with "channels apart" is published with channelMode
+// "separate": each channel gets its own events, turns and chart, side by side).
 const $ = (id) => document.getElementById(id);
 const COLORS = ['#ff6b6b', '#ffd166', '#4fb3ff', '#9be38f', '#c792ea', '#f78c6c', '#89ddff', '#b0bec5'];
 const HISTORY_MS = 30000;
@@ -13,6 +15,8 @@ const state = {
   session: null,
   labels: [],
   posteriors: [],
+  /** Per channel: { posteriors, emotion, turns, el } (one entry unless channels are kept apart). */
+  tracks: [],
   emotion: null,
   end: null,
   sending: false,
@@ -42,19 +46,22 @@ function log(text, cls = '') {
 }
 
 /** Opens a publishing connection for audio at `sampleRate`; resolves once the server is ready. */
-function openSession(sampleRate, source) {
+function openSession(sampleRate, source, channels = 1) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl(), 'emostream.v1.json');
     ws.binaryType = 'arraybuffer';
     let ready = false;
     ws.onopen = () => {
-      ws.send(JSON.stringify({ type: 'start', audio: { sampleRate, encoding: 'f32le', channels: 1 }, hopMs: 500, minWindowMs: 1000 }));
+      const channelMode = channels > 1 ? 'separate' : 'mix';
+      ws.send(
+        JSON.stringify({ type: 'start', audio: { sampleRate, encoding: 'f32le', channels }, channelMode, hopMs: 500, minWindowMs: 1000 }),
+      );
     };
     ws.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
       if (!ready && m.type === 'ready') {
         ready = true;
-        onReady(m, source);
+        onReady(m, source, channels);
         resolve(ws);
         return;
       }
@@ -74,10 +81,13 @@ function openSession(sampleRate, source) {
   });
 }
 
-function onReady(m, source) {
+function onReady(m, source, channels = 1) {
   state.session = m.session;
   state.labels = m.labels;
   state.posteriors = [];
+  state.tracks = [];
+  $('tracks').innerHTML = '';
+  track(channels - 1);
   state.emotion = null;
   state.end = null;
   status(`${source} → session ${m.session} · ${m.model} (${m.backend})`);
@@ -86,25 +96,55 @@ function onReady(m, source) {
   log(`ready: session ${m.session}, window ${m.windowMs} ms, hop ${m.hopMs} ms`);
 }
 
+/** The column of channel `ch`, made on its first message (a subscriber does not know the channel count up front). */
+function track(ch) {
+  while (state.tracks.length <= ch) {
+    const n = state.tracks.length;
+    const el = document.createElement('div');
+    el.className = 'track';
+    el.innerHTML = `<h3></h3><div class="emotion">—</div><div class="confidence">&nbsp;</div><div class="speech">silence</div>
+      <canvas height="260" aria-label="posterior probabilities over time, channel ${n}"></canvas><ul class="turns"></ul>`;
+    $('tracks').append(el);
+    state.tracks.push({ posteriors: [], emotion: null, turns: [], el });
+    $('tracks').style.setProperty('--n', String(state.tracks.length));
+    state.tracks.forEach((t, i) => (t.el.querySelector('h3').textContent = state.tracks.length > 1 ? `channel ${i}` : ''));
+  }
+  return state.tracks[ch];
+}
+
 function onMessage(m) {
+  const t = 'channel' in m ? track(m.channel) : null;
+  const tag = state.tracks.length > 1 && t ? `ch${m.channel}  ` : '';
   switch (m.type) {
     case 'posterior':
       state.posteriors.push(m);
-      while (state.posteriors.length > 1 && m.endMs - state.posteriors[0].endMs > HISTORY_MS) state.posteriors.shift();
+      t.posteriors.push(m);
+      while (t.posteriors.length > 1 && m.endMs - t.posteriors[0].endMs > HISTORY_MS) t.posteriors.shift();
       draw();
       break;
     case 'emotion':
-      state.emotion = m.kind === 'end' ? null : m;
-      $('emotion').textContent = state.emotion ? m.label : '—';
-      $('confidence').textContent = state.emotion ? `confidence ${(m.confidence * 100).toFixed(0)}%` : '\u00a0';
+      t.emotion = m.kind === 'end' ? null : m;
+      state.emotion = t.emotion;
+      t.el.querySelector('.emotion').textContent = t.emotion ? m.label : '—';
+      t.el.querySelector('.confidence').textContent = t.emotion ? `confidence ${(m.confidence * 100).toFixed(0)}%` : '\u00a0';
       log(
-        `${(m.atMs / 1000).toFixed(2)} s  ${m.kind} ${m.kind === 'change' ? `${m.previous} → ` : ''}${m.label} (${m.confidence.toFixed(2)})`,
+        `${tag}${(m.atMs / 1000).toFixed(2)} s  ${m.kind} ${m.kind === 'change' ? `${m.previous} → ` : ''}${m.label} (${m.confidence.toFixed(2)})`,
         'emo',
       );
       break;
     case 'speech':
-      $('speech').textContent = m.active ? 'speaking' : 'silence';
+      t.el.querySelector('.speech').textContent = m.active ? 'speaking' : 'silence';
       break;
+    case 'utterance': {
+      t.turns.push(m);
+      const li = document.createElement('li');
+      const color = COLORS[state.labels.indexOf(m.label) % COLORS.length];
+      li.innerHTML = `<span style="--c:${color}"></span>`;
+      li.append(`${(m.startMs / 1000).toFixed(2)}–${(m.endMs / 1000).toFixed(2)} s  ${m.label} (${m.confidence.toFixed(2)})`);
+      t.el.querySelector('.turns').prepend(li);
+      log(`${tag}turn ${(m.startMs / 1000).toFixed(2)}–${(m.endMs / 1000).toFixed(2)} s  ${m.label} (${m.confidence.toFixed(2)})`, 'emo');
+      break;
+    }
     case 'error':
       log(`error [${m.code}] ${m.message}`, 'err');
       break;
@@ -115,8 +155,14 @@ function onMessage(m) {
   }
 }
 
+/** Every track's chart, on one time axis. */
 function draw() {
-  const cv = $('chart');
+  const ends = state.tracks.flatMap((t) => (t.posteriors.length ? [t.posteriors[t.posteriors.length - 1].endMs] : []));
+  const tEnd = ends.length ? Math.max(...ends) : HISTORY_MS;
+  for (const t of state.tracks) drawTrack(t.el.querySelector('canvas'), t.posteriors, tEnd);
+}
+
+function drawTrack(cv, ps, tEnd) {
   const dpr = window.devicePixelRatio || 1;
   const w = cv.clientWidth,
     h = cv.clientHeight;
@@ -128,8 +174,6 @@ function draw() {
   g.setTransform(dpr, 0, 0, dpr, 0, 0);
   g.clearRect(0, 0, w, h);
   const pad = { l: 36, r: 10, t: 10, b: 24 };
-  const ps = state.posteriors;
-  const tEnd = ps.length ? ps[ps.length - 1].endMs : HISTORY_MS;
   const tStart = Math.max(0, tEnd - HISTORY_MS);
   const x = (t) => pad.l + ((t - tStart) / Math.max(1, tEnd - tStart)) * (w - pad.l - pad.r);
   const y = (p) => pad.t + (1 - p) * (h - pad.t - pad.b);
@@ -201,27 +245,33 @@ async function streamFile(file) {
     const ctx = new AudioContext();
     const audio = await ctx.decodeAudioData(bytes); // any format the browser knows, at ctx's rate
     ctx.close();
-    const mono = new Float32Array(audio.length);
+    // Channels apart: interleaved as they are (the server keeps one track per channel);
+    // otherwise mixed here, so the server gets mono.
+    const nch = $('separate').checked ? Math.min(8, audio.numberOfChannels) : 1;
+    const frames = audio.length;
+    const pcm = new Float32Array(frames * nch);
     for (let c = 0; c < audio.numberOfChannels; c++) {
       const ch = audio.getChannelData(c);
-      for (let i = 0; i < ch.length; i++) mono[i] += ch[i] / audio.numberOfChannels;
+      if (nch > 1) {
+        if (c < nch) for (let i = 0; i < frames; i++) pcm[i * nch + c] = ch[i];
+      } else for (let i = 0; i < frames; i++) pcm[i] += ch[i] / audio.numberOfChannels;
     }
-    state.ws = await openSession(audio.sampleRate, file.name);
+    state.ws = await openSession(audio.sampleRate, file.name, nch);
     state.sending = true;
     state.stopFile = false;
     const step = Math.round(audio.sampleRate / 10); // 100 ms per message
     const t0 = performance.now();
-    for (let i = 0; i < mono.length && !state.stopFile; i += step) {
+    for (let i = 0; i < frames && !state.stopFile; i += step) {
       const ws = state.ws;
       if (!ws || ws.readyState !== WebSocket.OPEN) break;
       if ($('fast').checked) {
         while (ws.bufferedAmount > 1 << 20) await new Promise((r) => setTimeout(r, 10));
       } else {
         // Like a live source: a chunk goes out once its last sample has "happened".
-        const early = (Math.min(i + step, mono.length) / audio.sampleRate) * 1000 - (performance.now() - t0);
+        const early = (Math.min(i + step, frames) / audio.sampleRate) * 1000 - (performance.now() - t0);
         if (early > 0) await new Promise((r) => setTimeout(r, early));
       }
-      ws.send(mono.slice(i, i + step).buffer);
+      ws.send(pcm.slice(i * nch, (i + step) * nch).buffer);
     }
     state.sending = false;
     if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: 'stop' }));
@@ -301,4 +351,5 @@ else
       (h) => status(`ready · ${h.model} (${h.backend})`),
       () => status('server unreachable'),
     );
+track(0);
 draw();
