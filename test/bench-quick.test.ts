@@ -3,7 +3,8 @@
 // harness measures what it says (every window answered, ordered percentiles, finite numbers).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { dataTest } from './helpers/shared-data.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatReport, runBench, type BenchReport } from '../src/bench/run.js';
@@ -22,11 +23,7 @@ test('FLOPs per window: the paper-width STA-CRNN needs about 2 GFLOP, mostly con
   assert.ok(quarter.total < f.total / 10);
 });
 
-test('quick harness on a tiny plan writes a well-formed report', async () => {
-  if (!existsSync(EMODB_DIR)) {
-    if (process.env.CI === 'true') assert.unreachable(`Emo-DB is missing at ${EMODB_DIR}`);
-    return;
-  }
+dataTest(test, 'quick harness on a tiny plan writes a well-formed report', [EMODB_DIR], async () => {
   const dir = mkdtempSync(join(tmpdir(), 'emostream-bench-'));
   const out = join(dir, 'bench.json');
   const lines: string[] = [];
