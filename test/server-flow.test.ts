@@ -9,6 +9,7 @@ import { EmostreamServer, type ServerOptions } from '../src/server/server.js';
 import { TestEngine } from './helpers/server-engine.js';
 import { rng } from './fixtures/wavgen.js';
 import { connect, sendChunks, toF32, toS16 } from './helpers/server-ws.js';
+import { encodeOpus } from './helpers/opus.js';
 
 function tone(seconds: number, rate = 16000): Float32Array {
   const x = new Float32Array(Math.round(seconds * rate));
@@ -408,6 +409,53 @@ F('channelMode separate: each channel is its own track, as if it were published 
     [0, 0],
   );
   assert.ok(mixed.messages.filter((m) => 'channel' in m).every((m) => (m as { channel: number }).channel === 0));
+  await server.close();
+});
+
+F('opus: one packet per message, sent even before ready; a bad packet is reported and skipped; turns as from PCM', async () => {
+  const { server, base } = await serve();
+  const x = new Float32Array(7 * 16000);
+  const r = rng(7);
+  for (let i = 0; i < x.length; i++) {
+    const t = i / 16000;
+    x[i] = 1e-3 * (r() * 2 - 1) + ((t >= 1 && t < 2.5) || (t >= 4 && t < 5.5) ? 0.3 * Math.sin((2 * Math.PI * 220 * i) / 16000) : 0);
+  }
+  const packets = encodeOpus([x]);
+  const pcm = await connect(`${base}/v1/stream`);
+  pcm.send({ ...START, hopMs: 500 });
+  await pcm.next('ready');
+  sendChunks(pcm, toF32(x), 3200);
+  pcm.send({ type: 'stop' });
+  await pcm.next('end');
+  for (const encoding of ['json', 'proto'] as const) {
+    const c = await connect(`${base}/v1/stream`, encoding);
+    c.send({ type: 'start', audio: { sampleRate: 16000, encoding: 'opus', channels: 1 }, hopMs: 500 });
+    packets.forEach((p, k) => {
+      c.send({ type: 'audio', data: p });
+      if (k === 100) c.send({ type: 'audio', data: new Uint8Array(0) });
+    });
+    c.send({ type: 'stop' });
+    const end = await c.next('end');
+    assert.is(c.messages[0].type, 'ready');
+    const errors = c.of('error');
+    assert.equal(
+      errors.map((e) => [e.code, e.fatal]),
+      [['opus_bad_packet', false]],
+      encoding,
+    );
+    assert.is(end.audioMs, 7000, 'every good packet was decoded: 350 × 20 ms');
+    const turns = (k: typeof c) => k.of('utterance').map((u) => [u.startMs, u.endMs]);
+    assert.is(turns(c).length, 2);
+    turns(c).forEach(([a, b], i) => {
+      const [pa, pb] = turns(pcm)[i];
+      assert.ok(Math.abs(a - pa) <= 30 && Math.abs(b - pb) <= 30, `turn ${i}: ${a}–${b} vs ${pa}–${pb} from PCM`);
+    });
+  }
+  const bad = await connect(`${base}/v1/stream`);
+  bad.send({ type: 'start', audio: { sampleRate: 44100, encoding: 'opus', channels: 1 } });
+  const e = await bad.next('error');
+  assert.is(e.code, 'unsupported_format');
+  assert.match(e.message, /Opus is decoded at 8000, 12000, 16000, 24000, 48000 Hz/);
   await server.close();
 });
 

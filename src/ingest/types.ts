@@ -9,9 +9,16 @@ export interface AudioFormat {
   channels: number;
 }
 
-/** A raw PCM byte stream's format: the `start` message's `audio`, stdin's flags, a recorder's output. */
+/** A raw PCM byte stream's format: stdin's flags, a recorder's output, most `start` messages. */
 export interface PcmFormat extends AudioFormat {
   encoding: SampleEncoding;
+}
+
+/** What a `start` message may declare: raw samples, or Opus packets (one per message, decoded at `sampleRate`). */
+export type WireEncoding = SampleEncoding | 'opus';
+
+export interface WireFormat extends AudioFormat {
+  encoding: WireEncoding;
 }
 
 /** Decoded audio: interleaved float samples in [-1, 1]; length is a multiple of format.channels. */

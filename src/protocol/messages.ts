@@ -1,9 +1,9 @@
 // The protocol's messages as TypeScript types: the JSON form of proto/emostream.proto
 // ({ type: <oneof field>, ...fields in lowerCamelCase }). Shared by server and client.
 
-import type { PcmFormat } from '../ingest/types.js';
+import type { PcmFormat, WireFormat } from '../ingest/types.js';
 
-export type { PcmFormat };
+export type { PcmFormat, WireFormat };
 
 export const SUBPROTOCOL_JSON = 'emostream.v1.json';
 export const SUBPROTOCOL_PROTO = 'emostream.v1.proto';
@@ -24,7 +24,7 @@ export type ChannelMode = 'mix' | 'separate';
 export interface StartMsg {
   type: 'start';
   session?: string;
-  audio: PcmFormat;
+  audio: WireFormat;
   channelMode?: ChannelMode;
   hopMs?: number;
   minWindowMs?: number;

@@ -1,5 +1,5 @@
 // One publishing session: its audio in, its messages out. The pipeline (pipeline()) reads top to
-// bottom as the data flows; everything else here is the state the stages share: the PCM decoder,
+// bottom as the data flows; everything else here is the state the stages share: the audio decoder,
 // the arrival clock, the front end (src/dsp/stream-front-end.ts: windows placed in stream time,
 // voice activity), smoothing and the emotion state machine — one set of these per track
 // (track.ts): the mixed channels, or each channel on its own with channelMode "separate".
@@ -13,7 +13,8 @@ import { channelOf } from '../dsp/convert.js';
 import type { PlacedTurn as FrontEndTurn, PlacedWindow as FrontEndWindow } from '../dsp/stream-front-end.js';
 import { FRAME_MS, WINDOW_FRAMES } from '../dsp/types.js';
 import { meanPosterior } from '../inference/utterance.js';
-import { PcmDecoder, sanitize } from '../ingest/pcm.js';
+import { sanitize } from '../ingest/pcm.js';
+import { wireDecoder, type WireDecoder } from '../ingest/wire.js';
 import type { AudioChunk } from '../ingest/types.js';
 import { ArrivalClock } from './arrival.js';
 import type { BatchOutcome, Batcher } from './batcher.js';
@@ -71,7 +72,9 @@ export class Session {
   /** Called with true when the publisher should stop sending, false when it may go on. */
   onPressure: (paused: boolean) => void = () => {};
 
-  private readonly decoder: PcmDecoder;
+  private readonly decoder: WireDecoder;
+  /** Audio that arrived while the decoder was still being set up (Opus), replayed once it is. */
+  private early: [Uint8Array, number][] | undefined;
   private readonly arrival = new ArrivalClock();
   private readonly tracks: Track[];
   private readonly chunks$ = new Subject<AudioChunk>();
@@ -96,7 +99,18 @@ export class Session {
   ) {
     this.id = settings.session;
     this.key = `${settings.session}#${++instances}`;
-    this.decoder = new PcmDecoder(settings.format.encoding, settings.format.channels);
+    this.decoder = wireDecoder(settings.format);
+    if (this.decoder.ready) {
+      this.early = [];
+      this.decoder.ready.then(
+        () => {
+          const early = this.early ?? [];
+          this.early = undefined;
+          for (const [bytes, at] of early) this.audio(bytes, at);
+        },
+        (err) => this.fail(err),
+      );
+    }
     const trackCount = settings.channelMode === 'separate' ? settings.format.channels : 1;
     this.tracks = Array.from({ length: trackCount }, (_, c) => new Track(c, settings, ctx.labels, (m) => this.emit(m)));
     this.ready = {
@@ -155,7 +169,19 @@ export class Session {
   /** Bytes of audio from the publisher, received at `arrivedAt` (performance.now()). */
   audio(bytes: Uint8Array, arrivedAt: number): void {
     if (this.closed) return;
-    const samples = this.decoder.push(bytes);
+    if (this.early) {
+      this.early.push([bytes, arrivedAt]);
+      return;
+    }
+    let samples: Float32Array;
+    try {
+      samples = this.decoder.push(bytes);
+    } catch (err) {
+      // A bad Opus packet is dropped and reported; the stream goes on.
+      if (!(err instanceof UserError)) throw err;
+      this.emit({ type: 'error', code: err.code, message: err.message, fatal: false });
+      return;
+    }
     if (samples.length === 0) return;
     const bad = sanitize(samples);
     if (bad > 0) {
@@ -174,6 +200,7 @@ export class Session {
   /** Processes everything received so far, including the last partial window. */
   flush(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    if (this.early) return this.decoder.ready!.then(() => this.flush()); // after the early audio
     this.checkWholeSamples();
     const done = new Promise<void>((r) => this.flushWaiters.push(r));
     this.flush$.next();
@@ -182,6 +209,7 @@ export class Session {
 
   /** Flush, emit `end`, complete messages$. */
   async stop(): Promise<EndMsg> {
+    if (this.early) await this.decoder.ready!.catch(() => {});
     if (!this.closed) {
       this.checkWholeSamples();
       this.chunks$.complete();
@@ -220,6 +248,7 @@ export class Session {
       this.messages$.complete();
     }
     this.closed = true;
+    this.decoder.free();
     this.flushWaiters.splice(0).forEach((r) => r());
     return msg;
   }

@@ -4,13 +4,14 @@ import { randomUUID } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { onFrameGrid } from '../dsp/stream-front-end.js';
 import { FRAME_MS } from '../dsp/types.js';
-import type { PcmFormat } from '../ingest/types.js';
+import type { WireFormat } from '../ingest/types.js';
 import { isSampleEncoding, SAMPLE_ENCODINGS } from '../ingest/pcm.js';
+import { isOpusRate, OPUS_RATES } from '../ingest/opus.js';
 import type { ChannelMode, SmoothingSettings, StartMsg } from '../protocol/messages.js';
 
 export interface SessionSettings {
   session: string;
-  format: PcmFormat;
+  format: WireFormat;
   channelMode: ChannelMode;
   hopMs: number;
   /** Early-window threshold, ms; undefined = no early windows. */
@@ -59,11 +60,20 @@ function msOnGrid(name: string, v: number): number {
 export function resolveStart(msg: StartMsg): SessionSettings {
   const a = msg.audio;
   if (!a) throw new UserError('invalid_start', "'start' must declare the audio format: audio: {sampleRate, encoding, channels}");
-  if (!isSampleEncoding(a.encoding)) {
+  if (!isSampleEncoding(a.encoding) && a.encoding !== 'opus') {
     throw new UserError(
       'unsupported_format',
-      `unsupported audio encoding '${a.encoding}' (use ${SAMPLE_ENCODINGS.map((e) => `"${e}"`).join(', ')})`,
+      `unsupported audio encoding '${a.encoding}' (use ${[...SAMPLE_ENCODINGS, 'opus'].map((e) => `"${e}"`).join(', ')})`,
     );
+  }
+  if (a.encoding === 'opus') {
+    if (!isOpusRate(a.sampleRate))
+      throw new UserError(
+        'unsupported_format',
+        `Opus is decoded at ${OPUS_RATES.join(', ')} Hz; sampleRate ${a.sampleRate} is none of them`,
+      );
+    if (a.channels !== 1 && a.channels !== 2)
+      throw new UserError('unsupported_format', `Opus packets carry 1 or 2 channels, not ${a.channels}`);
   }
   if (!Number.isInteger(a.sampleRate) || a.sampleRate < 8000 || a.sampleRate > 192000) {
     throw new UserError('unsupported_format', `unsupported sample rate ${a.sampleRate} Hz (use an integer in 8000..192000)`);
