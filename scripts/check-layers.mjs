@@ -21,6 +21,7 @@ export const LAYERS = {
   model: 5,
   inference: 6,
   export: 7,
+  bus: 7,
   train: 8,
   server: 8,
   bench: 9,
@@ -39,6 +40,10 @@ const NEVER = {
 
 /** Entry points whose static import closure must not load tfjs (the ONNX serving path). */
 const NO_TFJS_FROM = ['server/server.ts', 'inference/load-engine.ts', 'inference/onnx-engine.ts', 'cli/serve.ts'];
+
+/** Entry points that must not load a bus client statically: a node without --bus pays nothing for it. */
+const NO_BUS_CLIENT_FROM = ['server/server.ts', 'cli/serve.ts'];
+const BUS_CLIENTS = ['ioredis'];
 
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -135,6 +140,23 @@ export function check(src = SRC) {
       const f = queue.shift();
       const tf = (packages.get(f) ?? []).find((p) => p.startsWith('@tensorflow/'));
       if (tf) problems.push(`${entry} loads tfjs statically through ${relative(src, f)} ('${tf}'); import it dynamically`);
+      for (const { target, typeOnly } of graph.get(f) ?? []) {
+        if (!typeOnly && !seen.has(target)) {
+          seen.add(target);
+          queue.push(target);
+        }
+      }
+    }
+  }
+  for (const entry of NO_BUS_CLIENT_FROM) {
+    const start = join(src, entry);
+    const seen = new Set([start]);
+    const queue = [start];
+    while (queue.length) {
+      const f = queue.shift();
+      const client = (packages.get(f) ?? []).find((p) => BUS_CLIENTS.includes(p));
+      if (client)
+        problems.push(`${entry} loads the bus client statically through ${relative(src, f)} ('${client}'); import it dynamically`);
       for (const { target, typeOnly } of graph.get(f) ?? []) {
         if (!typeOnly && !seen.has(target)) {
           seen.add(target);

@@ -12,6 +12,10 @@ export interface ServerProcOptions {
   maxBatch?: number;
   maxWaitMs?: number;
   maxSessions?: number;
+  /** More `serve` flags (e.g. --bus). */
+  args?: string[];
+  /** Log level (default warn). */
+  logLevel?: string;
 }
 
 export interface ServerProc {
@@ -24,6 +28,8 @@ export interface ServerProc {
   stop(): Promise<void>;
   /** Everything it wrote to stderr (warnings and errors; the log level is 'warn'). */
   stderr(): string;
+  /** Kills it at once (SIGKILL: no flush, no goodbye) and waits for it to exit. */
+  kill(): Promise<void>;
 }
 
 export function rssOf(pid: number): number {
@@ -46,7 +52,7 @@ export async function startServerProc(o: ServerProcOptions): Promise<ServerProc>
     '--engine',
     o.engine,
     '--log-level',
-    'warn',
+    o.logLevel ?? 'warn',
     '--max-sessions',
     String(o.maxSessions ?? 1024),
     // Every load-generating client connects from loopback: the per-address cap must not bind.
@@ -58,6 +64,7 @@ export async function startServerProc(o: ServerProcOptions): Promise<ServerProc>
   if (o.threads) args.push('--threads', String(o.threads));
   if (o.maxBatch) args.push('--max-batch', String(o.maxBatch));
   if (o.maxWaitMs !== undefined) args.push('--max-wait-ms', String(o.maxWaitMs));
+  if (o.args) args.push(...o.args);
   const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (b) => {
@@ -87,6 +94,11 @@ export async function startServerProc(o: ServerProcOptions): Promise<ServerProc>
     pid: child.pid!,
     rss: () => rssOf(child.pid!),
     stderr: () => err,
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

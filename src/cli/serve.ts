@@ -35,12 +35,38 @@ export async function run(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const cfg = resolveServeConfig(parsed.values as Record<string, string | string[] | undefined>);
   const logger = pino({ level: cfg.logLevel, base: { pid: process.pid } }, pino.destination(2));
-  const engine = await loadEngine(cfg.model, { kind: cfg.engine, threads: cfg.threads });
+  // Loaded only with --bus: a lone node never loads the Redis client.
+  const bus = cfg.bus
+    ? await (
+        await import('../bus/redis.js')
+      ).RedisBus.connect({
+        url: cfg.bus.url,
+        node: cfg.bus.node,
+        ttlMs: cfg.bus.ttlMs,
+        maxInflight: cfg.bus.maxInflight,
+        historyCount: cfg.history.count,
+      })
+    : undefined;
+  const engine = await loadEngine(cfg.model, { kind: cfg.engine, threads: cfg.threads }).catch(async (err) => {
+    await bus?.close();
+    throw err;
+  });
   let started;
   try {
-    started = await startServer({ engine, host: cfg.host, port: cfg.port, batch: cfg.batch, limits: cfg.limits, auth: cfg.auth, logger });
+    started = await startServer({
+      engine,
+      host: cfg.host,
+      port: cfg.port,
+      batch: cfg.batch,
+      limits: cfg.limits,
+      auth: cfg.auth,
+      logger,
+      bus,
+      history: cfg.history,
+    });
   } catch (err) {
     await engine.dispose();
+    await bus?.close();
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE')
       throw new UserError('port_in_use', `cannot listen on ${cfg.host}:${cfg.port}: the port is already in use (pick another with --port)`);
@@ -53,7 +79,8 @@ export async function run(argv: string[]): Promise<number> {
   const { server, url } = started;
   const wsUrl = url.replace(/^http/, 'ws');
   const auth = cfg.auth.publishTokens.length + cfg.auth.subscribeTokens.length > 0 ? ', tokens required' : '';
-  console.log(`emostream: serving ${engine.model} (${engine.backend}${auth}) at ${url}`);
+  const shared = bus ? `, node ${bus.node} on ${cfg.bus!.url.replace(/\/\/[^@/]*@/, '//')}` : '';
+  console.log(`emostream: serving ${engine.model} (${engine.backend}${auth}${shared}) at ${url}`);
   console.log(`  publish:   ${wsUrl}v1/stream\n  subscribe: ${wsUrl}v1/subscribe/<session>\n  demo page: ${url}`);
   logger.info({ url, model: engine.model, backend: engine.backend, batch: cfg.batch }, 'listening');
 
@@ -70,6 +97,7 @@ export async function run(argv: string[]): Promise<number> {
       logger.info({ signal, sessions: server.sessionIds().length }, 'shutting down: flushing sessions');
       server
         .close()
+        .then(() => bus?.close())
         .then(() => engine.dispose())
         .then(
           () => {

@@ -8,9 +8,9 @@ import { publishFlags } from './publish-flags.js';
 
 const HELP = `usage: emostream subscribe <session> [options]
 
-Prints a session's results as they arrive: first its current state (ready, the last posterior,
-speech and emotion), then everything new, until the session ends. Reconnects with backoff when
-the connection drops.
+Prints a session's results as they arrive: first its history (ready, its turns and events so
+far, the latest posterior; capped by the server), then everything new, until the session ends.
+Reconnects with backoff when the connection drops.
 
 options:
   --url <url>        server [${DEFAULT_URL}]
@@ -19,18 +19,26 @@ options:
   --proto            use the protobuf encoding instead of JSON
   --token <token>    subscribe token (or EMOSTREAM_TOKEN)
   --retries <n>      reconnect attempts before giving up [8]
+  --wait <seconds>   wait this long for a session that has not started yet [0]
   -h, --help         show this help`;
 
 export async function run(argv: string[]): Promise<number> {
   const { url, 'events-only': eventsOnly, json, proto, token } = publishFlags;
-  const parsed = parseCommandLine(argv, { url, 'events-only': eventsOnly, json, proto, token, retries: { type: 'string' } }, HELP);
+  const parsed = parseCommandLine(
+    argv,
+    { url, 'events-only': eventsOnly, json, proto, token, retries: { type: 'string' }, wait: { type: 'string' } },
+    HELP,
+  );
   if (!parsed) return 0;
   const { values: o, positionals } = parsed;
   if (positionals.length !== 1) throw new CliError('usage', `expected one session id, got ${positionals.length} argument(s)\n\n${HELP}`, 2);
   const retries = o.retries === undefined ? 8 : Number(o.retries);
   if (!Number.isInteger(retries) || retries < 0)
     throw new CliError('usage', `--retries must be a non-negative integer, got '${o.retries}'`, 2);
+  const wait = o.wait === undefined ? 0 : Number(o.wait);
+  if (!(wait >= 0 && wait <= 300)) throw new CliError('usage', `--wait must be a number of seconds in 0..300, got '${o.wait}'`, 2);
   const messages$ = subscribe(positionals[0], {
+    waitMs: wait * 1000,
     url: o.url ?? DEFAULT_URL,
     encoding: o.proto ? 'proto' : 'json',
     token: o.token ?? process.env.EMOSTREAM_TOKEN,

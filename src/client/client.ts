@@ -245,6 +245,8 @@ export class Publisher {
 export interface SubscribeOptions extends ConnectOptions {
   /** Receive posterior messages too (default true). */
   posteriors?: boolean;
+  /** Wait up to this long for a session that has not started yet, ms (server's `?wait=`; default 0). */
+  waitMs?: number;
   /** Reconnect attempts after a dropped connection (default 8); backoff doubles from 250 ms to 10 s. */
   maxRetries?: number;
   /** Called before each reconnect attempt. */
@@ -256,7 +258,8 @@ const RETRYABLE = new Set(['server_unreachable', 'connection_lost']);
 /**
  * A session's messages: cold, one connection per subscription. Completes when the session
  * ends; errors (UserError) on a fatal server error, or when reconnecting fails. After a
- * reconnect the server first replays the current state (ready, last posterior, speech, emotion).
+ * reconnect the server first replays the session's bounded history (ready, its turns and events,
+ * the latest posterior), so a message may arrive twice across a reconnect.
  */
 export function subscribe(session: string, opts: SubscribeOptions = {}): Observable<ServerMessage> {
   return new Observable<ServerMessage>((sub) => {
@@ -264,7 +267,10 @@ export function subscribe(session: string, opts: SubscribeOptions = {}): Observa
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
     let attempt = 0;
-    const q = opts.posteriors === false ? '?posteriors=0' : '';
+    const params = new URLSearchParams();
+    if (opts.posteriors === false) params.set('posteriors', '0');
+    if (opts.waitMs) params.set('wait', `${Math.round(opts.waitMs)}ms`);
+    const q = params.size ? `?${params}` : '';
     const url = endpoint(opts.url ?? DEFAULT_URL, `/v1/subscribe/${encodeURIComponent(session)}`) + q;
     const connect = async () => {
       const inner = new Subject<ServerMessage>();

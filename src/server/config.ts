@@ -3,6 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { UserError } from '../errors.js';
 import type { EngineKind } from '../inference/engine.js';
+import type { HistoryLimits } from '../bus/types.js';
 import type { AuthConfig } from './auth.js';
 import { DEFAULT_BATCHER, type BatcherOptions } from './batcher.js';
 import { DEFAULT_LIMITS, type ServerLimits } from './server.js';
@@ -18,6 +19,16 @@ export interface ServeConfig {
   limits: ServerLimits;
   auth: AuthConfig;
   logLevel: string;
+  /** The shared session space (docs/deploy.md); undefined = this process alone. */
+  bus: BusConfig | undefined;
+  history: HistoryLimits;
+}
+
+export interface BusConfig {
+  url: string;
+  node: string | undefined;
+  ttlMs: number;
+  maxInflight: number;
 }
 
 const ENGINES: EngineKind[] = ['tfjs', 'onnx', 'onnx-int8', 'onnx-cuda'];
@@ -186,6 +197,50 @@ export const SETTINGS: Setting[] = [
     help: 'allowed browser Origin (e.g. https://app.example.com); any if unset',
   },
   {
+    flag: 'bus',
+    env: 'EMOSTREAM_BUS',
+    kind: 'string',
+    def: '',
+    help: 'share sessions with other nodes through Redis, e.g. redis://127.0.0.1:6379 (default: none)',
+  },
+  { flag: 'node-id', env: 'EMOSTREAM_NODE_ID', kind: 'string', def: '', help: "this node's name on the bus (default: host-pid)" },
+  {
+    flag: 'bus-ttl-ms',
+    env: 'EMOSTREAM_BUS_TTL_MS',
+    kind: 'int',
+    def: '5000',
+    min: 500,
+    max: 600000,
+    help: 'a node that stops answering loses its sessions after this long (subscribers get publisher_gone), ms',
+  },
+  {
+    flag: 'bus-max-inflight',
+    env: 'EMOSTREAM_BUS_MAX_INFLIGHT',
+    kind: 'int',
+    def: '10000',
+    min: 1,
+    max: 10000000,
+    help: 'messages on their way to the bus at most; beyond (bus unreachable) they are dropped and counted',
+  },
+  {
+    flag: 'history-max',
+    env: 'EMOSTREAM_HISTORY_MAX',
+    kind: 'int',
+    def: '200',
+    min: 0,
+    max: 100000,
+    help: "a late subscriber first gets up to this many of the session's turns and events",
+  },
+  {
+    flag: 'history-ms',
+    env: 'EMOSTREAM_HISTORY_MS',
+    kind: 'int',
+    def: '600000',
+    min: 0,
+    max: 86400000,
+    help: '… no older than this, ms',
+  },
+  {
     flag: 'log-level',
     env: 'EMOSTREAM_LOG_LEVEL',
     kind: 'string',
@@ -279,5 +334,15 @@ export function resolveServeConfig(
       origins: v.origin as string[],
     },
     logLevel: v['log-level'] as string,
+    bus: busConfig(v),
+    history: { count: v['history-max'] as number, ageMs: v['history-ms'] as number },
   };
+}
+
+function busConfig(v: Record<string, string | number | string[] | undefined>): BusConfig | undefined {
+  const url = v.bus as string | undefined;
+  if (url === undefined) return undefined;
+  if (!/^rediss?:\/\/[^\s]+$/.test(url))
+    throw new UserError('bad_config', `--bus must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379, got '${url}'`);
+  return { url, node: v['node-id'] as string | undefined, ttlMs: v['bus-ttl-ms'] as number, maxInflight: v['bus-max-inflight'] as number };
 }

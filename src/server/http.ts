@@ -16,6 +16,8 @@ export interface Health {
   model: string;
   backend: string;
   sessions: number;
+  /** The message bus's counters, when the server shares sessions through one. */
+  bus?: object;
 }
 
 export interface HttpContext {

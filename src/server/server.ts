@@ -5,17 +5,19 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Feed, HistoryLimits, SessionBus } from '../bus/types.js';
 import { UserError } from '../errors.js';
 import type { Engine } from '../inference/engine.js';
 import { authorize, NO_AUTH, type AuthConfig, type Scope } from './auth.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
+import { DEFAULT_HISTORY, SessionHistory } from './history.js';
 import { handleHttp, requestUrl } from './http.js';
 import { serverCodec } from '../protocol/codec.js';
 import { SUBPROTOCOL_JSON, SUBPROTOCOL_PROTO, type ClientMessage, type Encoding } from '../protocol/messages.js';
 import { ServerMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
 import { Session } from './session.js';
-import { isSessionId, resolveStart } from './settings.js';
+import { isSessionId, parseWait, resolveStart } from './settings.js';
 
 export interface ServerLimits {
   /** Largest message accepted, bytes; bigger ones are rejected with message_too_large. */
@@ -66,12 +68,21 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   auth?: AuthConfig;
   logger?: Logger;
+  /** A shared session space with other nodes (docs/deploy.md); none = this process alone. */
+  bus?: SessionBus;
+  /** What a late subscriber gets of a session's past. */
+  history?: HistoryLimits;
 }
+
+/** Longest a bus may take to register a session before its start fails with bus_unavailable, ms. */
+const CLAIM_TIMEOUT_MS = 5000;
 
 interface Entry {
   session: Session;
   publisher: Outbox;
   subscribers: Set<Outbox>;
+  history: SessionHistory;
+  startedAt: number;
 }
 
 function decodeSegment(s: string): string {
@@ -93,6 +104,8 @@ export class EmostreamServer {
   /** Open connections (and upgrades under way) per remote address. */
   private readonly perAddress = new Map<string, number>();
   private readonly auth: AuthConfig;
+  /** Subscribers waiting (?wait=) for a session of this process to start, by session id. */
+  private readonly waiting = new Map<string, Set<(entry: Entry) => void>>();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ServerOptions) {
@@ -175,16 +188,48 @@ export class EmostreamServer {
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
+    if (requestUrl(req).pathname === '/v1/sessions') return void this.listSessions(req, res);
     void handleHttp(req, res, {
       health: () => ({
         status: this.closing ? 'shutting_down' : 'ok',
         model: this.opts.engine.model,
         backend: this.opts.engine.backend,
         sessions: this.sessions.size,
+        ...(this.opts.bus ? { bus: this.opts.bus.stats() } : {}),
       }),
       metrics: () => this.metrics.registry.render(),
       log: this.log,
     });
+  }
+
+  /** GET /v1/sessions: the live sessions of every node sharing the bus (of this process without one). */
+  private async listSessions(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body) + '\n');
+    };
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, { error: { code: 'method_not_allowed', message: 'use GET' } });
+      authorize(this.auth, req, requestUrl(req), 'subscribe');
+      const bus = this.opts.bus;
+      const sessions = bus
+        ? (await bus.list()).map((r) => ({ session: r.session, node: r.node, startedAt: r.startedAt, model: r.ready.model }))
+        : [...this.sessions.values()].map((e) => ({
+            session: e.session.id,
+            node: null,
+            startedAt: e.startedAt,
+            model: e.session.ready.model,
+          }));
+      sessions.sort((a, b) => a.startedAt - b.startedAt);
+      reply(200, { sessions });
+    } catch (err) {
+      if (!(err instanceof UserError)) {
+        this.log.error({ err }, 'listing sessions failed');
+        return reply(500, { error: { code: 'internal_error', message: 'listing sessions failed' } });
+      }
+      const status = err.code === 'bus_unavailable' ? 503 : err.code === 'unauthorized' ? 401 : 403;
+      reply(status, { error: { code: err.code, message: err.message } });
+    }
   }
 
   // ------------------------------------------------------------------ WebSocket
@@ -338,66 +383,91 @@ export class EmostreamServer {
         : undefined;
     ws.once('close', () => clearTimeout(startTimer));
 
+    /** Messages that arrived while the bus registered the session, handled once it answers. */
+    let starting: (() => void)[] | undefined;
+    const handle = (data: RawData, isBinary: boolean, arrivedAt: number): void => {
+      const msg = this.read(out, data, isBinary);
+      if (!msg) return;
+      switch (msg.type) {
+        case 'ping':
+          return out.send({ type: 'pong', id: msg.id ?? '' });
+        case 'start': {
+          if (entry || starting)
+            return out.send({
+              type: 'error',
+              code: 'already_started',
+              message: `this connection already publishes session '${entry?.session.id ?? msg.session ?? ''}'`,
+              fatal: false,
+            });
+          if (this.opts.bus) {
+            const queue: (() => void)[] = (starting = []);
+            ws.pause(); // what the client sends meanwhile waits in the kernel, not here
+            this.startOnBus(ws, out, msg)
+              .then(
+                (e) => {
+                  entry = e;
+                  if (e) {
+                    clearTimeout(startTimer);
+                    log.info({ session: e.session.id, bus: true }, 'session started');
+                  }
+                },
+                () => {},
+              )
+              .finally(() => {
+                starting = undefined;
+                ws.resume();
+                for (const run of queue) run();
+              });
+            return;
+          }
+          try {
+            entry = this.startSession(ws, out, msg);
+            clearTimeout(startTimer);
+          } catch (err) {
+            const e = err as UserError;
+            if (!(err instanceof UserError)) log.error({ err }, 'start failed');
+            return out.send({ type: 'error', code: e.code ?? 'internal_error', message: e.message, fatal: false });
+          }
+          log.info({ session: entry.session.id, ...entry.session.settings.format, hopMs: entry.session.settings.hopMs }, 'session started');
+          return;
+        }
+        case 'audio':
+          if (!entry)
+            return out.send({
+              type: 'error',
+              code: 'audio_before_start',
+              message: "audio received before 'start': send a start message declaring the audio format first",
+              fatal: false,
+            });
+          if (stopping)
+            return out.send({ type: 'error', code: 'after_stop', message: "audio received after 'stop' was ignored", fatal: false });
+          return entry.session.audio(msg.data, arrivedAt);
+        case 'flush':
+          if (!entry)
+            return out.send({
+              type: 'error',
+              code: 'not_started',
+              message: "'flush' before 'start': there is nothing to flush",
+              fatal: false,
+            });
+          if (stopping) return;
+          void entry.session.flush();
+          return;
+        case 'stop':
+          if (!entry) return out.close(1000, 'stopped');
+          if (stopping) return;
+          stopping = true;
+          void entry.session.stop();
+          return;
+      }
+    };
     ws.on(
       'message',
       this.guard(out, (data, isBinary) => {
         const arrivedAt = performance.now();
-        const msg = this.read(out, data, isBinary);
-        if (!msg) return;
-        switch (msg.type) {
-          case 'ping':
-            return out.send({ type: 'pong', id: msg.id ?? '' });
-          case 'start': {
-            if (entry)
-              return out.send({
-                type: 'error',
-                code: 'already_started',
-                message: `this connection already publishes session '${entry.session.id}'`,
-                fatal: false,
-              });
-            try {
-              entry = this.startSession(ws, out, msg);
-              clearTimeout(startTimer);
-            } catch (err) {
-              const e = err as UserError;
-              if (!(err instanceof UserError)) log.error({ err }, 'start failed');
-              return out.send({ type: 'error', code: e.code ?? 'internal_error', message: e.message, fatal: false });
-            }
-            log.info(
-              { session: entry.session.id, ...entry.session.settings.format, hopMs: entry.session.settings.hopMs },
-              'session started',
-            );
-            return;
-          }
-          case 'audio':
-            if (!entry)
-              return out.send({
-                type: 'error',
-                code: 'audio_before_start',
-                message: "audio received before 'start': send a start message declaring the audio format first",
-                fatal: false,
-              });
-            if (stopping)
-              return out.send({ type: 'error', code: 'after_stop', message: "audio received after 'stop' was ignored", fatal: false });
-            return entry.session.audio(msg.data, arrivedAt);
-          case 'flush':
-            if (!entry)
-              return out.send({
-                type: 'error',
-                code: 'not_started',
-                message: "'flush' before 'start': there is nothing to flush",
-                fatal: false,
-              });
-            if (stopping) return;
-            void entry.session.flush();
-            return;
-          case 'stop':
-            if (!entry) return out.close(1000, 'stopped');
-            if (stopping) return;
-            stopping = true;
-            void entry.session.stop();
-            return;
-        }
+        // Bounded by the pause above: only what ws had already read arrives here meanwhile.
+        if (starting) starting.push(() => this.guard(out, (d, b) => handle(d, b, arrivedAt))(data, isBinary));
+        else handle(data, isBinary, arrivedAt);
       }),
     );
 
@@ -411,14 +481,56 @@ export class EmostreamServer {
     });
   }
 
+  /**
+   * A start with a bus: the session id is claimed in the shared registry first (another node may
+   * publish it). Resolves with the entry, or undefined after telling the publisher why not.
+   */
+  private async startOnBus(ws: WebSocket, out: Outbox, msg: Extract<ClientMessage, { type: 'start' }>): Promise<Entry | undefined> {
+    const bus = this.opts.bus!;
+    let session: Session | undefined;
+    try {
+      session = this.newSession(resolveStart(msg));
+      let timer: NodeJS.Timeout | undefined;
+      const claimed = await Promise.race([
+        bus.claim(session.ready),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new UserError('bus_unavailable', `the bus did not register the session within ${CLAIM_TIMEOUT_MS} ms`)),
+            CLAIM_TIMEOUT_MS,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
+      if (!claimed) throw new UserError('session_exists', `session '${session.id}' is already being published on another node`);
+      if (ws.readyState !== ws.OPEN) {
+        // The publisher left while the bus answered: end the session for anyone who waited on it.
+        const gone = 'the publisher disconnected before the session began';
+        bus.publish(session.id, { type: 'error', code: 'publisher_gone', message: gone, fatal: false });
+        bus.publish(session.id, { type: 'end', windows: 0, audioMs: 0, skipped: 0 });
+        bus.release(session.id);
+        session.abort({ code: 'publisher_gone', message: gone });
+        return undefined;
+      }
+      return this.register(ws, out, session);
+    } catch (err) {
+      session?.abort({ code: 'cancelled', message: 'the session did not start' });
+      const e = err as UserError;
+      if (!(err instanceof UserError)) this.log.error({ err }, 'start failed');
+      out.send({ type: 'error', code: e.code ?? 'internal_error', message: e.message, fatal: false });
+      return undefined;
+    }
+  }
+
   private startSession(ws: WebSocket, out: Outbox, msg: Extract<ClientMessage, { type: 'start' }>): Entry {
-    const settings = resolveStart(msg);
+    return this.register(ws, out, this.newSession(resolveStart(msg)));
+  }
+
+  private newSession(settings: ReturnType<typeof resolveStart>): Session {
     if (this.sessions.has(settings.session))
       throw new UserError('session_exists', `session '${settings.session}' is already being published`);
     if (this.sessions.size >= this.limits.maxSessions)
       throw new UserError('server_full', `the server already has its maximum of ${this.limits.maxSessions} sessions`);
     const engine = this.opts.engine;
-    const session = new Session(settings, {
+    return new Session(settings, {
       batcher: this.batcher,
       model: engine.model,
       backend: engine.backend,
@@ -430,8 +542,19 @@ export class EmostreamServer {
       },
       onSkipped: (n) => this.metrics.windowsSkipped.inc(n),
     });
+  }
+
+  private register(ws: WebSocket, out: Outbox, session: Session): Entry {
+    const { settings } = session;
+    const bus = this.opts.bus;
     out.posteriors = settings.posteriors;
-    const entry: Entry = { session, publisher: out, subscribers: new Set() };
+    const entry: Entry = {
+      session,
+      publisher: out,
+      subscribers: new Set(),
+      history: new SessionHistory(this.opts.history ?? DEFAULT_HISTORY),
+      startedAt: Date.now(),
+    };
     session.onPressure = (paused) => {
       if (paused) {
         this.metrics.pauses.inc();
@@ -442,10 +565,15 @@ export class EmostreamServer {
     this.sessions.set(settings.session, entry);
     this.metrics.sessionsStarted.inc();
     out.send(session.ready);
+    const waiting = this.waiting.get(session.id);
+    this.waiting.delete(session.id);
+    waiting?.forEach((attach) => attach(entry));
     session.messages$.subscribe({
       next: (m) => {
         out.send(m);
         for (const s of entry.subscribers) s.send(m);
+        entry.history.push(m);
+        bus?.publish(session.id, m);
       },
       complete: () => {
         this.log.info(
@@ -454,6 +582,7 @@ export class EmostreamServer {
         );
         if (session.maxPending > this.maxPendingEver) this.maxPendingEver = session.maxPending;
         if (this.sessions.get(session.id) === entry) this.sessions.delete(session.id);
+        bus?.release(session.id);
         for (const s of entry.subscribers) s.close(1000, 'session ended');
         entry.subscribers.clear();
         out.close(1000, 'session ended');
@@ -463,18 +592,8 @@ export class EmostreamServer {
   }
 
   private subscriber(ws: WebSocket, out: Outbox, id: string, url: URL): void {
-    const entry = isSessionId(id) ? this.sessions.get(id) : undefined;
-    if (!entry) return out.fatal('unknown_session', `no session '${id}' is being published on this server`);
-    if (entry.subscribers.size >= this.limits.maxSubscribersPerSession) {
-      return out.fatal('too_many_subscribers', `session '${id}' already has ${this.limits.maxSubscribersPerSession} subscribers`);
-    }
     const p = url.searchParams.get('posteriors');
     out.posteriors = !(p === '0' || p === 'false');
-    // A late subscriber first gets the current state.
-    const { session } = entry;
-    out.send(session.ready);
-    for (const m of session.replay()) out.send(m);
-    entry.subscribers.add(out);
     ws.on(
       'message',
       this.guard(out, (data, isBinary) => {
@@ -489,7 +608,65 @@ export class EmostreamServer {
         });
       }),
     );
+    let waitMs: number;
+    try {
+      waitMs = parseWait(url.searchParams.get('wait'));
+    } catch (err) {
+      const e = err as UserError;
+      return out.fatal(e.code, e.message);
+    }
+    const entry = isSessionId(id) ? this.sessions.get(id) : undefined;
+    if (entry) return this.attach(ws, out, entry);
+    if (!isSessionId(id)) return out.fatal('unknown_session', `no session '${id}' is being published on this server`);
+    if (this.opts.bus) return this.follow(ws, out, id, waitMs);
+    if (!(waitMs > 0)) return out.fatal('unknown_session', `no session '${id}' is being published on this server`);
+    // Wait here for it to start.
+    let set = this.waiting.get(id);
+    if (!set) this.waiting.set(id, (set = new Set()));
+    const attach = (e: Entry) => {
+      clearTimeout(timer);
+      this.attach(ws, out, e);
+    };
+    const forget = () => {
+      clearTimeout(timer);
+      const s = this.waiting.get(id);
+      if (s?.delete(attach) && s.size === 0) this.waiting.delete(id);
+    };
+    const timer = setTimeout(() => {
+      forget();
+      out.fatal('session_not_started', `session '${id}' did not start within ${waitMs} ms`);
+    }, waitMs);
+    set.add(attach);
+    ws.once('close', forget);
+  }
+
+  /** A subscriber of a session of this process: ready, the bounded history, then live. */
+  private attach(ws: WebSocket, out: Outbox, entry: Entry): void {
+    if (!out.open) return;
+    if (entry.subscribers.size >= this.limits.maxSubscribersPerSession) {
+      const id = entry.session.id;
+      return out.fatal('too_many_subscribers', `session '${id}' already has ${this.limits.maxSubscribersPerSession} subscribers`);
+    }
+    out.send(entry.session.ready);
+    for (const m of entry.history.replay()) out.send(m);
+    entry.subscribers.add(out);
     ws.once('close', () => entry.subscribers.delete(out));
+  }
+
+  /** A subscriber here of a session another node may publish: through the bus. */
+  private follow(ws: WebSocket, out: Outbox, id: string, waitMs: number): void {
+    const feed: Feed = this.opts.bus!.follow(
+      id,
+      { waitMs, history: this.opts.history ?? DEFAULT_HISTORY },
+      {
+        message: (m) => {
+          if (m.type === 'error' && m.fatal) out.fatal(m.code, m.message);
+          else out.send(m);
+        },
+        done: () => out.close(1000, 'session ended'),
+      },
+    );
+    ws.once('close', () => feed.close());
   }
 }
 

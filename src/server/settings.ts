@@ -104,3 +104,17 @@ export function resolveStart(msg: StartMsg): SessionSettings {
     smoothing,
   };
 }
+
+/** Longest a subscriber may wait for a session to start (`?wait=`), ms. */
+export const MAX_WAIT_MS = 300_000;
+
+/** A subscriber's `?wait=` ("30s", "500ms", "2m", or plain seconds) in ms; 0 when absent. */
+export function parseWait(raw: string | null): number {
+  if (raw === null || raw === '') return 0;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000) : NaN;
+  if (!(ms >= 0 && ms <= MAX_WAIT_MS)) {
+    throw new UserError('invalid_wait', `?wait= must be a duration up to ${MAX_WAIT_MS / 1000}s such as 30s or 500ms, got '${raw}'`);
+  }
+  return Math.round(ms);
+}

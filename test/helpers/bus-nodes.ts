@@ -1,0 +1,60 @@
+// Real `emostream serve --bus` processes on loopback for the bus tests, and a publisher that
+// streams synthetic speech (bursts of a tone with pauses, so the VAD makes turns) in real time.
+import { startServerProc, type ServerProc } from '../../src/bench/server-proc.js';
+import type { Conn } from './server-ws.js';
+import { toS16 } from './server-ws.js';
+
+export const PUBLISH_TOKEN = 'bus-test-publish';
+export const SUBSCRIBE_TOKEN = 'bus-test-subscribe';
+export const AUTH = { authorization: `Bearer ${PUBLISH_TOKEN}` };
+
+export async function startNode(busUrl: string, node: string, extra: string[] = []): Promise<ServerProc> {
+  return startServerProc({
+    model: 'models/basic-4',
+    engine: 'onnx',
+    threads: 1,
+    args: ['--bus', busUrl, '--node-id', node, '--publish-token', PUBLISH_TOKEN, '--subscribe-token', SUBSCRIBE_TOKEN, ...extra],
+  });
+}
+
+/** 16 kHz s16le: 0.6 s of a tone, 0.4 s near silence, repeated; `offset` shifts the pattern (different sessions differ). */
+export function speechLike(seconds: number, offset = 0): Uint8Array {
+  const x = new Float32Array(Math.round(16000 * seconds));
+  for (let i = 0; i < x.length; i++) {
+    const t = (i + offset * 1600) / 16000;
+    const on = t % 1 < 0.6;
+    x[i] = (on ? 0.3 : 0.003) * Math.sin(2 * Math.PI * (180 + 40 * Math.sin(t * 3)) * t);
+  }
+  return toS16(x);
+}
+
+/** Sends `bytes` in `chunkMs` pieces at real-time pace; resolves when all are sent or stop() was called. */
+export function streamRealTime(c: Conn, bytes: Uint8Array, chunkMs = 100): { done: Promise<void>; stop(): void } {
+  const size = 32 * chunkMs; // 16 kHz × 2 bytes
+  let stopped = false;
+  const done = (async () => {
+    const t0 = performance.now();
+    for (let i = 0, k = 0; i < bytes.length && !stopped; i += size, k++) {
+      if (c.ws.readyState !== c.ws.OPEN) return;
+      c.send({ type: 'audio', data: bytes.subarray(i, i + size) });
+      const wait = t0 + (k + 1) * chunkMs - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  })();
+  return { done, stop: () => (stopped = true) };
+}
+
+export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { headers });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Polls `check` every 100 ms until it returns true; false after `timeoutMs`. */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
