@@ -102,7 +102,6 @@ t('the shipped models load and answer with their labels', async () => {
   ] as const) {
     const path = new URL(`../models/${name}`, import.meta.url).pathname;
     const engine = await loadEngine(path).catch((e) => e);
-    if (engine instanceof Error && (engine as UserError).code === 'model_not_found' && name === 'emodb-7') continue; // not shipped yet
     assert.not.instance(engine, Error, String(engine));
     assert.is(engine.labels.length, k);
     const [p] = await engine.infer([window(9)]);

@@ -2,7 +2,7 @@
 // the run's history, the held-out validation split re-scored now, and optional CV summaries.
 //
 //   node --import tsx src/train/make-card.ts --model models/basic-4 --run runs/basic4-all \
-//     [--cv runs/emodb-kfold …] [--intro "text"] [--licence "text"] [--speed "text"]
+//     [--cv runs/emodb-kfold …] [--intro "text"] [--licence "text"] [--speed "text"] [--extra "markdown"]
 import { parseArgs } from 'node:util';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     intro: { type: 'string', default: '' },
     licence: { type: 'string', default: '' },
     speed: { type: 'string', default: '' },
+    // Markdown appended to Results: figures kept from earlier runs whose run directories are gone.
+    extra: { type: 'string', default: '' },
   },
 });
 const modelDir = resolve(values.model as string);
@@ -93,6 +95,8 @@ ${cvRows.join('\n')}
 `
     : 'No cross-validation run of this configuration finished in the session (see docs/results.md).'
 }
+
+${values.extra}
 
 ## Width and speed
 
