@@ -69,3 +69,62 @@ export async function startRedis(): Promise<RedisProc> {
     },
   };
 }
+
+/**
+ * A TCP relay to Redis that can be frozen: while frozen it stops reading from either side but
+ * keeps every connection open, like a network that drops packets without resetting anything.
+ */
+export interface FreezableProxy {
+  url: string;
+  freeze(): void;
+  thaw(): void;
+  close(): Promise<void>;
+}
+
+export async function startProxy(targetPort: number): Promise<FreezableProxy> {
+  const { createServer: tcpServer, connect: tcpConnect } = await import('node:net');
+  type Socket = import('node:net').Socket;
+  const pairs = new Set<[Socket, Socket]>();
+  let frozen = false;
+  const join = ([a, b]: [Socket, Socket]) => {
+    a.pipe(b);
+    b.pipe(a);
+  };
+  const split = ([a, b]: [Socket, Socket]) => {
+    a.unpipe(b);
+    b.unpipe(a);
+    a.pause();
+    b.pause();
+  };
+  const server = tcpServer((client) => {
+    const pair: [Socket, Socket] = [client, tcpConnect(targetPort, '127.0.0.1')];
+    pairs.add(pair);
+    for (const s of pair) {
+      s.on('error', () => {});
+      s.on('close', () => {
+        pairs.delete(pair);
+        pair.forEach((x) => x.destroy());
+      });
+    }
+    if (frozen) split(pair);
+    else join(pair);
+  });
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    freeze() {
+      frozen = true;
+      pairs.forEach(split);
+    },
+    thaw() {
+      frozen = false;
+      pairs.forEach(join);
+    },
+    async close() {
+      for (const p of pairs) p.forEach((x) => x.destroy());
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
