@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { frameCount } from '../src/dsp/features.js';
 import { planWindows } from '../src/dsp/windows.js';
-import { EmostreamServer, type ServerOptions } from '../src/server/server.js';
+import { DEFAULT_LIMITS, EmostreamServer, type ServerOptions } from '../src/server/server.js';
 import { TestEngine } from './helpers/server-engine.js';
 import { rng } from './fixtures/wavgen.js';
 import { connect, sendChunks, toF32, toS16 } from './helpers/server-ws.js';
@@ -39,6 +39,11 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
 }
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once `c` has received `n` messages of `type`. */
+async function waitCount(c: Awaited<ReturnType<typeof connect>>, type: 'posterior', n: number): Promise<void> {
+  while (c.of(type).length < n) await c.next(type, c.messages.length, 60000);
+}
 
 const F = suite('server flow');
 
@@ -136,9 +141,52 @@ F('backpressure: a faster-than-real-time publisher is paused, nothing is lost', 
   const pauses = Number(/^emostream_publisher_pauses_total (\d+)/m.exec(m)?.[1]);
   const maxPending = Number(/^emostream_session_pending_max (\d+)/m.exec(m)?.[1]);
   assert.ok(pauses > 0, 'the socket was paused');
-  // Bounded: the limit plus the windows in frames the socket had already read when paused.
-  assert.ok(maxPending <= 4 + 30, `pending windows stayed bounded (${maxPending} of ${expected})`);
+  // A cap below what one slice of audio may bring (two windows and a turn's 6): one slice at a time.
+  assert.ok(maxPending <= 8, `pending windows stayed bounded (${maxPending} of ${expected})`);
   await server.close();
+});
+
+F('backpressure: big audio messages never put more than the cap of windows in flight', async () => {
+  // One 1 s message places 10 windows at hop 100 ms: a socket pause alone lets whatever was read
+  // already through (issue #14, 7: 52–56 pending against 32).
+  const { server, base } = await serve({ engine: new TestEngine(5), batch: { maxBatch: 4 } });
+  try {
+    const c = await connect(`${base}/v1/stream`);
+    c.send({ ...START, hopMs: 100 });
+    await c.next('ready');
+    const x = tone(40);
+    sendChunks(c, toF32(x), 64000 * 4); // 4 s per message, all at once
+    c.send({ type: 'stop' });
+    const end = await c.next('end', 0, 60000);
+    const expected = planWindows(frameCount(x.length), { hopFrames: 10 }).length;
+    assert.is(end.windows, expected, 'every window computed');
+    const m = server.metrics.registry.render();
+    const maxPending = Number(/^emostream_session_pending_max (\d+)/m.exec(m)?.[1]);
+    assert.ok(Number(/^emostream_publisher_pauses_total (\d+)/m.exec(m)?.[1]) > 0, 'the socket was paused');
+    assert.ok(maxPending <= DEFAULT_LIMITS.maxPendingWindows, `at most ${DEFAULT_LIMITS.maxPendingWindows} pending (${maxPending})`);
+    assert.ok(maxPending >= DEFAULT_LIMITS.maxPendingWindows / 2, `the cap is used (${maxPending})`);
+  } finally {
+    await server.close();
+  }
+});
+
+F('latencyMs of the windows a stop completes does not count the wait before the stop', async () => {
+  const { server, base } = await serve();
+  try {
+    const c = await connect(`${base}/v1/stream`);
+    c.send({ ...START, hopMs: 500 });
+    await c.next('ready');
+    sendChunks(c, toF32(tone(2.2)), 8000); // shorter than a window: only the stop completes one
+    const sent = performance.now();
+    await wait(1000);
+    const waited = performance.now() - sent;
+    c.send({ type: 'stop' });
+    await c.next('end');
+    const [p] = c.of('posterior');
+    assert.ok(p.latencyMs < waited, `latency ${p.latencyMs} ms counts from the stop, not from the audio ${waited} ms before it`);
+  } finally {
+    await server.close();
+  }
 });
 
 F('overload: stale windows are skipped and reported, never silently', async () => {
@@ -173,40 +221,55 @@ F('overload: stale windows are skipped and reported, never silently', async () =
   await server.close();
 });
 
-F('slow consumer: posteriors shed first, then closed with slow_consumer; others unaffected', async () => {
-  // The kernel absorbs megabytes for a reader that stops reading; big posteriors (long labels)
-  // fill that in a few hundred windows.
-  const labels = ['angry', 'happy', 'sad', 'neutral'].map((l) => l + '_'.repeat(4000));
+F('slow consumer: posteriors shed first, then posteriors_shed, slow_consumer and close 4008; others unaffected', async () => {
+  // A reader that stops reading fills the kernel's buffers (megabytes) before anything waits in
+  // ours; big posteriors (long labels, ~256 KB each) fill them in a few dozen windows. The soft
+  // limit holds four of them, and every other connection reads each window before the next one
+  // is sent, so only the stalled reader can ever go over it, however loaded the machine is.
+  // Silence: no speech, so no turns or emotion events, only posteriors.
+  const labels = ['angry', 'happy', 'sad', 'neutral'].map((l) => l + '_'.repeat(64 << 10));
+  const posteriorBytes = 4 * (64 << 10);
   const { server, base } = await serve({
     engine: new TestEngine(0, labels),
-    limits: { sendSoftLimit: 4000, sendHardLimit: 10_000_000, slowConsumerMs: 300 },
+    limits: { sendSoftLimit: 4 * posteriorBytes, sendHardLimit: 1 << 30, slowConsumerMs: 300 },
   });
   try {
     const pub = await connect(`${base}/v1/stream`);
-    pub.send({ ...START, session: 'busy', hopMs: 100 });
+    pub.send({ ...START, session: 'busy', hopMs: 100, minWindowMs: 100 });
     await pub.next('ready');
     const slow = await connect(`${base}/v1/subscribe/busy`);
     const fine = await connect(`${base}/v1/subscribe/busy`);
     await Promise.all([slow.next('ready'), fine.next('ready')]);
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause(); // stops reading
-    const x = toF32(tone(10));
-    const deadline = Date.now() + 30000;
-    while (server.metrics.slowConsumers.get() === 0 && Date.now() < deadline) {
-      sendChunks(pub, x, 32000);
-      await pub.next('posterior', pub.messages.length); // keep pace with the server
-      await wait(20);
+    const hop = toF32(new Float32Array(1600)); // 100 ms of silence
+    pub.send({ type: 'audio', data: hop }); // the look-ahead (40 ms): from now on each hop completes one window
+    let windows = 0;
+    while (server.metrics.slowConsumers.get() === 0) {
+      assert.ok(windows < 2000, 'the stalled reader was never found slow');
+      pub.send({ type: 'audio', data: hop });
+      windows++;
+      // Lock step: both readers have this window before the next audio goes out.
+      await Promise.all([waitCount(pub, 'posterior', windows), waitCount(fine, 'posterior', windows)]);
     }
-    assert.is(server.metrics.slowConsumers.get(), 1, 'the slow subscriber was cut off');
-    assert.ok(server.metrics.shed.get() > 0, 'posteriors were shed before that');
+    assert.ok(server.metrics.shed.get() > 0, 'posteriors were shed before the close');
     pub.send({ type: 'stop' });
-    const end = await pub.next('end', 0, 30000);
+    const end = await pub.next('end', 0, 60000);
     await fine.closed;
+    assert.equal(fine.of('error'), [], 'the reader that keeps up lost nothing');
     assert.is(fine.of('posterior').length, end.windows, 'the other subscriber got every posterior');
     assert.is(pub.of('posterior').length, end.windows, 'so did the publisher');
-    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await wait(1500); // longer than the old 1 s cut-off, which lost everything queued (close 1006)
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume(); // reads again
     const closed = await slow.closed;
-    assert.ok(closed.code === 4008 || closed.code === 1006, `slow consumer closed (${closed.code})`);
-    assert.ok(slow.of('posterior').length < end.windows);
+    assert.is(closed.code, 4008, 'closed with the documented slow_consumer code');
+    const errors = slow.of('error');
+    assert.equal(
+      errors.map((e) => e.code),
+      ['posteriors_shed', 'slow_consumer'],
+    );
+    assert.is(errors[0].skipped, server.metrics.shed.get(), 'told how many posteriors it missed');
+    assert.is(errors[1].fatal, true);
+    assert.is(slow.of('posterior').length + (errors[0].skipped ?? 0), windows, 'sent + shed = the windows until the close');
   } finally {
     await server.close();
   }

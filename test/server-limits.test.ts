@@ -97,4 +97,23 @@ test("a publisher that never sends 'start' is closed with start_timeout; one tha
   }
 });
 
+test('a burst of WebSocket pings is answered, not cut off (ws cut more than 60)', async () => {
+  const { server, base } = await serve({ startTimeoutMs: 0 });
+  try {
+    const c = await connect(`${base}/v1/stream`);
+    let pongs = 0;
+    c.ws.on('pong', () => pongs++);
+    for (let i = 0; i < 500; i++) c.ws.ping();
+    c.send({ type: 'ping', id: 'after' });
+    await c.next('pong');
+    while (pongs < 500 && c.ws.readyState === c.ws.OPEN) await new Promise((r) => setTimeout(r, 10));
+    assert.is(pongs, 500);
+    assert.is(c.ws.readyState, c.ws.OPEN);
+    c.ws.close();
+    await c.closed;
+  } finally {
+    await server.close();
+  }
+});
+
 test.run();

@@ -2,6 +2,11 @@
 // buffered bytes posteriors are shed (and the reader is told how many when it catches up);
 // a reader that stays above it for `slowMs`, or goes above `hardLimit`, is closed with
 // slow_consumer. Emotion, speech, error and end messages are never shed.
+//
+// Whatever is queued when a connection is closed (by us) is still delivered: a reader that
+// paused gets its data, the shed count, the coded error and the close code when it reads
+// again. Nothing new is queued after the close, so memory stays bounded; a peer that has
+// neither read that nor answered the close within CLOSE_GRACE_MS is cut off.
 import type { WebSocket } from 'ws';
 import type { Codec } from '../protocol/codec.js';
 import type { ClientMessage, ServerMessage } from '../protocol/messages.js';
@@ -14,6 +19,8 @@ export interface OutboxLimits {
 }
 
 export const CLOSE_SLOW_CONSUMER = 4008;
+/** How long a connection we closed may take to read what was queued and answer the close, ms. */
+export const CLOSE_GRACE_MS = 10000;
 
 export class Outbox {
   shed = 0;
@@ -42,7 +49,7 @@ export class Outbox {
     if (buffered <= this.limits.softLimit) this.overSince = undefined;
     else this.overSince ??= performance.now();
     if (buffered > this.limits.hardLimit || (this.overSince !== undefined && performance.now() - this.overSince > this.limits.slowMs)) {
-      this.slow();
+      this.slow(msg);
       return;
     }
     if (msg.type === 'posterior' && buffered > this.limits.softLimit) {
@@ -52,17 +59,7 @@ export class Outbox {
       return;
     }
     // Report shed posteriors before the next one, or at the latest before `end`.
-    if ((msg.type === 'posterior' || msg.type === 'end') && this.unreported > 0) {
-      const n = this.unreported;
-      this.unreported = 0;
-      this.write({
-        type: 'error',
-        code: 'posteriors_shed',
-        message: `this connection reads too slowly: ${n} posterior message(s) were not sent`,
-        fatal: false,
-        skipped: n,
-      });
-    }
+    if (msg.type === 'posterior' || msg.type === 'end') this.reportShed();
     this.write(msg);
   }
 
@@ -82,8 +79,7 @@ export class Outbox {
       this.ws.terminate();
       return;
     }
-    // A peer that never answers the close handshake must not keep the socket alive.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   private write(msg: ServerMessage): void {
@@ -91,16 +87,39 @@ export class Outbox {
     this.ws.send(this.codec.encode(msg));
   }
 
-  private slow(): void {
+  private reportShed(): void {
+    if (this.unreported === 0) return;
+    const n = this.unreported;
+    this.unreported = 0;
+    this.write({
+      type: 'error',
+      code: 'posteriors_shed',
+      message: `this connection reads too slowly: ${n} posterior message(s) were not sent`,
+      fatal: false,
+      skipped: n,
+    });
+  }
+
+  /**
+   * Closes a reader that cannot keep up. Behind what it has not read yet go the shed count, the
+   * message that found it too slow (unless a posterior: an `end` is still delivered), the coded
+   * error and close 4008: a few small messages, and nothing after them.
+   */
+  private slow(msg: ServerMessage): void {
     this.hooks.onSlow?.();
-    this.closing = true;
-    // Its buffer is full, so an error message would sit behind it: the close frame carries the
-    // code, and a reader that is not reading at all is cut off a second later.
-    try {
-      this.ws.close(CLOSE_SLOW_CONSUMER, 'slow_consumer');
-    } catch {
-      /* already closing */
+    if (msg.type === 'posterior') {
+      this.shed++;
+      this.unreported++;
+      this.hooks.onShed?.();
     }
-    setTimeout(() => this.ws.terminate(), 1000).unref();
+    this.reportShed();
+    if (msg.type !== 'posterior') this.write(msg);
+    this.write({
+      type: 'error',
+      code: 'slow_consumer',
+      message: `this connection read too slowly: over ${this.limits.softLimit} unsent bytes for ${this.limits.slowMs} ms, or over ${this.limits.hardLimit}`,
+      fatal: true,
+    });
+    this.close(CLOSE_SLOW_CONSUMER, 'slow_consumer');
   }
 }

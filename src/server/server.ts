@@ -59,6 +59,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   startTimeoutMs: 10000,
 };
 
+/** WebSocket ping frames a peer may have waiting for their pong; more end the connection. */
+export const MAX_UNANSWERED_PINGS = 1024;
+
 export interface ServerOptions {
   engine: Engine;
   host?: string;
@@ -132,6 +135,9 @@ export class EmostreamServer {
       perMessageDeflate: false,
       // Invalid UTF-8 in a text frame then fails as malformed_json instead of closing the connection.
       skipUTF8Validation: true,
+      // ws answers ping frames itself and cuts a peer with more unanswered than this (its
+      // default, 60, cut ordinary bursts); pongs are at most 127 bytes, so this bounds them.
+      ...({ maxPendingAutoPongs: MAX_UNANSWERED_PINGS } as object),
       handleProtocols: (offered) =>
         offered.has(SUBPROTOCOL_PROTO) ? SUBPROTOCOL_PROTO : offered.has(SUBPROTOCOL_JSON) ? SUBPROTOCOL_JSON : false,
     });

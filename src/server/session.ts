@@ -12,6 +12,8 @@ import { UserError } from '../errors.js';
 import { channelOf } from '../dsp/convert.js';
 import type { PlacedTurn as FrontEndTurn, PlacedWindow as FrontEndWindow } from '../dsp/stream-front-end.js';
 import { FRAME_MS, WINDOW_FRAMES } from '../dsp/types.js';
+import { DEFAULT_TURNS } from '../dsp/turns.js';
+import { utteranceWindows } from '../dsp/utterance.js';
 import { meanPosterior } from '../inference/utterance.js';
 import { sanitize } from '../ingest/pcm.js';
 import { wireDecoder, type WireDecoder } from '../ingest/wire.js';
@@ -54,6 +56,19 @@ interface PlacedTurn {
   windows: Float32Array[];
 }
 
+/** Audio (decoded, interleaved) or a segment end, waiting to enter the front end. */
+type Input = { samples: Float32Array } | { end: 'flush' | 'stop' };
+
+/** Audio enters the front end in slices of at most this long, so one big message cannot place
+ *  more than a slice's windows at once. */
+const SLICE_MS = 100;
+/** Most windows one speech turn can bring (a turn is cut at its maximum length). */
+const TURN_WINDOWS = utteranceWindows(DEFAULT_TURNS.maxMs / FRAME_MS).length;
+/** Most windows a slice can place at once per track: an early window and a full one, and one turn ending. */
+const SLICE_WINDOWS = 2 + TURN_WINDOWS;
+/** …and a segment end: its final window(s) and the turns it closes (one ended, one still open). */
+const END_WINDOWS = 2 + 2 * TURN_WINDOWS;
+
 type Queued = { w: PlacedWindow; outcome: Promise<BatchOutcome> } | { t: PlacedTurn; outcome: Promise<BatchOutcome[]> };
 type Computed = { w: PlacedWindow; o: BatchOutcome } | { t: PlacedTurn; o: BatchOutcome[] };
 
@@ -86,6 +101,13 @@ export class Session {
   private finish: () => void = () => {};
   private pending = 0;
   private paused = false;
+  /** Input that could not enter the front end yet: the session had its windows in flight. */
+  private readonly backlog: Input[] = [];
+  private draining = false;
+  private stopping = false;
+  /** While a segment end runs: when it was let in. Windows it completes waited for it, not for
+   *  audio, so their latency starts there. */
+  private segmentEndAt: number | undefined;
   private skippedRun = 0;
   private closed = false;
   /** Windows computed, skipped, and the most ever pending at once. */
@@ -168,7 +190,7 @@ export class Session {
 
   /** Bytes of audio from the publisher, received at `arrivedAt` (performance.now()). */
   audio(bytes: Uint8Array, arrivedAt: number): void {
-    if (this.closed) return;
+    if (this.closed || this.stopping) return;
     if (this.early) {
       this.early.push([bytes, arrivedAt]);
       return;
@@ -192,18 +214,19 @@ export class Session {
         fatal: false,
       });
     }
-    const format = { sampleRate: this.settings.format.sampleRate, channels: this.settings.format.channels };
-    this.arrival.record(samples.length / format.channels, arrivedAt);
-    this.chunks$.next({ format, samples });
+    this.arrival.record(samples.length / this.settings.format.channels, arrivedAt);
+    this.backlog.push({ samples });
+    this.drain();
   }
 
   /** Processes everything received so far, including the last partial window. */
   flush(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed || this.stopping) return Promise.resolve();
     if (this.early) return this.decoder.ready!.then(() => this.flush()); // after the early audio
     this.checkWholeSamples();
     const done = new Promise<void>((r) => this.flushWaiters.push(r));
-    this.flush$.next();
+    this.backlog.push({ end: 'flush' });
+    this.drain();
     return done;
   }
 
@@ -211,8 +234,12 @@ export class Session {
   async stop(): Promise<EndMsg> {
     if (this.early) await this.decoder.ready!.catch(() => {});
     if (!this.closed) {
-      this.checkWholeSamples();
-      this.chunks$.complete();
+      if (!this.stopping) {
+        this.stopping = true;
+        this.checkWholeSamples();
+        this.backlog.push({ end: 'stop' });
+        this.drain();
+      }
       await this.finished;
     }
     return this.end();
@@ -222,12 +249,54 @@ export class Session {
   abort(reason: { code: string; message: string }): void {
     if (this.closed) return;
     this.closed = true;
+    this.backlog.length = 0;
     this.subscription.unsubscribe();
     this.pending -= this.ctx.batcher.cancel(this.key);
     this.emit({ type: 'error', code: reason.code, message: reason.message, fatal: false });
     this.end();
     // The pipeline will never complete now: a stop() waiting on it must not wait forever.
     this.finish();
+  }
+
+  /**
+   * Lets input into the front end while the session has room for the windows it may place:
+   * at most maxPendingWindows wait for inference (or, when that is smaller than what one slice
+   * can place, one slice's worth). What cannot go in waits here, and the publisher is paused.
+   */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      const cap = this.ctx.maxPendingWindows;
+      const tracks = this.tracks.length;
+      const fits = (n: number) => this.pending === 0 || this.pending + n * tracks <= cap;
+      while (this.backlog.length > 0 && !this.closed) {
+        const item = this.backlog[0];
+        if ('end' in item) {
+          if (!fits(END_WINDOWS)) break;
+          this.backlog.shift();
+          this.segmentEndAt = performance.now();
+          if (item.end === 'flush') this.flush$.next();
+          else this.chunks$.complete();
+          this.segmentEndAt = undefined;
+          continue;
+        }
+        if (!fits(SLICE_WINDOWS)) break;
+        const { sampleRate, channels } = this.settings.format;
+        const slice = Math.max(1, Math.round((sampleRate * SLICE_MS) / 1000)) * channels;
+        const samples = item.samples.length <= slice ? item.samples : item.samples.subarray(0, slice);
+        if (samples === item.samples) this.backlog.shift();
+        else item.samples = item.samples.subarray(slice);
+        this.chunks$.next({ format: { sampleRate, channels }, samples });
+      }
+    } finally {
+      this.draining = false;
+    }
+    const paused = this.backlog.length > 0 && !this.closed;
+    if (paused !== this.paused) {
+      this.paused = paused;
+      this.onPressure(paused);
+    }
   }
 
   get audioMs(): number {
@@ -272,6 +341,7 @@ export class Session {
     const message = err instanceof UserError ? err.message : `session failed: ${(err as Error)?.message ?? String(err)}`;
     this.emit({ type: 'error', code, message, fatal: true });
     this.closed = true;
+    this.backlog.length = 0;
     this.pending -= this.ctx.batcher.cancel(this.key);
     this.end();
   }
@@ -283,13 +353,19 @@ export class Session {
     this.messages$.next(m);
   }
 
+  /** When the input that completes `lastInputFrame` arrived, or the segment end it waited for. */
+  private arrivalOf(lastInputFrame: number): number {
+    const at = this.arrival.arrivalOf(lastInputFrame) ?? performance.now();
+    return this.segmentEndAt !== undefined ? Math.max(at, this.segmentEndAt) : at;
+  }
+
   private arrived(w: FrontEndWindow, channel: number): PlacedWindow {
-    const arrivedAt = this.arrival.arrivalOf(w.lastInputFrame) ?? performance.now();
+    const arrivedAt = this.arrivalOf(w.lastInputFrame);
     return { channel, seq: w.seq, startMs: w.startMs, endMs: w.endMs, speech: w.speech, arrivedAt, data: w.data };
   }
 
   private arrivedTurn(t: FrontEndTurn, channel: number): PlacedTurn {
-    const arrivedAt = this.arrival.arrivalOf(t.lastInputFrame) ?? performance.now();
+    const arrivedAt = this.arrivalOf(t.lastInputFrame);
     return { channel, startMs: t.startMs, endMs: t.endMs, arrivedAt, windows: t.windows };
   }
 
@@ -332,21 +408,16 @@ export class Session {
     ];
   }
 
-  /** Windows handed to the batcher: past maxPendingWindows the publisher is paused. */
+  /** Windows handed to the batcher (drain() keeps them within maxPendingWindows). */
   private addPending(n: number): void {
     this.pending += n;
     if (this.pending > this.maxPending) this.maxPending = this.pending;
-    if (!this.paused && this.pending >= this.ctx.maxPendingWindows) {
-      this.paused = true;
-      this.onPressure(true);
-    }
   }
 
+  /** A result is in: there may be room for waiting input. */
   private releasePressure(): void {
-    if (this.paused && this.pending <= this.ctx.maxPendingWindows / 2) {
-      this.paused = false;
-      this.onPressure(false);
-    }
+    // Not from inside the pipeline's own emission: the input goes in once this result is out.
+    if (this.backlog.length > 0) queueMicrotask(() => this.drain());
   }
 
   private enqueue(w: PlacedWindow): Queued {
