@@ -143,39 +143,68 @@ S('NaN and infinite samples are replaced by zeros and reported', async ({ base }
   for (const p of c.of('posterior')) for (const v of Object.values(p.probs)) assert.ok(Number.isFinite(v));
 });
 
-S('messages over the size limit are rejected; far over it, the connection is closed', async ({ base, server }) => {
+S('a message over the size limit is refused unread: message_too_large, then close 1009; others unaffected', async ({ base, server }) => {
+  const limit = server.limits.maxMessageBytes;
+  for (const encoding of ['json', 'proto'] as const) {
+    const c = await connect(`${base}/v1/stream`, encoding);
+    c.send(START);
+    await c.next('ready');
+    c.send({ type: 'audio', data: new Uint8Array(1000) }); // well under the limit: fine
+    // A frame header announcing more than the limit: only the header is ever read.
+    const e = await errorAfter(c, () => c.ws.send(Buffer.alloc(limit + 64)));
+    assert.is(e.code, 'message_too_large', encoding);
+    assert.is(e.fatal, true);
+    assert.is((await c.closed).code, 1009);
+  }
+  // Fragments: each under the limit, together over it.
+  const f = await connect(`${base}/v1/stream`);
+  const piece = Buffer.alloc(Math.ceil(limit / 3));
+  for (let i = 0; i < 3; i++) f.ws.send(piece, { binary: true, fin: false });
+  f.ws.send(piece, { binary: true, fin: true });
+  assert.is((await f.next('error')).code, 'message_too_large');
+  assert.is((await f.closed).code, 1009);
+  await stillServes(base);
+});
+
+S('a message of exactly the limit is accepted', async ({ base, server }) => {
   const c = await connect(`${base}/v1/stream`);
   c.send(START);
   await c.next('ready');
-  const e = await errorAfter(c, () => c.ws.send(Buffer.alloc(server.limits.maxMessageBytes + 2)));
-  assert.is(e.code, 'message_too_large');
-  assert.is(e.fatal, false);
   const x = tone(3.1);
-  sendChunks(c, toS16(x), 8000);
+  const bytes = toS16(x);
+  assert.ok(bytes.length > server.limits.maxMessageBytes);
+  c.ws.send(bytes.subarray(0, server.limits.maxMessageBytes));
+  sendChunks(c, bytes.subarray(server.limits.maxMessageBytes), 8000);
   c.send({ type: 'stop' });
-  assert.is(
-    (await c.next('end')).windows,
-    planWindows(frameCount(x.length)).length,
-    'the session survived, all audio but the rejected message counted',
-  );
-
-  const d = await connect(`${base}/v1/stream`);
-  d.ws.send(Buffer.alloc(server.limits.hardMaxMessageBytes + 1));
-  assert.is((await d.closed).code, 1009);
+  assert.is((await c.next('end')).windows, planWindows(frameCount(x.length)).length);
+  assert.equal(c.of('error'), []);
 });
 
-S('default 1 MiB limit', async () => {
-  const engine = new TestEngine();
-  const server = new EmostreamServer({ engine, port: 0 });
+S('a broken WebSocket frame gets a coded error before the protocol-error close', async ({ base }) => {
+  const c = await connect(`${base}/v1/stream`);
+  // An unmasked client frame breaks the protocol (RFC 6455 5.1).
+  (c.ws as unknown as { _socket: net.Socket })._socket.write(Buffer.from([0x82, 0x02, 0x01, 0x02]));
+  const e = await c.next('error');
+  assert.is(e.code, 'websocket_protocol_error');
+  assert.is(e.fatal, true);
+  assert.is((await c.closed).code, 1002);
+});
+
+S('default limit: 1 MiB', async () => {
+  const server = new EmostreamServer({ engine: new TestEngine(), port: 0 });
   const { port } = await server.listen();
-  const c = await connect(`ws://127.0.0.1:${port}/v1/stream`);
-  c.send(START);
-  await c.next('ready');
-  c.ws.send(Buffer.alloc(1024 * 1024)); // exactly 1 MiB is fine
-  const e = await errorAfter(c, () => c.ws.send(Buffer.alloc(1024 * 1024 + 1)));
-  assert.is(e.code, 'message_too_large');
-  assert.is(c.of('error').length, 1);
-  await server.close();
+  try {
+    const c = await connect(`ws://127.0.0.1:${port}/v1/stream`);
+    c.send(START);
+    await c.next('ready');
+    c.ws.send(Buffer.alloc(1024 * 1024)); // exactly 1 MiB is fine
+    const e = await errorAfter(c, () => c.ws.send(Buffer.alloc(1024 * 1024 + 1)));
+    assert.is(e.code, 'message_too_large');
+    assert.is(c.of('error').length, 1);
+    assert.is((await c.closed).code, 1009);
+  } finally {
+    await server.close();
+  }
 });
 
 S('unknown session, bad subscribe path, unsupported subprotocol, subscriber sending audio', async ({ base }) => {

@@ -317,7 +317,6 @@ export function resolveServeConfig(
     maxConnectionsPerAddress: v['max-connections-per-address'] as number,
     startTimeoutMs: v['start-timeout-ms'] as number,
   };
-  limits.hardMaxMessageBytes = Math.max(limits.hardMaxMessageBytes, limits.maxMessageBytes * 2);
   if (limits.sendHardLimit < limits.sendSoftLimit)
     throw new UserError('bad_config', '--send-hard-limit must not be below --send-soft-limit');
   return {

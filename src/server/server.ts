@@ -2,6 +2,7 @@
 // shared batcher. Per-session processing lives in session.ts; sending limits in outbox.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -20,10 +21,9 @@ import { Session } from './session.js';
 import { isSessionId, parseWait, resolveStart } from './settings.js';
 
 export interface ServerLimits {
-  /** Largest message accepted, bytes; bigger ones are rejected with message_too_large. */
+  /** Largest message accepted, bytes: a bigger one is refused as soon as its frame header says
+   *  so, unread (message_too_large, fatal, close 1009). */
   maxMessageBytes: number;
-  /** Messages bigger than this close the connection (WebSocket close 1009) without being read. */
-  hardMaxMessageBytes: number;
   /** Per-connection send buffer above which posteriors are shed, bytes. */
   sendSoftLimit: number;
   /** … and above which the connection is closed with slow_consumer. */
@@ -46,7 +46,6 @@ export interface ServerLimits {
 
 export const DEFAULT_LIMITS: ServerLimits = {
   maxMessageBytes: 1 << 20,
-  hardMaxMessageBytes: 16 << 20,
   sendSoftLimit: 256 << 10,
   sendHardLimit: 4 << 20,
   slowConsumerMs: 10000,
@@ -61,6 +60,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
 
 /** WebSocket ping frames a peer may have waiting for their pong; more end the connection. */
 export const MAX_UNANSWERED_PINGS = 1024;
+
+/** How long a connection that sent an oversized message keeps its socket for the error and the
+ *  close frame to go out, ms. */
+const OVERSIZE_LINGER_MS = 1000;
 
 export interface ServerOptions {
   engine: Engine;
@@ -131,7 +134,9 @@ export class EmostreamServer {
     this.http = createServer((req, res) => this.route(req, res));
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: this.limits.hardMaxMessageBytes,
+      // Checked against each frame header (and the running total of a fragmented message), so an
+      // oversized message is refused before its payload is read, not after buffering it whole.
+      maxPayload: this.limits.maxMessageBytes,
       perMessageDeflate: false,
       // Invalid UTF-8 in a text frame then fails as malformed_json instead of closing the connection.
       skipUTF8Validation: true,
@@ -285,6 +290,7 @@ export class EmostreamServer {
       const offered = String(req.headers['sec-websocket-protocol'] ?? '').trim();
       const encoding: Encoding = ws.protocol === SUBPROTOCOL_PROTO ? 'proto' : 'json';
       const out = this.outbox(ws, encoding);
+      this.codedReceiveErrors(ws, out);
       const scope: Scope = sub ? 'subscribe' : 'publish';
       this.metrics.connections.inc(1, { endpoint: scope === 'publish' ? 'stream' : 'subscribe' });
       ws.on('error', (err) => this.log.debug({ err: err.message }, 'websocket error'));
@@ -315,6 +321,30 @@ export class EmostreamServer {
         onError: (code) => this.metrics.errors.inc(1, { code }),
       },
     );
+  }
+
+  /**
+   * ws closes a connection whose frames break a limit or the WebSocket protocol (1009, 1002…)
+   * and only then tells us; listening to its frame parser first lets the coded error go out
+   * ahead of that close.
+   */
+  private codedReceiveErrors(ws: WebSocket, out: Outbox): void {
+    const receiver = (ws as unknown as { _receiver?: EventEmitter })._receiver;
+    receiver?.prependListener('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.log.info({ limit: this.limits.maxMessageBytes }, 'message over the size limit');
+        out.fatal('message_too_large', `a message over the limit of ${this.limits.maxMessageBytes} bytes was refused unread`, 1009);
+        // ws would go on reading (and discarding) the rest of the message while it waits for the
+        // peer's close frame, which comes after it: megabytes of churn per connection. Stop
+        // reading instead (after ws's own resume, queued next tick) and cut the connection once
+        // the error and the close have had a moment to reach the peer.
+        const socket = (ws as unknown as { _socket?: Duplex })._socket;
+        process.nextTick(() => process.nextTick(() => socket?.pause()));
+        setTimeout(() => ws.terminate(), OVERSIZE_LINGER_MS).unref();
+      } else {
+        out.fatal('websocket_protocol_error', `invalid WebSocket frame: ${err.message}`, 1002);
+      }
+    });
   }
 
   /** A bug while handling one connection's message ends that connection, never the server. */
@@ -359,15 +389,6 @@ export class EmostreamServer {
   /** Reads one frame into a message; sends the coded error and returns undefined if it is not one. */
   private read(out: Outbox, data: RawData, isBinary: boolean): ClientMessage | undefined {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (bytes.length > this.limits.maxMessageBytes) {
-      out.send({
-        type: 'error',
-        code: 'message_too_large',
-        message: `message of ${bytes.length} bytes rejected: the limit is ${this.limits.maxMessageBytes} bytes`,
-        fatal: false,
-      });
-      return undefined;
-    }
     try {
       return out.codec.decode(bytes, isBinary);
     } catch (err) {
