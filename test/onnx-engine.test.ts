@@ -136,7 +136,7 @@ test('coded errors: missing model.onnx, wrong window size, CUDA provider not ins
     (x) => x,
   );
   // On a machine with the CUDA build this loads; on the CPU-only npm build it must say why.
-  if (cuda instanceof Error) assert.is((cuda as UserError).code, 'engine_unavailable');
+  if (cuda instanceof Error) assert.is((cuda as UserError).code, 'provider_unavailable');
   else await cuda.dispose();
 });
 

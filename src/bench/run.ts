@@ -74,6 +74,9 @@ export interface BenchOptions {
   maxWaitMs: number;
   /** Shipped model directory. */
   shippedDir?: string;
+  /** A GPU provider to compare with the CPU provider in the engine section (and to serve with in
+   *  the server sections); the engine section then runs batch 1…512 unless plan says otherwise. */
+  provider?: 'cpu' | 'webgpu' | 'cuda';
   out?: string;
   log: (line: string) => void;
 }
@@ -105,7 +108,7 @@ export interface BenchReport {
   date: string;
   mode: 'quick' | 'full';
   machine: { cpu: string; cores: number; memGB: number; node: string; loadAvgAtStart: number[]; otherBusyProcesses: string[] };
-  settings: { engine: string; threads: number; maxBatch: number; maxWaitMs: number; chunkMs: number; p99LimitMs: number };
+  settings: { engine: string; provider: string; threads: number; maxBatch: number; maxWaitMs: number; chunkMs: number; p99LimitMs: number };
   models: (BenchModel & { gflopPerWindow: number })[];
   peak?: PeakResult[];
   engine?: EngineRow[];
@@ -155,7 +158,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const t0 = performance.now();
   const log = opts.log;
   const q = opts.quick;
-  const plan = { ...defaultPlan(q), ...opts.plan };
+  const provider = opts.provider ?? 'cpu';
+  const gpuPlan: Partial<BenchPlan> =
+    provider === 'cpu'
+      ? {}
+      : { engines: [`onnx:${opts.threads}`, `onnx-${provider}:${opts.threads}`], engineBatches: q ? [1, 8, 64] : [1, 8, 32, 128, 512] };
+  const plan = { ...defaultPlan(q), ...gpuPlan, ...opts.plan };
   const report: BenchReport = {
     date: new Date().toISOString(),
     mode: q ? 'quick' : 'full',
@@ -169,6 +177,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     },
     settings: {
       engine: 'onnx',
+      provider,
       threads: opts.threads,
       maxBatch: opts.maxBatch,
       maxWaitMs: opts.maxWaitMs,
@@ -195,6 +204,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const server = (m: BenchModel): ServerProcOptions => ({
     model: m.dir,
     engine: 'onnx',
+    provider,
     threads: opts.threads,
     maxBatch: opts.maxBatch,
     maxWaitMs: opts.maxWaitMs,
@@ -358,7 +368,7 @@ export function formatReport(r: BenchReport): string {
   const out: string[] = [];
   out.push(`emostream bench (${r.mode}), ${r.date}, ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}`);
   out.push(
-    `server: ONNX Runtime, ${r.settings.threads} threads, max batch ${r.settings.maxBatch}, max wait ${r.settings.maxWaitMs} ms; clients send 20 ms chunks of Emo-DB speech in real time`,
+    `server: ONNX Runtime (${r.settings.provider ?? 'cpu'} provider), ${r.settings.threads} threads, max batch ${r.settings.maxBatch}, max wait ${r.settings.maxWaitMs} ms; clients send 20 ms chunks of Emo-DB speech in real time`,
   );
   if (r.machine.otherBusyProcesses.length) out.push(`NOTE: other CPU-heavy processes were running: ${r.machine.otherBusyProcesses.length}`);
   out.push(
@@ -382,7 +392,7 @@ export function formatReport(r: BenchReport): string {
       '### Engine throughput',
       '',
       table(
-        ['model', 'engine', 'batch', 'ms/window', 'windows/s', 'vs tfjs (same batch)'],
+        ['model', 'engine', 'batch', 'ms/window', 'windows/s', 'p50 / p99 ms per batch', 'vs tfjs (same batch)'],
         r.engine.map((e) => {
           const tf = r.engine!.find((x) => x.base === e.base && x.engine === 'tfjs' && x.batch === e.batch);
           return [
@@ -391,6 +401,7 @@ export function formatReport(r: BenchReport): string {
             e.batch,
             f2(e.msPerWindow),
             f1(e.windowsPerSec),
+            `${f1(e.p50Ms)} / ${f1(e.p99Ms)}`,
             tf ? `${f1(e.windowsPerSec / tf.windowsPerSec)}×` : '–',
           ];
         }),

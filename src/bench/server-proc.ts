@@ -8,6 +8,7 @@ import { REPO } from './models.js';
 export interface ServerProcOptions {
   model: string;
   engine: 'tfjs' | 'onnx';
+  provider?: 'cpu' | 'webgpu' | 'cuda';
   threads?: number;
   maxBatch?: number;
   maxWaitMs?: number;
@@ -61,6 +62,7 @@ export async function startServerProc(o: ServerProcOptions): Promise<ServerProc>
     '--max-connections',
     '100000',
   ];
+  if (o.provider) args.push('--provider', o.provider);
   if (o.threads) args.push('--threads', String(o.threads));
   if (o.maxBatch) args.push('--max-batch', String(o.maxBatch));
   if (o.maxWaitMs !== undefined) args.push('--max-wait-ms', String(o.maxWaitMs));

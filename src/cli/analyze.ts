@@ -4,15 +4,17 @@ import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
+import type { ProviderChoice } from '../inference/engine.js';
 
-const HELP = `usage: emostream analyze <audio.wav> [--model DIR] [--json]
+const HELP = `usage: emostream analyze <audio.wav> [--model DIR] [--provider P] [--json]
 
   --model DIR    model directory (default models/basic-4)
+  --provider P   ONNX Runtime provider: cpu (default), webgpu, cuda or auto (docs/performance.md)
   --json         one JSON object: {file, model, label, posteriors: {label: p}, segments}
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommandLine(argv, { model: { type: 'string' }, json: { type: 'boolean' } }, HELP);
+  const parsed = parseCommandLine(argv, { model: { type: 'string' }, provider: { type: 'string' }, json: { type: 'boolean' } }, HELP);
   if (!parsed) return 0;
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new CliError('bad_argument', `give exactly one audio file\n\n${HELP}`, 2);
@@ -26,7 +28,11 @@ export async function run(argv: string[]): Promise<number> {
   const signal = await loadAudio16k(file);
   const features = computeFeatures(signal);
   if (features.frames === 0) throw new CliError('audio_too_short', `'${positionals[0]}' is shorter than one 25 ms frame`);
-  const engine = await loadEngine(modelDir);
+  const { PROVIDER_CHOICES } = await import('../inference/engine.js');
+  const provider = (values.provider ?? 'cpu') as ProviderChoice;
+  if (!PROVIDER_CHOICES.includes(provider))
+    throw new CliError('bad_argument', `--provider must be one of ${PROVIDER_CHOICES.join(', ')}, got '${values.provider}'`, 2);
+  const engine = await loadEngine(modelDir, { provider, log: (line) => console.error(`emostream: ${line}`) });
   try {
     const { probs: avg, windows } = await scoreUtterance(engine, features);
     const k = engine.labels.length;

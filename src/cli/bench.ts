@@ -26,6 +26,10 @@ options:
   --model DIR          the shipped model directory (default models/basic-4)
   --sections LIST      any of peak,engine,latency,capacity,memory,frontend (default: all)
   --threads N          server engine threads (default 2)
+  --provider P         cpu (default), webgpu or cuda: the engine section then compares that
+                       ONNX Runtime provider with cpu at batch 1…512 (windows/s, p50/p99), and
+                       the server sections serve with it
+  --batches LIST       engine-section batch sizes (e.g. 1,8,64)
   --max-batch N        server batcher max batch (default 8)
   --max-wait-ms X      server batcher max wait (default 0)
   --json               print the JSON report instead of tables`;
@@ -40,6 +44,8 @@ export async function run(argv: string[]): Promise<number> {
       model: { type: 'string' },
       sections: { type: 'string' },
       threads: { type: 'string', default: '2' },
+      provider: { type: 'string', default: 'cpu' },
+      batches: { type: 'string' },
       'max-batch': { type: 'string', default: '8' },
       'max-wait-ms': { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
@@ -67,7 +73,14 @@ export async function run(argv: string[]): Promise<number> {
       throw new CliError('usage', `--${name} must be a number ≥ ${min}, got '${s}'`, 2);
     return n;
   };
+  const providers = ['cpu', 'webgpu', 'cuda'] as const;
+  const provider = v.provider as (typeof providers)[number];
+  if (!providers.includes(provider))
+    throw new CliError('usage', `--provider must be one of ${providers.join(', ')}, got '${v.provider}'`, 2);
+  const batches = v.batches?.split(',').map((x) => int(x.trim(), 'batches', 1));
   const report = await runBench({
+    provider,
+    plan: batches ? { engineBatches: batches } : undefined,
     quick: v.quick,
     models: list(v.models, MODEL_CHOICES, 'models', v.quick ? ['shipped'] : ['paper', 'paper-int8', 'shipped']) as typeof MODEL_CHOICES,
     sections: list(v.sections, SECTIONS, 'sections', [...SECTIONS]) as typeof SECTIONS,

@@ -47,7 +47,13 @@ export async function run(argv: string[]): Promise<number> {
         historyCount: cfg.history.count,
       })
     : undefined;
-  const engine = await loadEngine(cfg.model, { kind: cfg.engine, threads: cfg.threads }).catch(async (err) => {
+  const engine = await loadEngine(cfg.model, {
+    kind: cfg.engine,
+    provider: cfg.provider,
+    threads: cfg.threads,
+    autoBatch: cfg.batch.maxBatch,
+    log: (line) => logger.info({ provider: cfg.provider }, line),
+  }).catch(async (err) => {
     await bus?.close();
     throw err;
   });
@@ -82,7 +88,7 @@ export async function run(argv: string[]): Promise<number> {
   const shared = bus ? `, node ${bus.node} on ${cfg.bus!.url.replace(/\/\/[^@/]*@/, '//')}` : '';
   console.log(`emostream: serving ${engine.model} (${engine.backend}${auth}${shared}) at ${url}`);
   console.log(`  publish:   ${wsUrl}v1/stream\n  subscribe: ${wsUrl}v1/subscribe/<session>\n  demo page: ${url}`);
-  logger.info({ url, model: engine.model, backend: engine.backend, batch: cfg.batch }, 'listening');
+  logger.info({ url, model: engine.model, backend: engine.backend, provider: engine.provider, batch: cfg.batch }, 'listening');
 
   await new Promise<void>((resolve) => {
     let stopping = false;

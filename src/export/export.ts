@@ -16,6 +16,7 @@ import { decodeModel, encodeModel } from './proto.js';
 import { quantizeConvs } from './quantize.js';
 import { convertLayersModel } from './keras-to-onnx.js';
 import { INPUT_NAME, OUTPUT_NAME, sessionOptions } from '../inference/ort-session.js';
+import { syntheticWindows } from '../inference/synthetic-windows.js';
 import './sta-crnn-layers.js';
 
 /** The ONNX bytes of a tfjs STA-CRNN with its normalisation: input raw features [N,300,40,3], output posteriors [N,C]. */
@@ -81,21 +82,7 @@ export async function checkParity(
   return { windows: windows.length, maxAbsDiff };
 }
 
-/** In-distribution synthetic windows (mean + std·noise per feature), for a check without audio. */
-export function syntheticWindows(meta: Pick<ModelMeta, 'norm'>, n: number, seed = 1): Float32Array[] {
-  let s = seed >>> 0 || 1;
-  const rand = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-  return Array.from({ length: n }, () => {
-    const w = new Float32Array(WINDOW_SIZE);
-    for (let i = 0; i < WINDOW_SIZE; i++) {
-      const f = i % FRAME_SIZE;
-      // Sum of uniforms ≈ normal, enough to exercise every feature's range.
-      const z = (rand() + rand() + rand() + rand() - 2) * 1.7;
-      w[i] = meta.norm.mean[f] + meta.norm.std[f] * z;
-    }
-    return w;
-  });
-}
+export { syntheticWindows };
 
 export interface Int8Check {
   windows: number;

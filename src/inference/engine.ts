@@ -7,6 +7,8 @@ export interface Engine {
   readonly backend: string;
   /** Model name (its directory's basename). */
   readonly model: string;
+  /** ONNX Runtime's execution provider ('cpu', 'webgpu', 'cuda'); undefined for tfjs. */
+  readonly provider?: OrtProviderName;
   /** Class labels, in the order of the posterior vector. */
   readonly labels: readonly string[];
   /**
@@ -21,10 +23,23 @@ export interface Engine {
  *  'onnx-int8': the int8-quantized model.int8.onnx on CPU (docs/performance.md). */
 export type EngineKind = 'tfjs' | 'onnx' | 'onnx-cuda' | 'onnx-int8';
 
+/** An ONNX Runtime execution provider emostream can run the model on. */
+export type OrtProviderName = 'cpu' | 'webgpu' | 'cuda';
+/** What --provider takes: a provider, or 'auto' (the fastest that loads and agrees with the
+ *  CPU provider at start-up; never a software GPU adapter). */
+export type ProviderChoice = OrtProviderName | 'auto';
+export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['cpu', 'webgpu', 'cuda', 'auto'];
+
 export interface EngineOptions {
   kind?: EngineKind;
   /** Intra-op threads, where the engine has them. */
   threads?: number;
+  /** ONNX engines only (default 'cpu'); --engine onnx-cuda is --provider cuda. */
+  provider?: ProviderChoice;
+  /** Batch size 'auto' times the providers at (the server's max batch; default 8). */
+  autoBatch?: number;
+  /** Where 'auto' says what it chose and why, and a software GPU adapter is warned about. */
+  log?: (line: string) => void;
 }
 
 export type { FeatureWindow };

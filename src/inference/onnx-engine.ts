@@ -1,4 +1,5 @@
-// The serving engine on CPU (and CUDA where the user installed it): the exported model.onnx
+// The serving engine on CPU, a GPU through ONNX Runtime's WebGPU provider (Dawn over Vulkan,
+// bundled with onnxruntime-node), or CUDA where the user installed it: the exported model.onnx
 // run by ONNX Runtime for Node. The graph has the input normalisation folded in, so raw
 // feature windows go straight in; the batch dimension is dynamic.
 import { existsSync } from 'node:fs';
@@ -14,6 +15,7 @@ import type { Engine } from './engine.js';
 import { MODEL_FILES, modelName, modelPath, readMeta } from '../model-dir.js';
 import { meanNormalized, type Normalization } from '../dsp/normalize.js';
 import { spawnWorker } from '../util/spawn-worker.js';
+import { vulkanDrivers } from './vulkan-drivers.js';
 
 export interface OnnxEngineOptions extends OrtSessionOptions {
   /** 'int8' loads model.int8.onnx (export-onnx --int8) instead of model.onnx. */
@@ -47,7 +49,8 @@ async function workerRunner(modelPath: string, options: OrtSessionOptions): Prom
     await new Promise<void>((ready, fail) => {
       worker.once('message', (m: WorkerReply) => {
         if ('ready' in m && m.ready) ready();
-        else fail(new UserError('model_invalid', `ONNX Runtime cannot load ${modelPath}: ${'error' in m ? m.error : 'unknown error'}`));
+        // The raw message: load() tells a provider that cannot start from a bad model file.
+        else fail(new Error('error' in m ? m.error : 'unknown error'));
       });
       worker.once('error', fail);
     });
@@ -112,11 +115,38 @@ async function checkFresh(modelDir: string, onnxPath: string): Promise<Record<st
   return metadata;
 }
 
+/** "webgpu", or "webgpu(software: SwiftShader)" where the only Vulkan drivers are CPU rasterisers. */
+function webgpuLabel(): string {
+  const d = vulkanDrivers();
+  return d.adapter === 'software' ? `webgpu(software: ${d.softwareNames.join(', ')})` : 'webgpu';
+}
+
+/** A provider that failed to start, as the coded error that says what the machine lacks. */
+function providerUnavailable(provider: OrtProvider, message: string): UserError | undefined {
+  if (provider === 'cuda' && /cuda|providers_shared/i.test(message))
+    return new UserError(
+      'provider_unavailable',
+      "ONNX Runtime's CUDA provider is not installed (onnxruntime-node ships CPU-only unless installed with CUDA; see docs/performance.md)",
+    );
+  if (provider === 'webgpu' && /webgpu_|adapter|vulkan|dawn/i.test(message)) {
+    const d = vulkanDrivers();
+    const why =
+      d.adapter === 'none'
+        ? "no Vulkan driver was found (install your GPU vendor's Vulkan driver and libvulkan1)"
+        : /adapter/i.test(message)
+          ? 'no Vulkan adapter could be opened (is libvulkan1 installed, and the GPU driver loaded?)'
+          : message.split('\n')[0].slice(0, 300);
+    return new UserError('provider_unavailable', `ONNX Runtime's WebGPU provider cannot start: ${why}; see docs/performance.md`);
+  }
+  return undefined;
+}
+
 export class OnnxEngine implements Engine {
   private disposed = false;
 
   private constructor(
     readonly backend: string,
+    readonly provider: OrtProvider,
     readonly model: string,
     readonly labels: readonly string[],
     private readonly runner: Runner,
@@ -144,17 +174,18 @@ export class OnnxEngine implements Engine {
       runner = opts.worker === false ? inThreadRunner(await createSession(onnxPath, options)) : await workerRunner(onnxPath, options);
     } catch (err) {
       const message = (err as Error).message;
-      if (providers.includes('cuda') && /cuda|providers_shared/i.test(message)) {
-        throw new UserError(
-          'engine_unavailable',
-          "ONNX Runtime's CUDA provider is not installed (onnxruntime-node ships CPU-only unless installed with CUDA; see docs/performance.md)",
-        );
-      }
+      const unavailable = providerUnavailable(providers[0], message);
+      if (unavailable) throw unavailable;
       if (err instanceof UserError) throw err;
       throw new UserError('model_invalid', `ONNX Runtime cannot load ${onnxPath}: ${message}`);
     }
-    const where = providers[0] === 'cuda' ? 'cuda' : `cpu(${threads} thread${threads > 1 ? 's' : ''}${int8 ? ', int8' : ''})`;
-    return new OnnxEngine(`onnxruntime-${where}`, modelName(modelDir), labels, runner, { windowMean: norm.windowMean });
+    const where =
+      providers[0] === 'cuda'
+        ? 'cuda'
+        : providers[0] === 'webgpu'
+          ? webgpuLabel()
+          : `cpu(${threads} thread${threads > 1 ? 's' : ''}${int8 ? ', int8' : ''})`;
+    return new OnnxEngine(`onnxruntime-${where}`, providers[0], modelName(modelDir), labels, runner, { windowMean: norm.windowMean });
   }
 
   async infer(windows: readonly Float32Array[]): Promise<Float32Array[]> {

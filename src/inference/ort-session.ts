@@ -1,8 +1,13 @@
 // One place that turns emostream's engine options into ONNX Runtime session options, so the
 // in-thread engine, the worker-thread engine and the benchmarks configure ORT identically.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
-export type OrtProvider = 'cpu' | 'cuda';
+import type { OrtProviderName } from './engine.js';
+
+export type OrtProvider = OrtProviderName;
 
 export interface OrtSessionOptions {
   /** Intra-op threads (default: 1). ORT's own default is one per core, which fights the
@@ -34,8 +39,8 @@ export function sessionOptions(opts: OrtSessionOptions = {}): ort.InferenceSessi
 
 export async function createSession(model: string | Uint8Array, opts: OrtSessionOptions = {}): Promise<ort.InferenceSession> {
   const so = sessionOptions(opts);
-  // A missing CUDA library is reported to the caller as an error; ORT would also print it.
-  if (opts.providers?.includes('cuda')) {
+  // A missing CUDA library or Vulkan driver is reported to the caller as an error; ORT would also print it.
+  if (opts.providers?.some((p) => p !== 'cpu')) {
     so.logSeverityLevel = 4;
     ort.env.logLevel = 'fatal';
   }
@@ -56,4 +61,11 @@ export async function runBatch(
   const data = Float32Array.from(out.data as Float32Array);
   out.dispose?.();
   return { data, classes };
+}
+
+/** Whether onnxruntime-node was installed with its CUDA provider library (the npm default is
+ *  without). Checked before trying: a failed CUDA load prints ORT's own error on stderr. */
+export function cudaInstalled(): boolean {
+  const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  return existsSync(join(pkg, 'bin/napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
 }

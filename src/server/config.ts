@@ -2,7 +2,7 @@
 // defaults. One table drives parsing, validation and the help text.
 import { availableParallelism } from 'node:os';
 import { UserError } from '../errors.js';
-import type { EngineKind } from '../inference/engine.js';
+import { PROVIDER_CHOICES, type EngineKind, type ProviderChoice } from '../inference/engine.js';
 import type { HistoryLimits } from '../bus/types.js';
 import type { AuthConfig } from './auth.js';
 import { DEFAULT_BATCHER, type BatcherOptions } from './batcher.js';
@@ -14,6 +14,7 @@ export interface ServeConfig {
   model: string;
   /** undefined: loadEngine's choice (ONNX Runtime when the model has a model.onnx, else tfjs). */
   engine: EngineKind | undefined;
+  provider: ProviderChoice;
   threads: number;
   batch: BatcherOptions;
   limits: ServerLimits;
@@ -54,6 +55,13 @@ export const SETTINGS: Setting[] = [
     kind: 'string',
     def: '',
     help: `inference engine: ${ENGINES.join(', ')} (default: onnx if the model has model.onnx, else tfjs)`,
+  },
+  {
+    flag: 'provider',
+    env: 'EMOSTREAM_PROVIDER',
+    kind: 'string',
+    def: 'cpu',
+    help: `ONNX Runtime execution provider: ${PROVIDER_CHOICES.join(', ')} (webgpu: a GPU through Vulkan; auto: the fastest that agrees with cpu)`,
   },
   {
     flag: 'threads',
@@ -301,6 +309,9 @@ export function resolveServeConfig(
   const engine = v.engine as EngineKind | undefined;
   if (engine !== undefined && !ENGINES.includes(engine))
     throw new UserError('bad_config', `--engine must be one of ${ENGINES.join(', ')}, got '${engine}'`);
+  const provider = v.provider as ProviderChoice;
+  if (!PROVIDER_CHOICES.includes(provider))
+    throw new UserError('bad_config', `--provider must be one of ${PROVIDER_CHOICES.join(', ')}, got '${provider}'`);
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(v['log-level'] as string))
     throw new UserError('bad_config', `--log-level must be one of ${levels.join(', ')}, got '${v['log-level']}'`);
@@ -324,6 +335,7 @@ export function resolveServeConfig(
     port: v.port as number,
     model: v.model as string,
     engine,
+    provider,
     threads: v.threads as number,
     batch: { maxBatch: v['max-batch'] as number, maxWaitMs: v['max-wait-ms'] as number, staleMs: v['stale-ms'] as number },
     limits,

@@ -15,6 +15,8 @@ export interface Health {
   status: 'ok' | 'shutting_down';
   model: string;
   backend: string;
+  /** ONNX Runtime's execution provider (cpu, webgpu, cuda); absent for tfjs. */
+  provider?: string;
   sessions: number;
   /** The message bus's counters, when the server shares sessions through one. */
   bus?: object;

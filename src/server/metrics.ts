@@ -56,6 +56,18 @@ export class Gauge implements Metric {
   }
 }
 
+/** A constant 1 whose labels carry the information (the Prometheus *_info convention). */
+export class Info implements Metric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly labels: Labels,
+  ) {}
+  render(): string {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name}${labelText(this.labels)} 1`].join('\n');
+  }
+}
+
 export class Histogram implements Metric {
   private readonly counts: number[];
   private sum = 0;
@@ -100,7 +112,7 @@ export class Registry {
   render(): string {
     return this.metrics.map((m) => m.render()).join('\n') + '\n';
   }
-  private add<M extends Metric>(m: M): M {
+  add<M extends Metric>(m: M): M {
     this.metrics.push(m);
     return m;
   }
@@ -127,7 +139,11 @@ export class ServerMetrics {
   readonly queueWait = this.registry.histogram('emostream_queue_wait_seconds', 'Time a window waited in the batch queue', SECONDS);
   readonly latency = this.registry.histogram('emostream_latency_seconds', "Arrival of a window's last sample → posterior sent", SECONDS);
 
-  constructor(gauges: { sessions: () => number; subscribers: () => number; queueDepth: () => number; maxPending: () => number }) {
+  constructor(
+    engine: { model: string; backend: string; provider: string },
+    gauges: { sessions: () => number; subscribers: () => number; queueDepth: () => number; maxPending: () => number },
+  ) {
+    this.registry.add(new Info('emostream_engine_info', 'The engine serving: model, backend and ONNX Runtime execution provider', engine));
     this.registry.gauge('emostream_sessions', 'Sessions open now', gauges.sessions);
     this.registry.gauge('emostream_subscribers', 'Subscriber connections open now', gauges.subscribers);
     this.registry.gauge('emostream_queue_depth', 'Windows waiting for inference now', gauges.queueDepth);

@@ -118,12 +118,15 @@ export class EmostreamServer {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.auth = opts.auth ?? NO_AUTH;
     this.log = opts.logger ?? pino({ level: 'silent' });
-    this.metrics = new ServerMetrics({
-      sessions: () => this.sessions.size,
-      subscribers: () => [...this.sessions.values()].reduce((n, e) => n + e.subscribers.size, 0),
-      queueDepth: () => this.batcher.depth,
-      maxPending: () => this.maxPendingEver,
-    });
+    this.metrics = new ServerMetrics(
+      { model: opts.engine.model, backend: opts.engine.backend, provider: opts.engine.provider ?? 'none' },
+      {
+        sessions: () => this.sessions.size,
+        subscribers: () => [...this.sessions.values()].reduce((n, e) => n + e.subscribers.size, 0),
+        queueDepth: () => this.batcher.depth,
+        maxPending: () => this.maxPendingEver,
+      },
+    );
     this.batcher = new Batcher(opts.engine, opts.batch, {
       onBatch: (size, ms) => {
         this.metrics.batchSize.observe(size);
@@ -205,6 +208,7 @@ export class EmostreamServer {
         status: this.closing ? 'shutting_down' : 'ok',
         model: this.opts.engine.model,
         backend: this.opts.engine.backend,
+        provider: this.opts.engine.provider,
         sessions: this.sessions.size,
         ...(this.opts.bus ? { bus: this.opts.bus.stats() } : {}),
       }),
