@@ -181,6 +181,15 @@ export const SETTINGS: Setting[] = [
     help: "close a publisher that has not sent 'start' this long after connecting (0 = never), ms",
   },
   {
+    flag: 'max-unauthenticated-sockets',
+    env: 'EMOSTREAM_MAX_UNAUTHENTICATED_SOCKETS',
+    kind: 'int',
+    def: String(DEFAULT_LIMITS.maxUnauthenticatedSockets),
+    min: 1,
+    max: 1000000,
+    help: 'most TCP connections that are not an accepted WebSocket (HTTP, handshakes, idle); at the cap the oldest is closed',
+  },
+  {
     flag: 'max-sessions',
     env: 'EMOSTREAM_MAX_SESSIONS',
     kind: 'int',
@@ -327,6 +336,7 @@ export function resolveServeConfig(
     maxConnections: v['max-connections'] as number,
     maxConnectionsPerAddress: v['max-connections-per-address'] as number,
     startTimeoutMs: v['start-timeout-ms'] as number,
+    maxUnauthenticatedSockets: v['max-unauthenticated-sockets'] as number,
   };
   if (limits.sendHardLimit < limits.sendSoftLimit)
     throw new UserError('bad_config', '--send-hard-limit must not be below --send-soft-limit');

@@ -132,6 +132,10 @@ export class ServerMetrics {
   );
   readonly shed = this.registry.counter('emostream_posteriors_shed_total', 'Posterior messages not sent to a slow consumer');
   readonly slowConsumers = this.registry.counter('emostream_slow_consumers_total', 'Connections closed with slow_consumer');
+  readonly socketsEvicted = this.registry.counter(
+    'emostream_sockets_evicted_total',
+    'Unauthenticated sockets closed to make room at --max-unauthenticated-sockets',
+  );
   readonly pauses = this.registry.counter('emostream_publisher_pauses_total', 'Times a publisher socket was paused for backpressure');
   readonly errors = this.registry.counter('emostream_errors_total', 'Error messages sent, by code');
   readonly batchSize = this.registry.histogram('emostream_batch_size', 'Windows per inference batch', [1, 2, 4, 8, 16, 32, 64]);

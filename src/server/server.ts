@@ -1,7 +1,8 @@
 // The WebSocket server: upgrades, connection lifecycles, the session registry and the
 // shared batcher. Per-session processing lives in session.ts; sending limits in outbox.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
@@ -42,6 +43,9 @@ export interface ServerLimits {
   maxConnectionsPerAddress: number;
   /** A publisher that has not started a session this long after connecting is closed (start_timeout), ms. */
   startTimeoutMs: number;
+  /** TCP connections that are not (yet) an accepted WebSocket: plain HTTP, handshakes, idle
+   *  sockets. When there are this many, the oldest is closed to make room for a new one. */
+  maxUnauthenticatedSockets: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -56,7 +60,35 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxConnections: 1024,
   maxConnectionsPerAddress: 128,
   startTimeoutMs: 10000,
+  maxUnauthenticatedSockets: 256,
 };
+
+/** File descriptors kept out of the connection caps: model files, logs, the bus, Node itself. */
+export const FD_RESERVE = 64;
+
+/** The process's soft limit on open files (Linux /proc), or undefined where it cannot be read. */
+export function openFileLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m && m[1] !== 'unlimited' ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Connection caps that fit the file descriptors the process may open: when WebSockets plus
+ * unauthenticated sockets could exhaust them (and accept() would start failing for /healthz
+ * too), both are scaled down to leave FD_RESERVE free.
+ */
+export function fitToFileLimit(limits: ServerLimits, fdLimit: number | undefined): ServerLimits {
+  if (fdLimit === undefined) return limits;
+  const budget = Math.max(2, fdLimit - FD_RESERVE);
+  const total = limits.maxConnections + limits.maxUnauthenticatedSockets;
+  if (total <= budget) return limits;
+  const maxConnections = Math.max(1, Math.floor((limits.maxConnections * budget) / total));
+  return { ...limits, maxConnections, maxUnauthenticatedSockets: Math.max(1, budget - maxConnections) };
+}
 
 /** WebSocket ping frames a peer may have waiting for their pong; more end the connection. */
 export const MAX_UNANSWERED_PINGS = 1024;
@@ -107,6 +139,8 @@ export class EmostreamServer {
   private readonly wss: WebSocketServer;
   private readonly sessions = new Map<string, Entry>();
   private readonly sockets = new Set<WebSocket>();
+  /** TCP connections that are not an accepted WebSocket, oldest first. */
+  private readonly loose = new Set<Socket>();
   /** Open connections (and upgrades under way) per remote address. */
   private readonly perAddress = new Map<string, number>();
   private readonly auth: AuthConfig;
@@ -115,9 +149,16 @@ export class EmostreamServer {
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ServerOptions) {
-    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.auth = opts.auth ?? NO_AUTH;
     this.log = opts.logger ?? pino({ level: 'silent' });
+    const asked = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.limits = fitToFileLimit(asked, openFileLimit());
+    if (this.limits !== asked) {
+      this.log.warn(
+        { maxConnections: this.limits.maxConnections, maxUnauthenticatedSockets: this.limits.maxUnauthenticatedSockets },
+        `connection caps lowered to fit the open-file limit (${openFileLimit()}, ${FD_RESERVE} kept free)`,
+      );
+    }
+    this.auth = opts.auth ?? NO_AUTH;
     this.metrics = new ServerMetrics(
       { model: opts.engine.model, backend: opts.engine.backend, provider: opts.engine.provider ?? 'none' },
       {
@@ -149,7 +190,28 @@ export class EmostreamServer {
       handleProtocols: (offered) =>
         offered.has(SUBPROTOCOL_PROTO) ? SUBPROTOCOL_PROTO : offered.has(SUBPROTOCOL_JSON) ? SUBPROTOCOL_JSON : false,
     });
+    this.http.on('connection', (socket: Socket) => this.admit(socket));
+    // The last line of defence: Node drops connections past this without accepting more fds.
+    this.http.maxConnections = this.limits.maxConnections + this.limits.maxUnauthenticatedSockets + 16;
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  /**
+   * Every new TCP connection counts as unauthenticated until it is an accepted WebSocket. At the
+   * cap the oldest such socket is closed: idle sockets held open cannot lock out newcomers (a
+   * health check among them), and the process never runs out of file descriptors.
+   */
+  private admit(socket: Socket): void {
+    if (this.loose.size >= this.limits.maxUnauthenticatedSockets) {
+      const oldest = this.loose.values().next().value;
+      if (oldest) {
+        this.loose.delete(oldest);
+        oldest.destroy();
+        this.metrics.socketsEvicted.inc();
+      }
+    }
+    this.loose.add(socket);
+    socket.once('close', () => this.loose.delete(socket));
   }
 
   private maxPendingEver = 0;
@@ -286,6 +348,7 @@ export class EmostreamServer {
     };
     socket.once('close', uncount);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.loose.delete(req.socket);
       this.sockets.add(ws);
       ws.once('close', () => {
         this.sockets.delete(ws);
