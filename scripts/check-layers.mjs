@@ -168,9 +168,38 @@ export function check(src = SRC) {
   return { files: files.length, problems };
 }
 
+/** Examples are written as a client application would be: they use the client and the protocol only. */
+export const EXAMPLE_IMPORTS = ['client', 'protocol'];
+
+/** Checks examples/ (default: this project's): imports of src/ limited to EXAMPLE_IMPORTS. */
+export function checkExamples(examples = join(SRC, '..', 'examples'), src = SRC) {
+  let files;
+  try {
+    files = walk(examples);
+  } catch {
+    return { files: 0, problems: [] };
+  }
+  const problems = [];
+  for (const f of files) {
+    for (const imp of importsOf(f)) {
+      const target = resolveSpec(f, imp.spec);
+      if (!target || !target.startsWith(src + '/')) continue;
+      const unit = relative(src, target).split('/')[0];
+      if (!EXAMPLE_IMPORTS.includes(unit))
+        problems.push(
+          `examples/${relative(examples, f)} → src/${relative(src, target)}: examples may import only ${EXAMPLE_IMPORTS.join(', ')}`,
+        );
+    }
+  }
+  return { files: files.length, problems };
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { files, problems } = check();
+  const layers = check();
+  const examples = checkExamples();
+  const files = layers.files;
+  const problems = [...layers.problems, ...examples.problems];
   for (const p of problems) console.error(`layers: ${p}`);
-  console.log(`layers: ${files} files under src/, ${problems.length} violation(s)`);
+  console.log(`layers: ${files} files under src/, ${examples.files} under examples/, ${problems.length} violation(s)`);
   process.exit(problems.length ? 1 : 0);
 }

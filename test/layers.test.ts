@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 // @ts-expect-error: a plain .mjs script without type declarations
-import { check } from '../scripts/check-layers.mjs';
+import { check, checkExamples } from '../scripts/check-layers.mjs';
 
 type Result = { files: number; problems: string[] };
 
@@ -14,6 +14,25 @@ test('this project holds its layering rules', () => {
   const r = check() as Result;
   assert.ok(r.files > 50, `${r.files} files checked`);
   assert.equal(r.problems, []);
+});
+
+test('examples use the client and the protocol only', () => {
+  assert.equal((checkExamples() as Result).problems, [], 'this project');
+  const root = mkdtempSync(join(tmpdir(), 'emostream-examples-'));
+  try {
+    mkdirSync(join(root, 'src'));
+    mkdirSync(join(root, 'examples'));
+    writeFileSync(
+      join(root, 'examples', 'ok.ts'),
+      "import { Publisher } from '../src/client/client.js';\nimport type { M } from '../src/protocol/messages.js';\n",
+    );
+    writeFileSync(join(root, 'examples', 'bad.ts'), "import { Session } from '../src/server/session.js';\n");
+    const { files, problems } = checkExamples(join(root, 'examples'), join(root, 'src')) as Result;
+    assert.is(files, 2);
+    assert.equal(problems, ['examples/bad.ts → src/server/session.ts: examples may import only client, protocol']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('each kind of violation is reported', () => {
