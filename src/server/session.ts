@@ -183,11 +183,6 @@ export class Session {
     ).pipe(endWith(FLUSHED as Flushed));
   }
 
-  /** The current state of every track (last posterior, speech and emotion), for a late subscriber. */
-  replay(): ServerMessage[] {
-    return this.tracks.flatMap((t) => [t.last.posterior, t.last.speech, t.last.emotion].flatMap((m) => (m ? [m] : [])));
-  }
-
   /** Bytes of audio from the publisher, received at `arrivedAt` (performance.now()). */
   audio(bytes: Uint8Array, arrivedAt: number): void {
     if (this.closed || this.stopping) return;
@@ -347,9 +342,6 @@ export class Session {
   }
 
   private emit(m: ServerMessage): void {
-    if (m.type === 'posterior') this.tracks[m.channel].last.posterior = m;
-    else if (m.type === 'speech') this.tracks[m.channel].last.speech = m;
-    else if (m.type === 'emotion') this.tracks[m.channel].last.emotion = m;
     this.messages$.next(m);
   }
 

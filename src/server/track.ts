@@ -1,16 +1,14 @@
 // One track of a session: the audio a single front end hears (all channels mixed, or one
 // channel when the session keeps channels apart) and everything decided from it: voice
-// activity, windows and turns (the front end), smoothing and the emotion state machine, and
-// the last message of each kind a late subscriber is shown.
+// activity, windows and turns (the front end), smoothing and the emotion state machine.
 import { StreamFrontEnd } from '../dsp/stream-front-end.js';
-import type { EmotionMsg, PosteriorMsg, SpeechMsg } from '../protocol/messages.js';
+import type { EmotionMsg, SpeechMsg } from '../protocol/messages.js';
 import { EmotionStateMachine, type EmotionEvent } from './hysteresis.js';
 import type { SessionSettings } from './settings.js';
 import { PosteriorSmoother } from './smoothing.js';
 
 export class Track {
   readonly frontEnd: StreamFrontEnd;
-  readonly last: { posterior?: PosteriorMsg; speech?: SpeechMsg; emotion?: EmotionMsg } = {};
   private readonly smoother: PosteriorSmoother;
   private readonly emotions: EmotionStateMachine;
 
