@@ -1,4 +1,4 @@
-// The whole streaming front end as the server wires it — wavFile → toMono16k → logMelFeatures →
+// The whole streaming front end as the server wires it — audioFile → toMono16k → logMelFeatures →
 // featureWindows — against the offline path (loadAudio16k → computeFeatures → planWindows).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { computeFeatures, logMelFeatures } from '../src/dsp/features.js';
 import { FRAME_SIZE, WINDOW_FRAMES } from '../src/dsp/types.js';
 import { featureWindows, planWindows } from '../src/dsp/windows.js';
 import { toMono16k } from '../src/dsp/convert.js';
-import { wavFile } from '../src/ingest/file.js';
+import { audioFile } from '../src/ingest/file.js';
 import { loadAudio16k } from '../src/dsp/load.js';
 import { makeWav, rng } from './fixtures/wavgen.js';
 
@@ -30,7 +30,7 @@ for (const [rate, channels, seconds, chunkFrames] of [
 
     const opts = { hopFrames: 100, minFrames: 50 };
     const windows = await lastValueFrom(
-      wavFile(path, { chunkFrames }).pipe(toMono16k(), logMelFeatures(), featureWindows(opts), toArray()),
+      audioFile(path, { chunkFrames }).pipe(toMono16k(), logMelFeatures(), featureWindows(opts), toArray()),
     );
     const offline = computeFeatures(await loadAudio16k(path));
     const plan = planWindows(offline.frames, opts);

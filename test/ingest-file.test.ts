@@ -5,7 +5,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UserError } from '../src/errors.js';
-import { wavFile } from '../src/ingest/file.js';
+import { audioFile } from '../src/ingest/file.js';
 import { decodeWav } from '../src/ingest/wav.js';
 import { makeWav, rng } from './fixtures/wavgen.js';
 
@@ -16,10 +16,10 @@ const bytes = makeWav({ sampleRate: 22050, channels: 2, type: 'int', bits: 24, s
 const path = join(dir, 'st.wav');
 writeFileSync(path, bytes);
 
-test('wavFile: chunks of chunkFrames frames that concatenate to the decoded file', async () => {
+test('audioFile: chunks of chunkFrames frames that concatenate to the decoded file', async () => {
   const whole = decodeWav(bytes, path).samples;
   for (const chunkFrames of [1, 100, 1600, 5000]) {
-    const chunks = await lastValueFrom(wavFile(path, { chunkFrames }).pipe(toArray()));
+    const chunks = await lastValueFrom(audioFile(path, { chunkFrames }).pipe(toArray()));
     assert.is(chunks.length, Math.ceil(1001 / chunkFrames));
     assert.ok(chunks.slice(0, -1).every((c) => c.samples.length === chunkFrames * 2));
     const all = Float32Array.from(chunks.flatMap((c) => Array.from(c.samples)));
@@ -28,13 +28,13 @@ test('wavFile: chunks of chunkFrames frames that concatenate to the decoded file
   }
 });
 
-test('wavFile: a missing file and a bad file fail with coded errors', async () => {
+test('audioFile: a missing file and a bad file fail with coded errors', async () => {
   for (const [p, code] of [
     [join(dir, 'nope.wav'), 'file_not_found'],
-    [(writeFileSync(join(dir, 'bad.wav'), 'hello'), join(dir, 'bad.wav')), 'wav_not_riff'],
+    [(writeFileSync(join(dir, 'bad.wav'), 'hello'), join(dir, 'bad.wav')), 'audio_unknown_format'],
   ]) {
     try {
-      await lastValueFrom(wavFile(p));
+      await lastValueFrom(audioFile(p));
       assert.unreachable();
     } catch (err) {
       assert.instance(err, UserError);

@@ -119,9 +119,9 @@ test('error: unsupported encodings say which', () => {
   const adpcm = good();
   new DataView(adpcm.buffer).setUint16(20, 2, true); // MS ADPCM format tag
   expectCode(() => decodeWav(adpcm, 'a.wav'), 'wav_unsupported_format', ['a.wav', 'ADPCM']);
-  const ulaw = good();
-  new DataView(ulaw.buffer).setUint16(20, 7, true);
-  expectCode(() => decodeWav(ulaw, 'u.wav'), 'wav_unsupported_format', ['µ-law']);
+  const ulaw16 = good(); // μ-law is 8 bits per sample; 16-bit "μ-law" is not a thing
+  new DataView(ulaw16.buffer).setUint16(20, 7, true);
+  expectCode(() => decodeWav(ulaw16, 'u.wav'), 'wav_unsupported_format', ['16-bit G.711']);
   const f16 = makeWav({ sampleRate: 16000, channels: 1, type: 'float', bits: 32, samples: values });
   const v = new DataView(f16.buffer);
   v.setUint16(34, 16, true); // 16-bit float

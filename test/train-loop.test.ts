@@ -219,7 +219,13 @@ dataTest(t, 'emostream train / eval / analyze on a manifest corpus', [wavDir], a
     assert.ok(existsSync(join(dir, 'ev', 'confusion.svg')));
 
     const an = await cli(['analyze', join(wavDir, files[0]), '--model', model, '--json']);
-    const a = JSON.parse(an.stdout);
+    const lines = an.stdout
+      .trim()
+      .split('\n')
+      .map((l: string) => JSON.parse(l));
+    const a = lines[lines.length - 1]; // turns first, then the whole file
+    assert.is(a.type, 'file');
+    assert.ok(lines.slice(0, -1).every((l: { type: string }) => l.type === 'turn'));
     assert.ok(Object.keys(a.posteriors).includes(a.label));
     assert.ok(Math.abs(Object.values(a.posteriors as Record<string, number>).reduce((x, y) => x + y, 0) - 1) < 1e-3);
 

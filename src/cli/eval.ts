@@ -2,7 +2,7 @@
 // corpus (all of it, or one fold's test split), as text, JSON and SVG.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseCommandLine } from './args.js';
+import { numberFlag, parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
 import { builtinCorpus, manifestCorpus, CORPORA, type CorpusName, type Corpus } from '../train/corpus.js';
 import { makeFolds, PROTOCOLS, type Protocol } from '../train/protocols.js';
@@ -70,11 +70,11 @@ export async function run(argv: string[]): Promise<number> {
     const protocol = (values.protocol ?? 'kfold') as Protocol;
     if (!PROTOCOLS.includes(protocol) || protocol === 'all') throw new CliError('bad_argument', `--fold needs --protocol kfold or loso`, 2);
     const folds = makeFolds(protocol, utts, {
-      folds: values.folds ? Number(values.folds) : undefined,
-      seed: values.seed ? Number(values.seed) : 1,
-      valFraction: values['val-fraction'] ? Number(values['val-fraction']) : 0.1,
+      folds: numberFlag('folds', values.folds, { integer: true, min: 2 }),
+      seed: numberFlag('seed', values.seed, { integer: true, min: 0 }, 1),
+      valFraction: numberFlag('val-fraction', values['val-fraction'], { min: 0, max: 0.49 }, 0.1),
     });
-    const f = folds[Number(values.fold) - 1];
+    const f = folds[numberFlag('fold', values.fold, { integer: true, min: 1 }, 1) - 1];
     if (!f) throw new CliError('bad_argument', `--fold must be 1…${folds.length}`, 2);
     utts = f.test.map((i) => corpus.utterances[i]);
     scope = `${protocol} ${f.name} test split`;
@@ -135,9 +135,8 @@ async function robustness(values: RobustnessArgs): Promise<number> {
   const corpora = values.data
     ? [await manifestCorpus(resolve(values.data))]
     : await Promise.all(names.map((n) => builtinCorpus(n as CorpusName, roots)));
-  const limit = values.limit === undefined ? Infinity : Number(values.limit);
-  if (!(limit > 0)) throw new CliError('bad_argument', `--limit must be a positive number, got '${values.limit}'`, 2);
-  const seed = values.seed ? Number(values.seed) : 1;
+  const limit = numberFlag('limit', values.limit, { integer: true, min: 1 }, Infinity);
+  const seed = numberFlag('seed', values.seed, { integer: true, min: 0 }, 1);
   const engine = await loadEngine(resolve(values.model));
   const series: { name: string; corpus: string; n: number; rows: Awaited<ReturnType<typeof evaluateRobustness>> }[] = [];
   try {

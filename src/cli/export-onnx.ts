@@ -1,7 +1,7 @@
 // `emostream export-onnx <model dir>`: write model.onnx beside the tfjs model and check that
 // ONNX Runtime's posteriors match tfjs's.
 import { fileURLToPath } from 'node:url';
-import { parseCommandLine } from './args.js';
+import { numberFlag, parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
 
 const HELP = `usage: emostream export-onnx <model dir> [--out FILE] [--no-verify] [--tolerance X] [--int8 [--calibrate DIR]]
@@ -36,8 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (!args) return 0;
   if (args.positionals.length !== 1) throw new CliError('usage', `expected one model directory\n\n${HELP}`, 2);
-  const tolerance = Number(args.values.tolerance);
-  if (!(tolerance >= 0)) throw new CliError('usage', `--tolerance must be a non-negative number, got '${args.values.tolerance}'`, 2);
+  const tolerance = numberFlag('tolerance', args.values.tolerance, { min: 0 }, 1e-4);
   const [dir] = args.positionals;
   const { exportModelDir } = await import('../export/export.js');
   const t0 = performance.now();

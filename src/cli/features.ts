@@ -5,15 +5,16 @@ import { encodeNpyF32 } from '../dsp/npy.js';
 import { N_CHANNELS, N_MELS, SAMPLE_RATE } from '../dsp/types.js';
 import { windowCount } from '../dsp/windows.js';
 import { toMono16kSignal } from '../dsp/load.js';
-import { decodeWav, readWavFile } from '../ingest/wav.js';
+import { BUILTIN_FORMATS, collect, decodeAudio, readAudioFile } from '../ingest/decode.js';
 import { parseCommandLine } from './args.js';
 import { CliError, UserError } from './errors.js';
 
-const HELP = `usage: emostream features <audio.wav | -> [--npy out.npy] [--json]
+const HELP = `usage: emostream features <audio file | -> [--npy out.npy] [--json]
 
-Computes the Log-Mel/Δ/ΔΔ features of a WAV file (any rate, mono or stereo; resampled to 16 kHz)
-as defined in docs/features.md: T frames × 40 mel bands × 3 channels (static, Δ, ΔΔ).
-'-' reads the WAV from stdin, e.g. ffmpeg -i talk.mp3 -f wav - | emostream features - --npy f.npy
+Computes the Log-Mel/Δ/ΔΔ features of an audio file (any rate and channels; downmixed and
+resampled to 16 kHz) as defined in docs/features.md: T frames × 40 mel bands × 3 channels
+(static, Δ, ΔΔ). Formats: ${BUILTIN_FORMATS}; M4A/AAC and others with ffmpeg
+installed. '-' reads the file from stdin, e.g. curl -s URL/talk.flac | emostream features - --npy f.npy
 
 options:
   --npy <path>  write the [T, 40, 3] float32 array as a NumPy .npy file
@@ -29,7 +30,11 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new CliError('usage', `expected exactly one audio file, got ${positionals.length}\n\n${HELP}`, 2);
   const path = positionals[0];
 
-  const audio = path === '-' ? decodeWav(await readStdin(), 'stdin') : await readWavFile(path);
+  const warn = (m: string) => console.error(`emostream: warning: ${m}`);
+  const audio =
+    path === '-'
+      ? await collect(decodeAudio(process.stdin, 'stdin', { onWarning: warn }), 'stdin')
+      : await readAudioFile(path, { onWarning: warn });
   const signal = toMono16kSignal(audio);
   const { frames, data } = computeFeatures(signal);
   const shape = [frames, N_MELS, N_CHANNELS];
@@ -92,10 +97,4 @@ async function writeJson(shape: number[], data: Float32Array): Promise<void> {
   } finally {
     if (!closed) out.off('error', onError);
   }
-}
-
-async function readStdin(): Promise<Uint8Array> {
-  const parts: Buffer[] = [];
-  for await (const b of process.stdin) parts.push(b as Buffer);
-  return Buffer.concat(parts);
 }

@@ -1,9 +1,9 @@
 // emostream mic: stream the microphone (through SoX's rec, sox or arecord) to a server.
 import { DEFAULT_URL } from '../client/client.js';
 import { microphone, type RecorderName } from '../ingest/mic.js';
-import { parseCommandLine } from './args.js';
+import { numberFlag, parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
-import { connectAndPrint, publishFlags } from './publish-flags.js';
+import { connectAndPrint, publishFlags, publishNumbers } from './publish-flags.js';
 
 const HELP = `usage: emostream mic [options]
 
@@ -34,9 +34,8 @@ export async function run(argv: string[]): Promise<number> {
   );
   if (!parsed) return 0;
   const o = parsed.values;
-  const rate = o.rate === undefined ? 16000 : Number(o.rate);
-  if (!Number.isInteger(rate) || rate < 8000 || rate > 192000)
-    throw new CliError('usage', `--rate must be an integer in 8000..192000, got '${o.rate}'`, 2);
+  const rate = numberFlag('rate', o.rate, { integer: true, min: 8000, max: 192000 }, 16000);
+  publishNumbers(o);
   const pub = await connectAndPrint(o, { sampleRate: rate, encoding: 'f32le', channels: 1 });
   if (!o.json) console.error('emostream: listening to the microphone; Ctrl-C to stop');
 

@@ -3,6 +3,7 @@
 import { DEFAULT_URL, Publisher, type PublishOptions } from '../client/client.js';
 import { messagePrinter } from '../client/format.js';
 import { CliError } from './errors.js';
+import { numberFlag } from './args.js';
 
 export const publishFlags = {
   url: { type: 'string' },
@@ -28,6 +29,14 @@ export interface PublishFlagValues {
   'channel-mode'?: string;
 }
 
+/** The numeric publish flags, checked (a bad one is a usage error before anything is read or sent). */
+export function publishNumbers(o: PublishFlagValues): { hopMs?: number; minWindowMs?: number } {
+  return {
+    hopMs: numberFlag('hop-ms', o['hop-ms'], { integer: true, min: 100, max: 3000, multipleOf: 10 }),
+    minWindowMs: numberFlag('min-window-ms', o['min-window-ms'], { integer: true, min: 0, max: 3000, multipleOf: 10 }),
+  };
+}
+
 export async function connectAndPrint(o: PublishFlagValues, audio: PublishOptions['audio']): Promise<Publisher> {
   const mode = o['channel-mode'];
   if (mode !== undefined && mode !== 'mix' && mode !== 'separate')
@@ -39,8 +48,7 @@ export async function connectAndPrint(o: PublishFlagValues, audio: PublishOption
     token: o.token ?? process.env.EMOSTREAM_TOKEN,
     session: o.session,
     audio,
-    hopMs: o['hop-ms'] === undefined ? undefined : Number(o['hop-ms']),
-    minWindowMs: o['min-window-ms'] === undefined ? undefined : Number(o['min-window-ms']),
+    ...publishNumbers(o),
     posteriors: !o['events-only'],
     channelMode: mode,
   });

@@ -2,7 +2,7 @@
 import { lastValueFrom, tap } from 'rxjs';
 import { DEFAULT_URL, subscribe } from '../client/client.js';
 import { messagePrinter } from '../client/format.js';
-import { parseCommandLine } from './args.js';
+import { numberFlag, parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
 import { publishFlags } from './publish-flags.js';
 
@@ -32,11 +32,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!parsed) return 0;
   const { values: o, positionals } = parsed;
   if (positionals.length !== 1) throw new CliError('usage', `expected one session id, got ${positionals.length} argument(s)\n\n${HELP}`, 2);
-  const retries = o.retries === undefined ? 8 : Number(o.retries);
-  if (!Number.isInteger(retries) || retries < 0)
-    throw new CliError('usage', `--retries must be a non-negative integer, got '${o.retries}'`, 2);
-  const wait = o.wait === undefined ? 0 : Number(o.wait);
-  if (!(wait >= 0 && wait <= 300)) throw new CliError('usage', `--wait must be a number of seconds in 0..300, got '${o.wait}'`, 2);
+  const retries = numberFlag('retries', o.retries, { integer: true, min: 0 }, 8);
+  const wait = numberFlag('wait', o.wait, { min: 0, max: 300 }, 0);
   const messages$ = subscribe(positionals[0], {
     waitMs: wait * 1000,
     url: o.url ?? DEFAULT_URL,

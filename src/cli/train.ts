@@ -1,6 +1,6 @@
 // emostream train: STA-CRNN on a corpus with a protocol (kfold, loso, all). docs/training.md.
 import { resolve } from 'node:path';
-import { parseCommandLine } from './args.js';
+import { numberFlag, parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
 import {
   builtinCorpus,
@@ -65,8 +65,8 @@ output:
 
 function num(v: string | undefined, name: string, fallback: number, check: (x: number) => boolean = (x) => x > 0): number {
   if (v === undefined) return fallback;
-  const x = Number(v);
-  if (!Number.isFinite(x) || !check(x)) throw new CliError('bad_argument', `--${name}: invalid value '${v}'`, 2);
+  const x = numberFlag(name, v, {}, fallback);
+  if (!check(x)) throw new CliError('bad_argument', `--${name}: invalid value '${v}'`, 2);
   return x;
 }
 
@@ -140,7 +140,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const out = resolve(values.out ?? `runs/${corpus.name}-${protocol}`);
   const only = values.only?.split(',').map((s) => {
-    const n = Number(s);
+    const n = /^\d+$/.test(s) ? Number(s) : NaN;
     if (!int(n)) throw new CliError('bad_argument', `--only: '${s}' is not a fold number`, 2);
     return n - 1;
   });

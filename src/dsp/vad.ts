@@ -15,6 +15,9 @@ export interface VadOptions {
   hangoverMs?: number;
 }
 
+/** The defaults a session starts with (the server's smoothing settings vadThresholdDb, vadMinDbfs). */
+export const DEFAULT_VAD: VadOptions = { thresholdDb: 9, minDbfs: -55 };
+
 export interface SpeechTransition {
   active: boolean;
   /** Stream time of the transition (where the speech run began / ended), ms. */

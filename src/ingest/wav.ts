@@ -1,16 +1,22 @@
-// WAV (RIFF/WAVE) decoding: integer PCM 8/16/24/32-bit, IEEE float 32/64-bit, plain or
-// WAVE_FORMAT_EXTENSIBLE, any rate and channel count, unknown chunks skipped.
+// WAV (RIFF/WAVE) decoding: integer PCM 8/16/24/32-bit, IEEE float 32/64-bit, G.711 μ-law and
+// A-law, plain or WAVE_FORMAT_EXTENSIBLE, any rate and channel count, unknown chunks skipped.
+// Whole buffers (decodeWav) or a byte stream of any length (WavStreamDecoder: stdin, ffmpeg's
+// output, long files read in pieces).
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../errors.js';
+import { G711_TABLES } from './g711.js';
+import { containerName } from './sniff.js';
 import type { AudioFormat } from './types.js';
 
 const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;
+const FORMAT_ALAW = 6;
+const FORMAT_MULAW = 7;
 const FORMAT_EXTENSIBLE = 0xfffe;
 /** Size fields some streaming writers leave when they cannot seek back: "until end of file". */
 const UNKNOWN_SIZE = 0xffffffff;
 
-export type WavSampleType = 'int' | 'float';
+export type WavSampleType = 'int' | 'float' | 'mulaw' | 'alaw';
 
 /** Where the samples are and how to read them; no samples decoded yet. */
 export interface WavLayout {
@@ -39,21 +45,20 @@ function printable(tag: string): string {
   return `bytes ${Array.from(tag, (c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join(' ')}`;
 }
 
-/** Names common non-WAV audio containers, so the error can say what the file is. */
-function sniff(b: Uint8Array): string | undefined {
-  const t4 = fourcc(b, 0);
-  if (t4.startsWith('ID3') || (b[0] === 0xff && (b[1] & 0xe0) === 0xe0 && (b[1] & 0x06) !== 0)) return 'MP3';
-  if (t4 === 'OggS') return 'Ogg (Vorbis/Opus)';
-  if (t4 === 'fLaC') return 'FLAC';
-  if (t4 === 'FORM') return 'AIFF';
-  if (b.length >= 8 && fourcc(b, 4) === 'ftyp') return 'MP4/M4A';
-  if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return 'WebM/Matroska';
-  return undefined;
+/** Where a WAV's samples start, and how many bytes the header says they take. */
+export interface WavHeader extends Omit<WavLayout, 'frames'> {
+  /** Declared size of the data chunk; undefined when the writer could not know it (a pipe). */
+  dataBytes: number | undefined;
 }
 
-/** Reads the RIFF header and chunk list; throws a coded UserError naming `name` on bad input. */
-export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
+/**
+ * Reads the RIFF header and chunk list up to the start of the samples. With `final` false, `buf`
+ * may be only the start of the input: undefined means "give me more bytes". Throws a coded
+ * UserError naming `name` on bad input.
+ */
+export function parseWavHeader(buf: Uint8Array, name: string, final = true): WavHeader | undefined {
   if (buf.length < 12) {
+    if (!final) return undefined;
     if (buf.length >= 4 && fourcc(buf, 0) === 'RIFF')
       throw new UserError('wav_truncated', `${name}: file ends inside the RIFF header (${buf.length} bytes)`);
     throw new UserError('wav_not_riff', `${name}: not a WAV file (${buf.length === 0 ? 'empty file' : `too short, ${buf.length} bytes`})`);
@@ -63,7 +68,7 @@ export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
     throw new UserError('wav_unsupported_format', `${name}: ${head} WAV files are not supported (only little-endian RIFF)`);
   }
   if (head !== 'RIFF') {
-    const kind = sniff(buf);
+    const kind = containerName(buf);
     if (kind)
       throw new UserError(
         'wav_not_riff',
@@ -79,6 +84,7 @@ export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
   let truncated = false;
   for (;;) {
     if (pos + 8 > buf.length) {
+      if (!final) return undefined;
       truncated = pos < buf.length;
       break;
     } // a partial chunk header at the end
@@ -87,31 +93,24 @@ export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
     const body = pos + 8;
     if (id === 'fmt ') {
       if (size < 16) throw new UserError('wav_bad_header', `${name}: 'fmt ' chunk is ${size} bytes, at least 16 expected`);
-      if (body + 16 > buf.length) throw new UserError('wav_truncated', `${name}: file is truncated inside the 'fmt ' chunk`);
+      if (body + Math.min(size, 40) > buf.length) {
+        if (!final) return undefined;
+        if (body + 16 > buf.length) throw new UserError('wav_truncated', `${name}: file is truncated inside the 'fmt ' chunk`);
+      }
       fmt = parseFmt(view, body, size, name);
     } else if (id === 'data') {
       if (!fmt) throw new UserError('wav_bad_header', `${name}: 'data' chunk comes before the 'fmt ' chunk`);
-      let bytes = size;
-      const streamed = size === UNKNOWN_SIZE || (size === 0 && buf.length > body);
-      if (streamed) bytes = buf.length - body;
-      else if (body + size > buf.length) {
+      // Writers that cannot seek back (pipes, ffmpeg to stdout) leave 0 or 0xffffffff: "until the end".
+      const unknown = size === UNKNOWN_SIZE || size === 0;
+      if (!unknown && size % fmt.blockAlign !== 0)
         throw new UserError(
           'wav_truncated',
-          `${name}: file is truncated: data chunk declares ${size} bytes but only ${buf.length - body} are present`,
+          `${name}: data chunk of ${size} bytes ends inside a sample frame (${fmt.blockAlign} bytes per frame)`,
         );
-      }
-      if (bytes % fmt.blockAlign !== 0) {
-        if (streamed)
-          bytes -= bytes % fmt.blockAlign; // a pipe-written file cut mid-frame: keep whole frames
-        else
-          throw new UserError(
-            'wav_truncated',
-            `${name}: data chunk of ${bytes} bytes ends inside a sample frame (${fmt.blockAlign} bytes per frame)`,
-          );
-      }
-      return { ...fmt, dataOffset: body, frames: bytes / fmt.blockAlign };
+      return { ...fmt, dataOffset: body, dataBytes: unknown ? undefined : size };
     }
     if (body + size > buf.length) {
+      if (!final) return undefined;
       truncated = true;
       break;
     }
@@ -123,6 +122,85 @@ export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
   }
   if (truncated) throw new UserError('wav_truncated', `${name}: file is truncated before its 'data' chunk`);
   throw new UserError('wav_no_data', `${name}: no 'data' chunk found`);
+}
+
+/** The header of a whole file and the number of whole frames it holds. */
+export function parseWavLayout(buf: Uint8Array, name: string): WavLayout {
+  const { dataBytes, ...header } = parseWavHeader(buf, name, true)!;
+  const present = buf.length - header.dataOffset;
+  let bytes: number;
+  if (dataBytes === undefined)
+    bytes = present - (present % header.blockAlign); // a pipe-written file cut mid-frame: keep whole frames
+  else if (dataBytes > present)
+    throw new UserError(
+      'wav_truncated',
+      `${name}: file is truncated: data chunk declares ${dataBytes} bytes but only ${present} are present`,
+    );
+  else bytes = dataBytes;
+  return { ...header, frames: bytes / header.blockAlign };
+}
+
+/**
+ * A WAV arriving in pieces: push() each piece as it comes, end() at the end of the input. The
+ * header is held until complete, then samples come out as soon as whole frames are in; bytes
+ * after the data chunk are ignored. Memory is the header plus one partial frame.
+ */
+export class WavStreamDecoder {
+  private head: Uint8Array | undefined = new Uint8Array(0);
+  private header: WavHeader | undefined;
+  private carry = new Uint8Array(0);
+  private received = 0;
+
+  constructor(private readonly name: string) {}
+
+  /** The file's format, once the header has been read. */
+  get format(): AudioFormat | undefined {
+    return this.header?.format;
+  }
+
+  /** Interleaved samples of the whole frames completed by `bytes` (may be empty). */
+  push(bytes: Uint8Array): Float32Array {
+    if (!this.header) {
+      this.head = concat(this.head!, bytes);
+      if (this.head.length > MAX_HEADER_BYTES)
+        throw new UserError('wav_bad_header', `${this.name}: no 'data' chunk in the first ${MAX_HEADER_BYTES / 2 ** 20} MiB`);
+      this.header = parseWavHeader(this.head, this.name, false);
+      if (!this.header) return new Float32Array(0);
+      bytes = this.head.subarray(this.header.dataOffset);
+      this.head = undefined;
+    }
+    const h = this.header;
+    if (h.dataBytes !== undefined) bytes = bytes.subarray(0, Math.max(0, h.dataBytes - this.received));
+    this.received += bytes.length;
+    const all = this.carry.length ? concat(this.carry, bytes) : bytes;
+    const frames = Math.floor(all.length / h.blockAlign);
+    this.carry = all.slice(frames * h.blockAlign);
+    return decodeWavFrames(all, { ...h, dataOffset: 0, frames }, 0, frames);
+  }
+
+  /** End of input: throws if the header never completed or the data chunk is cut short. */
+  end(): void {
+    if (!this.header) {
+      parseWavHeader(this.head!, this.name, true); // throws the precise reason
+      throw new UserError('wav_truncated', `${this.name}: input ended inside the WAV header`);
+    }
+    const declared = this.header.dataBytes;
+    if (declared !== undefined && this.received < declared)
+      throw new UserError(
+        'wav_truncated',
+        `${this.name}: file is truncated: data chunk declares ${declared} bytes but only ${this.received} are present`,
+      );
+  }
+}
+
+/** A header bigger than this (huge LIST/junk chunks before 'data') is refused rather than buffered. */
+const MAX_HEADER_BYTES = 16 * 2 ** 20;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 function parseFmt(view: DataView, at: number, size: number, name: string): Omit<WavLayout, 'dataOffset' | 'frames'> {
@@ -154,11 +232,15 @@ function parseFmt(view: DataView, at: number, size: number, name: string): Omit<
     sampleType = 'float';
     if (containerBits !== 32 && containerBits !== 64)
       throw new UserError('wav_unsupported_format', `${name}: ${bitsPerSample}-bit float is not supported (32 or 64 bits)`);
+  } else if (tag === FORMAT_MULAW || tag === FORMAT_ALAW) {
+    sampleType = tag === FORMAT_MULAW ? 'mulaw' : 'alaw';
+    if (containerBits !== 8)
+      throw new UserError('wav_unsupported_format', `${name}: ${bitsPerSample}-bit G.711 is not supported (8 bits per sample)`);
   } else {
-    const known: Record<number, string> = { 2: 'MS ADPCM', 6: 'A-law', 7: 'µ-law', 0x11: 'IMA ADPCM', 0x55: 'MP3', 0x31: 'GSM 6.10' };
+    const known: Record<number, string> = { 2: 'MS ADPCM', 0x11: 'IMA ADPCM', 0x55: 'MP3', 0x31: 'GSM 6.10' };
     throw new UserError(
       'wav_unsupported_format',
-      `${name}: ${known[tag] ?? `format tag 0x${tag.toString(16)}`} encoding is not supported (only integer PCM and IEEE float)`,
+      `${name}: ${known[tag] ?? `format tag 0x${tag.toString(16)}`} encoding is not supported (only integer PCM, IEEE float and G.711 μ-law/A-law)`,
     );
   }
   const expectAlign = (containerBits / 8) * channels;
@@ -178,7 +260,11 @@ export function decodeWavFrames(buf: Uint8Array, layout: WavLayout, first = 0, f
   const at = layout.dataOffset + first * layout.blockAlign;
   const view = new DataView(buf.buffer, buf.byteOffset + at, frames * layout.blockAlign);
   const bits = layout.bitsPerSample;
-  if (layout.sampleType === 'float') {
+  if (layout.sampleType === 'mulaw' || layout.sampleType === 'alaw') {
+    const table = G711_TABLES[layout.sampleType];
+    const b = buf.subarray(at, at + n);
+    for (let i = 0; i < n; i++) out[i] = table[b[i]];
+  } else if (layout.sampleType === 'float') {
     // NaN/±Inf are never audio and would poison every feature they touch: they become silence.
     for (let i = 0; i < n; i++) {
       const v = bits === 32 ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true);
