@@ -11,6 +11,7 @@ const commands: Record<string, { summary: string }> = {
   analyze: { summary: 'emotion posteriors of one audio file' },
   'export-onnx': { summary: 'export a trained model directory to ONNX' },
   serve: { summary: 'run the streaming WebSocket server' },
+  'infer-worker': { summary: 'compute inference for serve --engine remote nodes on the bus' },
   stream: { summary: 'stream a file (or stdin) to a server and print events' },
   mic: { summary: 'stream the microphone to a server and print events' },
   subscribe: { summary: "print a session's events" },

@@ -1,5 +1,6 @@
 // emostream serve: the streaming WebSocket server (docs/server.md).
 import pino from 'pino';
+import type { Engine } from '../inference/engine.js';
 import { loadEngine } from '../inference/load-engine.js';
 import { parseArgsOptions, resolveServeConfig, settingsHelp } from '../server/config.js';
 import { startServer } from '../server/server.js';
@@ -47,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
         historyCount: cfg.history.count,
       })
     : undefined;
-  const engine = await loadEngine(cfg.model, {
+  const local = await loadEngine(cfg.model, {
     kind: cfg.engine,
     provider: cfg.provider,
     threads: cfg.threads,
@@ -57,6 +58,16 @@ export async function run(argv: string[]): Promise<number> {
     await bus?.close();
     throw err;
   });
+  // --engine remote: the local engine gives labels and computes what no worker answers in time.
+  const engine: Engine = cfg.remote
+    ? await (
+        await import('../bus/remote-engine.js')
+      ).RemoteEngine.connect({ url: cfg.bus!.url, local, ...cfg.remote }).catch(async (err) => {
+        await local.dispose();
+        await bus?.close();
+        throw err;
+      })
+    : local;
   let started;
   try {
     started = await startServer({

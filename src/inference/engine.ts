@@ -17,7 +17,15 @@ export interface Engine {
    */
   infer(windows: readonly Float32Array[]): Promise<Float32Array[]>;
   dispose(): Promise<void>;
+  /** Counters worth exporting (e.g. a remote engine's windows computed where), shown in /healthz. */
+  stats?(): object;
 }
+
+/**
+ * Thrown by an engine that has no capacity for a batch now (a remote engine whose workers did not
+ * answer in time): the batcher reports the batch's windows as skipped (`overloaded`), not as a failure.
+ */
+export class EngineOverloaded extends Error {}
 
 /** 'onnx-cuda': ONNX Runtime's CUDA provider (needs onnxruntime-node installed with CUDA);
  *  'onnx-int8': the int8-quantized model.int8.onnx on CPU (docs/performance.md). */

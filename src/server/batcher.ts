@@ -6,7 +6,7 @@
 // Overload: a window that has waited longer than staleMs while a newer window of the same
 // session is queued behind it is skipped (resolved as 'skipped'), so a session that has fallen
 // behind catches up with the present instead of falling further behind.
-import type { Engine } from '../inference/engine.js';
+import { EngineOverloaded, type Engine } from '../inference/engine.js';
 
 export interface BatcherOptions {
   /** Largest batch handed to the engine. */
@@ -174,7 +174,8 @@ export class Batcher {
       out = await this.engine.infer(batch.map((it) => it.data));
       if (out.length !== batch.length) throw new Error(`engine returned ${out.length} results for ${batch.length} windows`);
     } catch (err) {
-      for (const it of batch) it.reject(err);
+      if (err instanceof EngineOverloaded) for (const it of batch) it.resolve({ kind: 'skipped' });
+      else for (const it of batch) it.reject(err);
       return;
     }
     const computeMs = performance.now() - t0;

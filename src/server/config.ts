@@ -23,6 +23,13 @@ export interface ServeConfig {
   /** The shared session space (docs/deploy.md); undefined = this process alone. */
   bus: BusConfig | undefined;
   history: HistoryLimits;
+  /** `--engine remote`: batches go to `emostream infer-worker` processes on the bus. */
+  remote: RemoteConfig | undefined;
+}
+
+export interface RemoteConfig {
+  deadlineMs: number;
+  fallback: 'local' | 'overloaded';
 }
 
 export interface BusConfig {
@@ -54,7 +61,23 @@ export const SETTINGS: Setting[] = [
     env: 'EMOSTREAM_ENGINE',
     kind: 'string',
     def: '',
-    help: `inference engine: ${ENGINES.join(', ')} (default: onnx if the model has model.onnx, else tfjs)`,
+    help: `inference engine: ${ENGINES.join(', ')}, or remote (infer-worker processes on the bus) (default: onnx if the model has model.onnx, else tfjs)`,
+  },
+  {
+    flag: 'remote-deadline-ms',
+    env: 'EMOSTREAM_REMOTE_DEADLINE_MS',
+    kind: 'int',
+    def: '500',
+    min: 1,
+    max: 60000,
+    help: '--engine remote: longest a batch waits for a worker, ms',
+  },
+  {
+    flag: 'remote-fallback',
+    env: 'EMOSTREAM_REMOTE_FALLBACK',
+    kind: 'string',
+    def: 'local',
+    help: "--engine remote: when no worker answers in time, 'local' computes here, 'overloaded' skips the windows and says so",
   },
   {
     flag: 'provider',
@@ -315,12 +338,17 @@ export function resolveServeConfig(
     else if (env[s.env] !== undefined && env[s.env] !== '') v[s.flag] = parse(s, env[s.env]!);
     else v[s.flag] = s.def === '' ? (s.kind === 'list' ? [] : undefined) : parse(s, s.def);
   }
-  const engine = v.engine as EngineKind | undefined;
+  const remote = v.engine === 'remote';
+  const engine = remote ? undefined : (v.engine as EngineKind | undefined);
   if (engine !== undefined && !ENGINES.includes(engine))
-    throw new UserError('bad_config', `--engine must be one of ${ENGINES.join(', ')}, got '${engine}'`);
+    throw new UserError('bad_config', `--engine must be one of ${ENGINES.join(', ')}, remote, got '${engine}'`);
   const provider = v.provider as ProviderChoice;
   if (!PROVIDER_CHOICES.includes(provider))
     throw new UserError('bad_config', `--provider must be one of ${PROVIDER_CHOICES.join(', ')}, got '${provider}'`);
+  const fallback = v['remote-fallback'] as string;
+  if (fallback !== 'local' && fallback !== 'overloaded')
+    throw new UserError('bad_config', `--remote-fallback must be local or overloaded, got '${fallback}'`);
+  if (remote && v.bus === undefined) throw new UserError('bad_config', '--engine remote needs --bus (the workers read the bus)');
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(v['log-level'] as string))
     throw new UserError('bad_config', `--log-level must be one of ${levels.join(', ')}, got '${v['log-level']}'`);
@@ -357,6 +385,7 @@ export function resolveServeConfig(
     logLevel: v['log-level'] as string,
     bus: busConfig(v),
     history: { count: v['history-max'] as number, ageMs: v['history-ms'] as number },
+    remote: remote ? { deadlineMs: v['remote-deadline-ms'] as number, fallback } : undefined,
   };
 }
 

@@ -20,6 +20,8 @@ export interface Health {
   sessions: number;
   /** The message bus's counters, when the server shares sessions through one. */
   bus?: object;
+  /** The engine's own counters, when it has any (a remote engine). */
+  engineStats?: object;
 }
 
 export interface HttpContext {

@@ -273,6 +273,7 @@ export class EmostreamServer {
         provider: this.opts.engine.provider,
         sessions: this.sessions.size,
         ...(this.opts.bus ? { bus: this.opts.bus.stats() } : {}),
+        ...(this.opts.engine.stats ? { engineStats: this.opts.engine.stats() } : {}),
       }),
       metrics: () => this.metrics.registry.render(),
       log: this.log,

@@ -378,6 +378,11 @@ export class Session {
     this.pending -= outcomes.length;
     this.releasePressure();
     const probs = outcomes.flatMap((o) => (o.kind === 'done' ? [o.probs] : []));
+    if (outcomes.some((o) => o.kind === 'skipped')) {
+      // No capacity (a remote engine's workers did not answer): say so, never drop the turn silently.
+      const message = `the speech turn ${Math.round(t.startMs)}-${Math.round(t.endMs)} ms could not be scored: no inference capacity`;
+      return [{ type: 'error', code: 'overloaded', message, fatal: false }];
+    }
     if (probs.length === 0) return []; // cancelled: the session is gone
     const k = this.ctx.labels.length;
     const mean = meanPosterior(probs, k);
