@@ -145,7 +145,7 @@ C('CLI subscribe prints a session until it ends', async ({ url, server }) => {
   });
   const sub = cli(['subscribe', 'cli-sub', '--url', url, '--json']);
   const deadline = Date.now() + 15000;
-  while (!/^emostream_subscribers 1$/m.test(server.metrics.registry.render()) && Date.now() < deadline)
+  while (!/^emostream_subscribers 1$/m.test(await server.metrics.render()) && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 50));
   await pub.send(toS16(tone(3.5)));
   const end = await pub.stop();

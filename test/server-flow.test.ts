@@ -66,7 +66,7 @@ F('a publisher killed mid-stream leaves no session, queue, or timer behind', asy
   const batches = engine.batches.length;
   await wait(100);
   assert.is(engine.batches.length, batches, 'no inference for it after it left');
-  const metrics = server.metrics.registry.render();
+  const metrics = await server.metrics.render();
   assert.match(metrics, /^emostream_sessions 0$/m);
   assert.match(metrics, /^emostream_subscribers 0$/m);
   await server.close();
@@ -137,7 +137,7 @@ F('backpressure: a faster-than-real-time publisher is paused, nothing is lost', 
     c.of('posterior').map((p) => p.seq),
     [...Array(expected).keys()],
   );
-  const m = server.metrics.registry.render();
+  const m = await server.metrics.render();
   const pauses = Number(/^emostream_publisher_pauses_total (\d+)/m.exec(m)?.[1]);
   const maxPending = Number(/^emostream_session_pending_max (\d+)/m.exec(m)?.[1]);
   assert.ok(pauses > 0, 'the socket was paused');
@@ -160,7 +160,7 @@ F('backpressure: big audio messages never put more than the cap of windows in fl
     const end = await c.next('end', 0, 60000);
     const expected = planWindows(frameCount(x.length), { hopFrames: 10 }).length;
     assert.is(end.windows, expected, 'every window computed');
-    const m = server.metrics.registry.render();
+    const m = await server.metrics.render();
     const maxPending = Number(/^emostream_session_pending_max (\d+)/m.exec(m)?.[1]);
     assert.ok(Number(/^emostream_publisher_pauses_total (\d+)/m.exec(m)?.[1]) > 0, 'the socket was paused');
     assert.ok(maxPending <= DEFAULT_LIMITS.maxPendingWindows, `at most ${DEFAULT_LIMITS.maxPendingWindows} pending (${maxPending})`);
@@ -244,14 +244,14 @@ F('slow consumer: posteriors shed first, then posteriors_shed, slow_consumer and
     const hop = toF32(new Float32Array(1600)); // 100 ms of silence
     pub.send({ type: 'audio', data: hop }); // the look-ahead (40 ms): from now on each hop completes one window
     let windows = 0;
-    while (server.metrics.slowConsumers.get() === 0) {
+    while ((await server.metrics.value(server.metrics.slowConsumers)) === 0) {
       assert.ok(windows < 2000, 'the stalled reader was never found slow');
       pub.send({ type: 'audio', data: hop });
       windows++;
       // Lock step: both readers have this window before the next audio goes out.
       await Promise.all([waitCount(pub, 'posterior', windows), waitCount(fine, 'posterior', windows)]);
     }
-    assert.ok(server.metrics.shed.get() > 0, 'posteriors were shed before the close');
+    assert.ok((await server.metrics.value(server.metrics.shed)) > 0, 'posteriors were shed before the close');
     pub.send({ type: 'stop' });
     const end = await pub.next('end', 0, 60000);
     await fine.closed;
@@ -267,7 +267,7 @@ F('slow consumer: posteriors shed first, then posteriors_shed, slow_consumer and
       errors.map((e) => e.code),
       ['posteriors_shed', 'slow_consumer'],
     );
-    assert.is(errors[0].skipped, server.metrics.shed.get(), 'told how many posteriors it missed');
+    assert.is(errors[0].skipped, await server.metrics.value(server.metrics.shed), 'told how many posteriors it missed');
     assert.is(errors[1].fatal, true);
     assert.is(slow.of('posterior').length + (errors[0].skipped ?? 0), windows, 'sent + shed = the windows until the close');
   } finally {

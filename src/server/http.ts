@@ -26,7 +26,8 @@ export interface Health {
 
 export interface HttpContext {
   health(): Health;
-  metrics(): string;
+  metrics(): Promise<string>;
+  metricsType: string;
   log: Logger;
 }
 
@@ -52,7 +53,7 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
       const h = ctx.health();
       return reply(res, h.status === 'ok' ? 200 : 503, 'application/json', JSON.stringify(h) + '\n');
     }
-    if (url.pathname === '/metrics') return reply(res, 200, 'text/plain; version=0.0.4; charset=utf-8', ctx.metrics());
+    if (url.pathname === '/metrics') return reply(res, 200, ctx.metricsType, await ctx.metrics());
     const file = DEMO_FILES[url.pathname];
     if (file) return reply(res, 200, file[1], await readFile(new URL(file[0], DEMO_DIR)));
     if (url.pathname.startsWith('/v1/'))

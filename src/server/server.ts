@@ -275,7 +275,8 @@ export class EmostreamServer {
         ...(this.opts.bus ? { bus: this.opts.bus.stats() } : {}),
         ...(this.opts.engine.stats ? { engineStats: this.opts.engine.stats() } : {}),
       }),
-      metrics: () => this.metrics.registry.render(),
+      metrics: () => this.metrics.render(),
+      metricsType: this.metrics.contentType,
       log: this.log,
     });
   }
@@ -331,7 +332,7 @@ export class EmostreamServer {
     const full = this.sockets.size >= this.limits.maxConnections;
     if (full || fromHere >= this.limits.maxConnectionsPerAddress) {
       const [status, what] = full ? ['503 Service Unavailable', 'server'] : ['429 Too Many Requests', 'address'];
-      this.metrics.errors.inc(1, { code: 'too_many_connections' });
+      this.metrics.errors.inc({ code: 'too_many_connections' });
       const body = `too_many_connections: the ${what} connection limit is reached\n`;
       socket.end(
         `HTTP/1.1 ${status}\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
@@ -360,7 +361,7 @@ export class EmostreamServer {
       const out = this.outbox(ws, encoding);
       this.codedReceiveErrors(ws, out);
       const scope: Scope = sub ? 'subscribe' : 'publish';
-      this.metrics.connections.inc(1, { endpoint: scope === 'publish' ? 'stream' : 'subscribe' });
+      this.metrics.connections.inc({ endpoint: scope === 'publish' ? 'stream' : 'subscribe' });
       ws.on('error', (err) => this.log.debug({ err: err.message }, 'websocket error'));
       if (offered && !ws.protocol) {
         return out.fatal('unsupported_protocol', `unsupported subprotocol '${offered}' (use ${SUBPROTOCOL_JSON} or ${SUBPROTOCOL_PROTO})`);
@@ -386,7 +387,7 @@ export class EmostreamServer {
       {
         onShed: () => this.metrics.shed.inc(),
         onSlow: () => this.metrics.slowConsumers.inc(),
-        onError: (code) => this.metrics.errors.inc(1, { code }),
+        onError: (code) => this.metrics.errors.inc({ code }),
       },
     );
   }
