@@ -3,6 +3,7 @@
 // Markdown tables and returns (and optionally writes) one JSON report.
 //
 //   npx emostream bench [--quick] [--out runs/bench.json]
+import type { ScaleRow } from './scale.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -16,8 +17,8 @@ import { measurePeakGflops, type PeakResult } from './peak.js';
 import { startServerProc, type ServerProcOptions } from './server-proc.js';
 import { P99_LIMIT_MS, runStreams, type StreamLoadResult } from './streams.js';
 
-export type Section = 'peak' | 'engine' | 'latency' | 'capacity' | 'memory' | 'frontend';
-export const SECTIONS: Section[] = ['peak', 'engine', 'latency', 'capacity', 'memory', 'frontend'];
+export type Section = 'peak' | 'engine' | 'latency' | 'capacity' | 'memory' | 'frontend' | 'scale';
+export const SECTIONS: Section[] = ['peak', 'engine', 'latency', 'capacity', 'memory', 'frontend', 'scale'];
 
 /** What each section runs; the defaults depend on quick/full, tests shrink them further. */
 export interface BenchPlan {
@@ -116,6 +117,8 @@ export interface BenchReport {
   capacity?: CapacityRow[];
   memory?: MemoryRow[];
   frontend?: unknown;
+  /** The bus hop (docs/deploy.md): rows at 1/64/256 paced streams, then 64 flat out. */
+  scale?: ScaleRow[] | { error: string };
   ceiling?: { model: string; windowsPerSecAtPeak: number; measuredWindowsPerSec: number; fractionOfPeak: number }[];
   elapsedSec: number;
 }
@@ -345,6 +348,16 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     }
   }
 
+  if (opts.sections.includes('scale')) {
+    try {
+      const { runScaleBench } = await import('./scale.js');
+      report.scale = await runScaleBench({ streams: [1, 64, 256], perStreamHz: 4, seconds: q ? 5 : 15, log });
+    } catch (err) {
+      report.scale = { error: (err as Error).message };
+      log(`scale: not measured (${(err as Error).message})`);
+    }
+  }
+
   if (report.peak && report.engine) {
     // The two-core float32 ceiling: twice the best one-thread MatMul rate (two-thread MatMul is
     // reported too, but on a shared machine it mostly measures the other processes).
@@ -478,6 +491,27 @@ export function formatReport(r: BenchReport): string {
       fe.timesRealTime
         ? `Front end (48 kHz → windows, one core): ${f1(fe.timesRealTime.total)}× real time`
         : `Front end: not measured (${fe.error})`,
+    );
+  if (r.scale && 'error' in r.scale) out.push('', `Bus (scale): not measured (${r.scale.error})`);
+  else if (r.scale)
+    out.push(
+      '',
+      '### Bus hop (scale): publish on one node → a subscriber on another gets it, through redis-server on loopback',
+      '',
+      table(
+        ['streams', 'offered', 'delivered', 'hop p50 ms', 'hop p99 ms', 'max ms', 'msg/s', 'redis CPU', 'bench process CPU'],
+        r.scale.map((x) => [
+          x.streams,
+          x.perStreamHz > 0 ? `${x.perStreamHz}/s each` : 'flat out',
+          `${x.delivered}/${x.messages}`,
+          f2(x.hopP50Ms),
+          f2(x.hopP99Ms),
+          f1(x.hopMaxMs),
+          x.messagesPerSec.toFixed(0),
+          `${(100 * x.redisCpu).toFixed(0)}%`,
+          `${(100 * x.nodeCpu).toFixed(0)}%`,
+        ]),
+      ),
     );
   out.push('', `(${r.elapsedSec.toFixed(0)} s)`);
   return out.join('\n');

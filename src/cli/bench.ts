@@ -14,6 +14,8 @@ Emo-DB speech streamed in 20 ms chunks at real-time pace (from ../shared/data/em
   memory     server RSS idle and at capacity
   frontend   front-end speed (times real time)
   peak       the machine's ceiling: GFLOP/s of a large ONNX Runtime MatMul
+  scale      the bus (serve --bus): hop latency p50/p99 at 1, 64, 256 streams, messages/s,
+             redis-server's CPU share (needs redis-server; docs/deploy.md)
 
 The full run takes about 10–15 minutes; --quick about one minute (shipped model, fewer points).
 
@@ -24,7 +26,7 @@ options:
                        shipped; quick: shipped). 'paper' is an untrained width-1.0 STA-CRNN
                        (speed does not depend on the weights); -int8: its export-onnx --int8
   --model DIR          the shipped model directory (default models/basic-4)
-  --sections LIST      any of peak,engine,latency,capacity,memory,frontend (default: all)
+  --sections LIST      any of peak,engine,latency,capacity,memory,frontend,scale (default: all)
   --threads N          server engine threads (default 2)
   --provider P         cpu (default), webgpu or cuda: the engine section then compares that
                        ONNX Runtime provider with cpu at batch 1…512 (windows/s, p50/p99), and
