@@ -78,6 +78,12 @@ export interface BenchOptions {
   /** A GPU provider to compare with the CPU provider in the engine section (and to serve with in
    *  the server sections); the engine section then runs batch 1…512 unless plan says otherwise. */
   provider?: 'cpu' | 'webgpu' | 'cuda';
+  /** Speech to stream: audio files under this folder (default ../shared/data/emodb/wav). */
+  audioDir?: string;
+  /** Measure latency and capacity against this running server instead of a child process. */
+  url?: string;
+  /** Publish token for `url`. */
+  token?: string;
   out?: string;
   log: (line: string) => void;
 }
@@ -121,6 +127,10 @@ export interface BenchReport {
   scale?: ScaleRow[] | { error: string };
   ceiling?: { model: string; windowsPerSecAtPeak: number; measuredWindowsPerSec: number; fractionOfPeak: number }[];
   elapsedSec: number;
+  /** The audio streamed (a folder, or Emo-DB). */
+  audio?: string;
+  /** The remote server measured (--url), when it was not a local child process. */
+  remote?: string;
 }
 
 /** CPU-heavy processes that are not this benchmark (they make timings noisy). */
@@ -146,6 +156,14 @@ const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
 
 function table(head: string[], rows: (string | number)[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** A server URL as the stream runner wants it: ws(s)://host:port/ (any /v1/stream path dropped). */
+export function remoteBase(url: string): string {
+  return url
+    .replace(/^http/, 'ws')
+    .replace(/\/v1\/stream\/?$/, '')
+    .replace(/\/?$/, '/');
 }
 
 async function withServer<T>(o: ServerProcOptions, fn: (s: Awaited<ReturnType<typeof startServerProc>>) => Promise<T>): Promise<T> {
@@ -193,8 +211,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   if (report.machine.otherBusyProcesses.length)
     log(`note: other busy processes (timings will be noisy):\n  ${report.machine.otherBusyProcesses.join('\n  ')}`);
 
+  // A remote server serves its own model: only the local sections need ours.
+  const local = opts.sections.some((s) => s === 'engine' || (!opts.url && (s === 'latency' || s === 'capacity' || s === 'memory')));
   const models: BenchModel[] = [];
-  for (const choice of opts.models) {
+  for (const choice of local ? opts.models : []) {
     const precision = choice.endsWith('-int8') ? ('int8' as const) : ('fp32' as const);
     models.push(choice.startsWith('paper') ? await paperWidthModel(precision) : await shippedModel(opts.shippedDir, precision));
   }
@@ -203,7 +223,14 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     report.models.push({ ...m, gflopPerWindow: staCrnnFlops(resolveConfig(arch)).total / 1e9 });
   }
   const audioSeconds = plan.audioSeconds;
-  const audio = toS16le(await corpusSignal(120));
+  const streaming = opts.sections.some((s) => s === 'latency' || s === 'capacity' || s === 'memory');
+  const audio = streaming ? toS16le(await corpusSignal(120, opts.audioDir)) : Buffer.alloc(0);
+  if (streaming) report.audio = opts.audioDir ?? 'Emo-DB (../shared/data/emodb/wav)';
+  /** Where the streams go: a server child process per model, or the one remote server. */
+  const targets: { label: string; run<T>(fn: (srv: { wsUrl: string; rss(): number }) => Promise<T>): Promise<T> }[] = opts.url
+    ? [{ label: `remote ${opts.url}`, run: (fn) => fn({ wsUrl: remoteBase(opts.url!), rss: () => NaN }) }]
+    : models.map((m) => ({ label: m.label, run: (fn) => withServer(server(m), fn) }));
+  if (opts.url) report.remote = opts.url;
   const server = (m: BenchModel): ServerProcOptions => ({
     model: m.dir,
     engine: 'onnx',
@@ -240,10 +267,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 
   if (opts.sections.includes('latency')) {
     report.latency = [];
-    for (const m of models) {
-      await withServer(server(m), async (srv) => {
+    for (const m of targets) {
+      await m.run(async (srv) => {
         for (const n of plan.latencyStreams) {
-          const r = await runStreams({ wsUrl: srv.wsUrl, streams: n, hopMs: 1000, seconds: audioSeconds, audio });
+          const r = await runStreams({ wsUrl: srv.wsUrl, token: opts.token, streams: n, hopMs: 1000, seconds: audioSeconds, audio });
           report.latency!.push({ model: m.label, streams: n, hopMs: 1000, result: r });
           log(
             `latency ${m.label} ${n} streams: p50 ${f1(r.latency.p50)} p95 ${f1(r.latency.p95)} p99 ${f1(r.latency.p99)} ms (server ${f1(r.serverLatency.p99)} p99), ${r.windowsReceived}/${r.windowsExpected} windows${r.keptUp ? '' : `, NOT kept up: ${r.reason}`}`,
@@ -255,12 +282,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 
   if (opts.sections.includes('capacity')) {
     report.capacity = [];
-    for (const m of models) {
+    for (const m of targets) {
       for (const hopMs of plan.capacityHops) {
         const row: CapacityRow = { model: m.label, hopMs, capacity: 0, limitReached: false, trials: [] };
-        await withServer(server(m), async (srv) => {
+        await m.run(async (srv) => {
           const trial = async (n: number) => {
-            const r = await runStreams({ wsUrl: srv.wsUrl, streams: n, hopMs, seconds: audioSeconds, audio });
+            const r = await runStreams({ wsUrl: srv.wsUrl, token: opts.token, streams: n, hopMs, seconds: audioSeconds, audio });
             row.trials.push({ streams: n, keptUp: r.keptUp, p99: r.latency.p99, reason: r.reason });
             log(
               `capacity ${m.label} hop ${hopMs} ms, ${n} streams: ${r.keptUp ? 'kept up' : `failed (${r.reason})`}, p99 ${f1(r.latency.p99)} ms`,
@@ -292,7 +319,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     }
   }
 
-  if (opts.sections.includes('memory')) {
+  if (opts.sections.includes('memory') && opts.url) log('memory: not measured against a remote server (it needs the server process)');
+  if (opts.sections.includes('memory') && !opts.url) {
     report.memory = [];
     for (const m of models) {
       const cap = report.capacity?.find((c) => c.model === m.label && c.hopMs === 1000)?.capacity;
@@ -380,17 +408,21 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
 export function formatReport(r: BenchReport): string {
   const out: string[] = [];
   out.push(`emostream bench (${r.mode}), ${r.date}, ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}`);
+  const speech = r.audio ? `; clients send 20 ms chunks of ${r.audio} in real time` : '';
   out.push(
-    `server: ONNX Runtime (${r.settings.provider ?? 'cpu'} provider), ${r.settings.threads} threads, max batch ${r.settings.maxBatch}, max wait ${r.settings.maxWaitMs} ms; clients send 20 ms chunks of Emo-DB speech in real time`,
+    r.remote
+      ? `server: ${r.remote} (remote: its own model and settings)${speech}`
+      : `server: ONNX Runtime (${r.settings.provider ?? 'cpu'} provider), ${r.settings.threads} threads, max batch ${r.settings.maxBatch}, max wait ${r.settings.maxWaitMs} ms${speech}`,
   );
   if (r.machine.otherBusyProcesses.length) out.push(`NOTE: other CPU-heavy processes were running: ${r.machine.otherBusyProcesses.length}`);
-  out.push(
-    '',
-    table(
-      ['model', 'GFLOP/window'],
-      r.models.map((m) => [m.label, f2(m.gflopPerWindow)]),
-    ),
-  );
+  if (r.models.length)
+    out.push(
+      '',
+      table(
+        ['model', 'GFLOP/window'],
+        r.models.map((m) => [m.label, f2(m.gflopPerWindow)]),
+      ),
+    );
   if (r.peak)
     out.push(
       '',

@@ -10,6 +10,8 @@ import { windowCount } from '../dsp/windows.js';
 
 export interface StreamLoadOptions {
   wsUrl: string;
+  /** Publish token, for a server that requires one. */
+  token?: string;
   streams: number;
   hopMs: number;
   /** Audio seconds each stream sends. */
@@ -100,7 +102,8 @@ export async function runStreams(o: StreamLoadOptions): Promise<StreamLoadResult
 
   const open = (i: number) =>
     new Promise<Stream>((resolve, reject) => {
-      const ws = new WebSocket(`${o.wsUrl}v1/stream`, 'emostream.v1.json', { perMessageDeflate: false });
+      const headers: Record<string, string> = o.token ? { authorization: `Bearer ${o.token}` } : {};
+      const ws = new WebSocket(`${o.wsUrl}v1/stream`, 'emostream.v1.json', { perMessageDeflate: false, headers });
       const st: Stream = {
         ws,
         offset: Math.floor((i * 7919) % audioChunks),

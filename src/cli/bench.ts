@@ -1,12 +1,13 @@
 // `emostream bench`: engine, latency, capacity, memory and front-end benchmarks against a real
 // server on loopback (bench/run.ts), printed as Markdown tables and written as JSON.
-import { parseCommandLine } from './args.js';
+import { numberFlag, parseCommandLine } from './args.js';
 import { CliError } from './errors.js';
 
 const HELP = `usage: emostream bench [--quick] [--out FILE] [options]
 
-Runs the benchmarks end to end: a server child process on an ephemeral loopback port, real
-Emo-DB speech streamed in 20 ms chunks at real-time pace (from ../shared/data/emodb).
+Runs the benchmarks end to end: a server child process on an ephemeral loopback port (or the
+server at --url), real speech streamed in 20 ms chunks at real-time pace (Emo-DB from
+../shared/data/emodb, or your own files with --audio).
 
   engine     windows/s and ms/window at batch 1, 8, 32: tfjs, ONNX Runtime 1 and 2 threads
   latency    last audio sample sent → posterior received, p50/p95/p99, for 1…64 streams
@@ -34,6 +35,12 @@ options:
   --batches LIST       engine-section batch sizes (e.g. 1,8,64)
   --max-batch N        server batcher max batch (default 8)
   --max-wait-ms X      server batcher max wait (default 0)
+  --audio DIR          stream these audio files instead of Emo-DB (any depth; WAV, FLAC, MP3,
+                       Ogg, and M4A with ffmpeg; concatenated and repeated as needed)
+  --url URL            measure latency and capacity of a running server (ws://host:port or
+                       wss://…) instead of starting one; default sections latency,capacity
+                       (memory needs the server's process, so is not available)
+  --token T            publish token for --url (or EMOSTREAM_TOKEN)
   --json               print the JSON report instead of tables`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -51,6 +58,9 @@ export async function run(argv: string[]): Promise<number> {
       'max-batch': { type: 'string', default: '8' },
       'max-wait-ms': { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
+      audio: { type: 'string' },
+      url: { type: 'string' },
+      token: { type: 'string' },
     },
     HELP,
     false,
@@ -69,23 +79,30 @@ export async function run(argv: string[]): Promise<number> {
       throw new CliError('usage', `--${name} takes a comma-separated list of ${allowed.join(', ')}; got '${s}'`, 2);
     return xs;
   };
-  const int = (s: string, name: string, min: number) => {
-    const n = Number(s);
-    if (!Number.isFinite(n) || n < min || (name !== 'max-wait-ms' && !Number.isInteger(n)))
-      throw new CliError('usage', `--${name} must be a number ≥ ${min}, got '${s}'`, 2);
-    return n;
-  };
+  const int = (s: string, name: string, min: number) => numberFlag(name, s, { min, integer: name !== 'max-wait-ms' }, min);
   const providers = ['cpu', 'webgpu', 'cuda'] as const;
   const provider = v.provider as (typeof providers)[number];
   if (!providers.includes(provider))
     throw new CliError('usage', `--provider must be one of ${providers.join(', ')}, got '${v.provider}'`, 2);
   const batches = v.batches?.split(',').map((x) => int(x.trim(), 'batches', 1));
+  if (v.url !== undefined && !/^(wss?|https?):\/\/[^/\s]+/.test(v.url))
+    throw new CliError('bad_argument', `--url must be a server address like ws://host:8080, got '${v.url}'`, 2);
+  if (v.url && v.sections?.split(',').some((x) => x.trim() === 'memory'))
+    throw new CliError('bad_argument', '--sections memory needs the server process (its RSS), so it cannot run with --url', 2);
+  if (v.audio !== undefined) {
+    const { statSync } = await import('node:fs');
+    if (!statSync(v.audio, { throwIfNoEntry: false })?.isDirectory())
+      throw new CliError('bad_argument', `--audio must be a folder of audio files, got '${v.audio}'`, 2);
+  }
   const report = await runBench({
+    audioDir: v.audio,
+    url: v.url,
+    token: v.token ?? process.env.EMOSTREAM_TOKEN,
     provider,
     plan: batches ? { engineBatches: batches } : undefined,
     quick: v.quick,
     models: list(v.models, MODEL_CHOICES, 'models', v.quick ? ['shipped'] : ['paper', 'paper-int8', 'shipped']) as typeof MODEL_CHOICES,
-    sections: list(v.sections, SECTIONS, 'sections', [...SECTIONS]) as typeof SECTIONS,
+    sections: list(v.sections, SECTIONS, 'sections', v.url ? ['latency', 'capacity'] : [...SECTIONS]) as typeof SECTIONS,
     threads: int(v.threads, 'threads', 1),
     maxBatch: int(v['max-batch'], 'max-batch', 1),
     maxWaitMs: int(v['max-wait-ms'], 'max-wait-ms', 0),

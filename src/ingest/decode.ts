@@ -142,11 +142,41 @@ interface WasmDecoder {
   ready: Promise<void>;
   decode(bytes: Uint8Array): WasmDecoded | Promise<WasmDecoded>;
   flush?(): Promise<WasmDecoded>;
+  reset(): Promise<void>;
   free(): void;
 }
 
+type WasmKind = 'flac' | 'mp3' | 'ogg-opus' | 'ogg-vorbis';
+
+/**
+ * Idle decoders kept for the next file: making one (instantiating its WebAssembly module) costs
+ * about 100 ms, which a corpus of short files would pay per file; reset() makes one as new.
+ */
+const idle: Record<WasmKind, WasmDecoder[]> = { flac: [], mp3: [], 'ogg-opus': [], 'ogg-vorbis': [] };
+const MAX_IDLE = 4;
+
+async function acquire(kind: WasmKind): Promise<WasmDecoder> {
+  const d = idle[kind].pop() ?? (await wasmDecoder(kind));
+  await d.ready;
+  return d;
+}
+
+/** A decoder that finished its input cleanly goes back to the pool; one that failed is freed. */
+async function release(kind: WasmKind, d: WasmDecoder, clean: boolean): Promise<void> {
+  if (clean && idle[kind].length < MAX_IDLE) {
+    try {
+      await d.reset();
+      idle[kind].push(d);
+      return;
+    } catch {
+      // fall through: free it
+    }
+  }
+  d.free();
+}
+
 /** Loaded on first use, so a WAV-only run never pays for the WebAssembly modules. */
-async function wasmDecoder(kind: 'flac' | 'mp3' | 'ogg-opus' | 'ogg-vorbis'): Promise<WasmDecoder> {
+async function wasmDecoder(kind: WasmKind): Promise<WasmDecoder> {
   switch (kind) {
     case 'flac':
       return new (await import('@wasm-audio-decoders/flac')).FLACDecoder();
@@ -168,8 +198,8 @@ async function* decodeWasm(
   name: string,
   opts: DecodeOptions,
 ): AsyncGenerator<AudioChunk> {
-  const decoder = await wasmDecoder(kind);
-  await decoder.ready;
+  const decoder = await acquire(kind);
+  let clean = false;
   // mpg123-decoder always returns two channels; a mono MP3 keeps one (its frame header says which).
   let mp3Head: Uint8Array | undefined = kind === 'mp3' ? new Uint8Array(0) : undefined;
   let mono = false;
@@ -214,8 +244,9 @@ async function* decodeWasm(
       const chunk = take(await decoder.flush());
       if (chunk) yield chunk;
     }
+    clean = true;
   } finally {
-    decoder.free();
+    await release(kind, decoder, clean);
   }
   if (frames === 0)
     throw new UserError(
