@@ -4,6 +4,7 @@ import type { Engine } from '../inference/engine.js';
 import { loadEngine } from '../inference/load-engine.js';
 import { parseArgsOptions, resolveServeConfig, settingsHelp } from '../server/config.js';
 import { startServer } from '../server/server.js';
+import { readTls } from '../server/tls.js';
 import { parseCommandLine } from './args.js';
 import { UserError } from './errors.js';
 
@@ -11,7 +12,8 @@ const HELP = `usage: emostream serve [options]
 
 Serves a model over WebSocket (protocol v1, docs/protocol.md): publish audio to
 ws://HOST:PORT/v1/stream, follow a session at ws://HOST:PORT/v1/subscribe/<session>;
-the demo page is at http://HOST:PORT/, health at /healthz, Prometheus metrics at /metrics.
+the demo page is at http://HOST:PORT/, health at /healthz, Prometheus metrics at /metrics
+(https:// and wss:// with --tls-cert and --tls-key).
 Logs are JSON lines (pino) on stderr. SIGTERM/SIGINT flush every session and exit 0; so does
 the death of npm/npx when they started the server (EMOSTREAM_PARENT_WATCH=0/1 overrides).
 
@@ -35,6 +37,7 @@ export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommandLine(argv, parseArgsOptions(), HELP, false);
   if (!parsed) return 0;
   const cfg = resolveServeConfig(parsed.values as Record<string, string | string[] | undefined>);
+  const tls = cfg.tls ? readTls(cfg.tls) : undefined;
   const logger = pino({ level: cfg.logLevel, base: { pid: process.pid } }, pino.destination(2));
   // Loaded only with --bus: a lone node never loads the Redis client.
   const bus = cfg.bus
@@ -80,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
       logger,
       bus,
       history: cfg.history,
+      tls,
     });
   } catch (err) {
     await engine.dispose();

@@ -32,6 +32,13 @@ export interface ConnectOptions {
   token?: string;
   /** Connection timeout, ms. Default 10000. */
   timeoutMs?: number;
+  /**
+   * For wss:// to a server whose certificate no CA Node trusts has signed (e.g. self-signed): the
+   * PEM certificate(s) to trust, added to Node's. (NODE_EXTRA_CA_CERTS does the same process-wide.)
+   */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** false accepts any server certificate: the connection is encrypted but not authenticated. Default true. */
+  rejectUnauthorized?: boolean;
 }
 
 export type PublishOptions = ConnectOptions & Omit<StartMsg, 'type'>;
@@ -45,6 +52,16 @@ export function ofType<T extends ServerMessage['type']>(type: T): OperatorFuncti
 export function ofChannel<T extends ServerMessage>(channel: number): OperatorFunction<T, Extract<T, { channel: number }>> {
   return filter((m): m is Extract<T, { channel: number }> => 'channel' in m && m.channel === channel);
 }
+
+/** Node's codes for a server certificate that does not chain to a trusted CA or does not name the host. */
+const UNTRUSTED_CERT = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 function endpoint(base: string, path: string): string {
   let u: URL;
@@ -74,6 +91,8 @@ function open(url: string, opts: ConnectOptions, into: Subject<ServerMessage>): 
   const ws = new WebSocket(url, encoding === 'proto' ? SUBPROTOCOL_PROTO : SUBPROTOCOL_JSON, {
     headers,
     handshakeTimeout: opts.timeoutMs ?? 10000,
+    ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+    ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
   });
   let fatal: ErrorMsg | undefined;
   ws.on('message', (data, isBinary) => {
@@ -97,6 +116,13 @@ function open(url: string, opts: ConnectOptions, into: Subject<ServerMessage>): 
         reject(new UserError('server_unreachable', `cannot connect to ${where}: connection refused (is 'emostream serve' running there?)`));
       else if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN')
         reject(new UserError('server_unreachable', `cannot connect to ${where}: unknown host`));
+      else if (err.code !== undefined && UNTRUSTED_CERT.has(err.code))
+        reject(
+          new UserError(
+            'server_untrusted',
+            `cannot connect to ${where}: its TLS certificate is not trusted (${err.message}); pass its CA certificate (ca, or NODE_EXTRA_CA_CERTS)`,
+          ),
+        );
       else reject(new UserError('server_unreachable', `cannot connect to ${where}: ${err.message}`));
     };
     const onOpen = () => {
@@ -168,7 +194,7 @@ export class Publisher {
 
   /** Connects to /v1/stream, sends `start` and resolves once the server is `ready`. */
   static async connect(opts: PublishOptions): Promise<Publisher> {
-    const { url, encoding, token, timeoutMs, ...start } = opts;
+    const { url, encoding, token, timeoutMs, ca, rejectUnauthorized, ...start } = opts;
     const subject = new ReplaySubject<ServerMessage>(REPLAY);
     let ready: ReadyMsg | undefined;
     const buffered = new Subject<ServerMessage>();
@@ -196,7 +222,7 @@ export class Publisher {
       });
     });
     got.catch(() => {}); // handled below; `open` may fail first
-    const ws = await open(endpoint(url ?? DEFAULT_URL, '/v1/stream'), { encoding, token, timeoutMs }, buffered);
+    const ws = await open(endpoint(url ?? DEFAULT_URL, '/v1/stream'), { encoding, token, timeoutMs, ca, rejectUnauthorized }, buffered);
     socket = ws;
     const codec = clientCodec(encoding ?? 'json');
     ws.send(codec.encode({ type: 'start', ...start } as StartMsg));

@@ -25,6 +25,8 @@ export interface ServeConfig {
   history: HistoryLimits;
   /** `--engine remote`: batches go to `emostream infer-worker` processes on the bus. */
   remote: RemoteConfig | undefined;
+  /** PEM files for https + wss (src/server/tls.ts reads them); undefined = plain http + ws. */
+  tls: { certFile: string; keyFile: string } | undefined;
 }
 
 export interface RemoteConfig {
@@ -55,6 +57,14 @@ interface Setting {
 export const SETTINGS: Setting[] = [
   { flag: 'host', env: 'EMOSTREAM_HOST', kind: 'string', def: '127.0.0.1', help: 'address to listen on (0.0.0.0 for every interface)' },
   { flag: 'port', env: 'EMOSTREAM_PORT', kind: 'int', def: '8080', min: 0, max: 65535, help: 'TCP port (0 = any free port)' },
+  {
+    flag: 'tls-cert',
+    env: 'EMOSTREAM_TLS_CERT',
+    kind: 'string',
+    def: '',
+    help: 'PEM certificate (chain) file: serve https:// and wss:// (needs --tls-key)',
+  },
+  { flag: 'tls-key', env: 'EMOSTREAM_TLS_KEY', kind: 'string', def: '', help: "PEM private key file of --tls-cert's certificate" },
   { flag: 'model', env: 'EMOSTREAM_MODEL', kind: 'string', def: 'models/basic-4', help: 'model directory' },
   {
     flag: 'engine',
@@ -368,6 +378,10 @@ export function resolveServeConfig(
   };
   if (limits.sendHardLimit < limits.sendSoftLimit)
     throw new UserError('bad_config', '--send-hard-limit must not be below --send-soft-limit');
+  const certFile = v['tls-cert'] as string | undefined;
+  const keyFile = v['tls-key'] as string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new UserError('bad_config', '--tls-cert and --tls-key go together: give both (https + wss) or neither (http + ws)');
   return {
     host: v.host as string,
     port: v.port as number,
@@ -386,6 +400,7 @@ export function resolveServeConfig(
     bus: busConfig(v),
     history: { count: v['history-max'] as number, ageMs: v['history-ms'] as number },
     remote: remote ? { deadlineMs: v['remote-deadline-ms'] as number, fallback } : undefined,
+    tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
   };
 }
 

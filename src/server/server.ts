@@ -1,6 +1,7 @@
 // The WebSocket server: upgrades, connection lifecycles, the session registry and the
 // shared batcher. Per-session processing lives in session.ts; sending limits in outbox.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
@@ -110,6 +111,8 @@ export interface ServerOptions {
   bus?: SessionBus;
   /** What a late subscriber gets of a session's past. */
   history?: HistoryLimits;
+  /** A PEM certificate (chain) and its private key: serve https:// and wss:// instead of http:// and ws://. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** Longest a bus may take to register a session before its start fails with bus_unavailable, ms. */
@@ -175,7 +178,12 @@ export class EmostreamServer {
       },
       onQueueWait: (ms) => this.metrics.queueWait.observe(ms / 1000),
     });
-    this.http = createServer((req, res) => this.route(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.route(req, res);
+    // https.Server is a tls.Server, not an http.Server, but shares every part of it used here
+    // ('connection' still reports the TCP socket, before the TLS handshake).
+    this.http = opts.tls
+      ? (createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) as unknown as Server)
+      : createServer(handler);
     this.wss = new WebSocketServer({
       noServer: true,
       // Checked against each frame header (and the running total of a fragmented message), so an
@@ -228,7 +236,7 @@ export class EmostreamServer {
     });
     const port = (this.http.address() as AddressInfo).port;
     const shown = host.includes(':') ? `[${host}]` : host;
-    return { host, port, url: `http://${shown}:${port}/` };
+    return { host, port, url: `${this.opts.tls ? 'https' : 'http'}://${shown}:${port}/` };
   }
 
   /** Open sessions' ids. */
