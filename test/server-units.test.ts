@@ -317,7 +317,7 @@ Set_('start defaults and validation', () => {
   assert.is(s.minWindowMs, undefined);
   assert.is(s.posteriors, true);
   assert.equal(s.smoothing, DEFAULT_SMOOTHING);
-  assert.match(s.session, /^[0-9a-f]{8}$/);
+  assert.match(s.session, /^[A-Za-z0-9_-]{22}$/, '128 random bits'); // issue #14, 4: was 8 hex digits (32 bits)
   const t = resolveStart({
     type: 'start',
     session: 'call-42',
@@ -342,7 +342,7 @@ Set_('serve config: flags over environment over defaults', () => {
     [d.host, d.port, d.model, d.engine, d.batch.maxBatch, d.batch.maxWaitMs],
     ['127.0.0.1', 8080, 'models/basic-4', undefined, 8, 0],
   );
-  assert.equal(d.auth, { publishTokens: [], subscribeTokens: [], origins: [] });
+  assert.equal(d.auth, { publishTokens: [], subscribeTokens: [], origins: [], metricsTokens: [] });
   const e = resolveServeConfig(
     { port: '9000' },
     { EMOSTREAM_PORT: '7000', EMOSTREAM_MAX_BATCH: '4', EMOSTREAM_PUBLISH_TOKENS: 'a, b', EMOSTREAM_ENGINE: 'onnx' },

@@ -143,6 +143,26 @@ function open(url: string, opts: ConnectOptions, into: Subject<ServerMessage>): 
       });
       resolve(ws);
     };
+    // A refusal at the handshake (401/403/429/503) carries `code: message` in its body.
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        if (body.length < 4096) body += d;
+      });
+      res.on('end', () => {
+        ws.off('open', onOpen);
+        ws.off('error', onError);
+        ws.on('error', () => {});
+        ws.terminate();
+        const m = /^([a-z_]+): (.+)$/s.exec(body.trim());
+        reject(
+          m
+            ? new UserError(m[1], m[2])
+            : new UserError('server_refused', `the server refused the connection (HTTP ${res.statusCode ?? '?'})`),
+        );
+      });
+    });
     ws.once('error', onError);
     ws.once('open', onOpen);
   });
@@ -279,7 +299,8 @@ export interface SubscribeOptions extends ConnectOptions {
   onReconnect?(attempt: number, delayMs: number, reason: UserError): void;
 }
 
-const RETRYABLE = new Set(['server_unreachable', 'connection_lost']);
+// A full server (too_many_connections, 503/429 at the handshake) may have room again later.
+const RETRYABLE = new Set(['server_unreachable', 'connection_lost', 'too_many_connections', 'server_refused']);
 
 /**
  * A session's messages: cold, one connection per subscription. Completes when the session

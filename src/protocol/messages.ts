@@ -55,6 +55,8 @@ export interface ReadyMsg {
   windowMs: number;
   hopMs: number;
   backend: string;
+  /** To the publisher, when the server has tokens: subscribes to this session only. */
+  subscribeToken?: string;
 }
 export interface PosteriorMsg {
   type: 'posterior';

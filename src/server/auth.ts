@@ -13,6 +13,8 @@ export interface AuthConfig {
   subscribeTokens: readonly string[];
   /** Allowed Origin header values (e.g. "https://app.example.com"); empty = any origin. */
   origins: readonly string[];
+  /** Tokens for /metrics and /healthz's details; none = both public. */
+  metricsTokens?: readonly string[];
 }
 
 export const NO_AUTH: AuthConfig = { publishTokens: [], subscribeTokens: [], origins: [] };
@@ -21,7 +23,7 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-function matches(token: string, list: readonly string[]): boolean {
+export function matches(token: string, list: readonly string[]): boolean {
   const d = digest(token);
   let hit = false;
   for (const t of list) hit = timingSafeEqual(d, digest(t)) || hit; // no early exit: constant time per list
@@ -37,13 +39,34 @@ export function tokenOf(req: IncomingMessage, url: URL): string | undefined {
   return url.searchParams.get('token') ?? undefined;
 }
 
-/** Throws a UserError (unauthorized, bad_token, forbidden, origin_not_allowed) when the request may not proceed. */
-export function authorize(cfg: AuthConfig, req: IncomingMessage, url: URL, scope: Scope): void {
+/** Whether this request may read /metrics and /healthz's details. */
+export function statsAllowed(cfg: AuthConfig, req: IncomingMessage, url: URL): boolean {
+  const list = cfg.metricsTokens ?? [];
+  if (list.length === 0) return true;
+  const token = tokenOf(req, url);
+  return token !== undefined && matches(token, list);
+}
+
+/** Whether the server asks for tokens at all. */
+export function authOn(cfg: AuthConfig): boolean {
+  return cfg.publishTokens.length > 0 || cfg.subscribeTokens.length > 0;
+}
+
+/** The HTTP status that refuses a request for an authorize() error code. */
+export function refusalStatus(code: string): 401 | 403 {
+  return code === 'unauthorized' || code === 'bad_token' ? 401 : 403;
+}
+
+/**
+ * Throws a UserError (unauthorized, bad_token, forbidden, origin_not_allowed) when the request may
+ * not proceed. `sessionGrant` accepts a session's own subscribe token (subscribe scope only).
+ */
+export function authorize(cfg: AuthConfig, req: IncomingMessage, url: URL, scope: Scope, sessionGrant?: (token: string) => boolean): void {
   const origin = req.headers.origin;
   if (cfg.origins.length > 0 && origin !== undefined && !cfg.origins.includes(origin)) {
     throw new UserError('origin_not_allowed', `origin ${origin} is not allowed to connect to this server`);
   }
-  if (cfg.publishTokens.length === 0 && cfg.subscribeTokens.length === 0) return;
+  if (!authOn(cfg)) return;
   const token = tokenOf(req, url);
   if (token === undefined) {
     throw new UserError(
@@ -56,5 +79,6 @@ export function authorize(cfg: AuthConfig, req: IncomingMessage, url: URL, scope
     if (scope === 'subscribe') return;
     throw new UserError('forbidden', 'this token may only subscribe, not publish');
   }
+  if (scope === 'subscribe' && sessionGrant?.(token)) return;
   throw new UserError('bad_token', 'the token is not valid for this server');
 }

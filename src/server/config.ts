@@ -240,6 +240,13 @@ export const SETTINGS: Setting[] = [
   },
   { flag: 'subscribe-token', env: 'EMOSTREAM_SUBSCRIBE_TOKENS', kind: 'list', def: '', help: 'token allowed to subscribe only' },
   {
+    flag: 'metrics-token',
+    env: 'EMOSTREAM_METRICS_TOKENS',
+    kind: 'list',
+    def: '',
+    help: 'token for /metrics and the details of /healthz: when set, /metrics needs it and /healthz shows others only its status',
+  },
+  {
     flag: 'origin',
     env: 'EMOSTREAM_ORIGINS',
     kind: 'list',
@@ -395,6 +402,7 @@ export function resolveServeConfig(
       publishTokens: v['publish-token'] as string[],
       subscribeTokens: v['subscribe-token'] as string[],
       origins: v.origin as string[],
+      metricsTokens: v['metrics-token'] as string[],
     },
     logLevel: v['log-level'] as string,
     bus: busConfig(v),

@@ -13,11 +13,11 @@ const DEMO_FILES: Record<string, [string, string]> = {
 
 export interface Health {
   status: 'ok' | 'shutting_down';
-  model: string;
-  backend: string;
+  model?: string;
+  backend?: string;
   /** ONNX Runtime's execution provider (cpu, webgpu, cuda); absent for tfjs. */
   provider?: string;
-  sessions: number;
+  sessions?: number;
   /** The message bus's counters, when the server shares sessions through one. */
   bus?: object;
   /** The engine's own counters, when it has any (a remote engine). */
@@ -28,6 +28,8 @@ export interface HttpContext {
   health(): Health;
   metrics(): Promise<string>;
   metricsType: string;
+  /** Whether the request may see /metrics and the details of /healthz (a metrics token). */
+  statsAllowed(req: IncomingMessage, url: URL): boolean;
   log: Logger;
 }
 
@@ -51,9 +53,14 @@ export async function handleHttp(req: IncomingMessage, res: ServerResponse, ctx:
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'text/plain', 'method not allowed\n');
     if (url.pathname === '/healthz') {
       const h = ctx.health();
-      return reply(res, h.status === 'ok' ? 200 : 503, 'application/json', JSON.stringify(h) + '\n');
+      const body = ctx.statsAllowed(req, url) ? h : { status: h.status };
+      return reply(res, h.status === 'ok' ? 200 : 503, 'application/json', JSON.stringify(body) + '\n');
     }
-    if (url.pathname === '/metrics') return reply(res, 200, ctx.metricsType, await ctx.metrics());
+    if (url.pathname === '/metrics') {
+      if (!ctx.statsAllowed(req, url))
+        return reply(res, 401, 'text/plain', 'unauthorized: /metrics needs the metrics token (Authorization: Bearer <token> or ?token=)\n');
+      return reply(res, 200, ctx.metricsType, await ctx.metrics());
+    }
     const file = DEMO_FILES[url.pathname];
     if (file) return reply(res, 200, file[1], await readFile(new URL(file[0], DEMO_DIR)));
     if (url.pathname.startsWith('/v1/'))

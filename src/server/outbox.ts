@@ -35,7 +35,7 @@ export class Outbox {
     private readonly ws: WebSocket,
     readonly codec: Codec<ServerMessage, ClientMessage>,
     private readonly limits: OutboxLimits,
-    private readonly hooks: { onShed?(): void; onSlow?(): void; onError?(code: string): void } = {},
+    private readonly hooks: { onShed?(): void; onSlow?(): void; onError?(code: string): void; onReady?(): void } = {},
   ) {}
 
   get open(): boolean {
@@ -84,6 +84,7 @@ export class Outbox {
 
   private write(msg: ServerMessage): void {
     if (msg.type === 'error') this.hooks.onError?.(msg.code);
+    else if (msg.type === 'ready') this.hooks.onReady?.();
     this.ws.send(this.codec.encode(msg));
   }
 

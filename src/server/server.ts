@@ -2,6 +2,7 @@
 // shared batcher. Per-session processing lives in session.ts; sending limits in outbox.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
@@ -11,7 +12,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Feed, HistoryLimits, SessionBus } from '../bus/types.js';
 import { UserError } from '../errors.js';
 import type { Engine } from '../inference/engine.js';
-import { authorize, NO_AUTH, type AuthConfig, type Scope } from './auth.js';
+import { authOn, authorize, matches, NO_AUTH, refusalStatus, statsAllowed, type AuthConfig, type Scope } from './auth.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
 import { DEFAULT_HISTORY, SessionHistory } from './history.js';
 import { handleHttp, requestUrl } from './http.js';
@@ -19,6 +20,7 @@ import { serverCodec } from '../protocol/codec.js';
 import { SUBPROTOCOL_JSON, SUBPROTOCOL_PROTO, type ClientMessage, type Encoding } from '../protocol/messages.js';
 import { ServerMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
+import { MissThrottle } from './throttle.js';
 import { Session } from './session.js';
 import { isSessionId, parseWait, resolveStart } from './settings.js';
 
@@ -124,6 +126,35 @@ interface Entry {
   subscribers: Set<Outbox>;
   history: SessionHistory;
   startedAt: number;
+  /** With auth on: the token that subscribes to this session only (sent in the publisher's ready). */
+  subscribeToken?: string;
+}
+
+/** Subscriptions an address may try at once, and regains per second, that find no session. */
+export const UNKNOWN_SESSION_BURST = 10;
+export const UNKNOWN_SESSION_PER_S = 1;
+
+const STATUS_TEXT: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
+
+/** Answers an upgrade request with an HTTP error whose body is `code: message`. */
+function refuse(socket: Duplex, status: number, code: string, message: string, headers: string[] = []): void {
+  const body = `${code}: ${message}\n`;
+  socket.end(
+    [
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`,
+      'Connection: close',
+      ...headers,
+      'Content-Type: text/plain; charset=utf-8',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ].join('\r\n'),
+  );
 }
 
 function decodeSegment(s: string): string {
@@ -147,6 +178,7 @@ export class EmostreamServer {
   /** Open connections (and upgrades under way) per remote address. */
   private readonly perAddress = new Map<string, number>();
   private readonly auth: AuthConfig;
+  private readonly misses = new MissThrottle(UNKNOWN_SESSION_BURST, UNKNOWN_SESSION_PER_S);
   /** Subscribers waiting (?wait=) for a session of this process to start, by session id. */
   private readonly waiting = new Map<string, Set<(entry: Entry) => void>>();
   private closing: Promise<void> | undefined;
@@ -285,6 +317,7 @@ export class EmostreamServer {
       }),
       metrics: () => this.metrics.render(),
       metricsType: this.metrics.contentType,
+      statsAllowed: (r, u) => statsAllowed(this.auth, r, u),
       log: this.log,
     });
   }
@@ -339,13 +372,30 @@ export class EmostreamServer {
     const fromHere = this.perAddress.get(address) ?? 0;
     const full = this.sockets.size >= this.limits.maxConnections;
     if (full || fromHere >= this.limits.maxConnectionsPerAddress) {
-      const [status, what] = full ? ['503 Service Unavailable', 'server'] : ['429 Too Many Requests', 'address'];
       this.metrics.errors.inc({ code: 'too_many_connections' });
-      const body = `too_many_connections: the ${what} connection limit is reached\n`;
-      socket.end(
-        `HTTP/1.1 ${status}\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-      );
-      return;
+      const what = full ? 'server' : 'address';
+      return refuse(socket, full ? 503 : 429, 'too_many_connections', `the ${what} connection limit is reached`, ['Retry-After: 5']);
+    }
+    const scope: Scope = sub ? 'subscribe' : 'publish';
+    const subscribeTo = sub ? decodeSegment(sub[1]) : undefined;
+    // Tokens are checked here, so a refused client never gets a WebSocket (401/403, not 101).
+    try {
+      authorize(this.auth, req, url, scope, subscribeTo === undefined ? undefined : (t) => this.sessionGrant(subscribeTo, t));
+    } catch (err) {
+      const e = err as UserError;
+      this.log.info({ code: e.code, scope }, 'connection refused');
+      this.metrics.errors.inc({ code: e.code });
+      const status = refusalStatus(e.code);
+      return refuse(socket, status, e.code, e.message, status === 401 ? ['WWW-Authenticate: Bearer'] : []);
+    }
+    // Every subscription takes one of its address's attempts, given back when it finds its
+    // session: guessing ids is throttled, watching sessions is not.
+    if (subscribeTo !== undefined && !this.misses.take(address)) {
+      this.metrics.errors.inc({ code: 'too_many_unknown_sessions' });
+      const wait = this.misses.retryAfter(address);
+      return refuse(socket, 429, 'too_many_unknown_sessions', `too many subscriptions to sessions that do not exist: retry in ${wait} s`, [
+        `Retry-After: ${wait}`,
+      ]);
     }
     this.perAddress.set(address, fromHere + 1);
     let counted = true;
@@ -366,28 +416,26 @@ export class EmostreamServer {
       });
       const offered = String(req.headers['sec-websocket-protocol'] ?? '').trim();
       const encoding: Encoding = ws.protocol === SUBPROTOCOL_PROTO ? 'proto' : 'json';
-      const out = this.outbox(ws, encoding);
+      const out = this.outbox(ws, encoding, sub ? () => this.misses.refund(address) : undefined);
       this.codedReceiveErrors(ws, out);
-      const scope: Scope = sub ? 'subscribe' : 'publish';
       this.metrics.connections.inc({ endpoint: scope === 'publish' ? 'stream' : 'subscribe' });
       ws.on('error', (err) => this.log.debug({ err: err.message }, 'websocket error'));
       if (offered && !ws.protocol) {
         return out.fatal('unsupported_protocol', `unsupported subprotocol '${offered}' (use ${SUBPROTOCOL_JSON} or ${SUBPROTOCOL_PROTO})`);
       }
-      try {
-        authorize(this.auth, req, url, scope);
-      } catch (err) {
-        const e = err as UserError;
-        this.log.info({ code: e.code, scope }, 'connection refused');
-        return out.fatal(e.code, e.message);
-      }
       this.heartbeat(ws);
-      if (sub) this.subscriber(ws, out, decodeSegment(sub[1]), url);
+      if (subscribeTo !== undefined) this.subscriber(ws, out, subscribeTo, url);
       else this.publisher(ws, out);
     });
   }
 
-  private outbox(ws: WebSocket, encoding: Encoding): Outbox {
+  /** Whether `token` is the subscribe token of session `id` (published by this process). */
+  private sessionGrant(id: string, token: string): boolean {
+    const own = this.sessions.get(id)?.subscribeToken;
+    return own !== undefined && matches(token, [own]);
+  }
+
+  private outbox(ws: WebSocket, encoding: Encoding, onReady?: () => void): Outbox {
     return new Outbox(
       ws,
       serverCodec(encoding),
@@ -396,6 +444,7 @@ export class EmostreamServer {
         onShed: () => this.metrics.shed.inc(),
         onSlow: () => this.metrics.slowConsumers.inc(),
         onError: (code) => this.metrics.errors.inc({ code }),
+        onReady,
       },
     );
   }
@@ -658,6 +707,7 @@ export class EmostreamServer {
       subscribers: new Set(),
       history: new SessionHistory(this.opts.history ?? DEFAULT_HISTORY),
       startedAt: Date.now(),
+      subscribeToken: authOn(this.auth) ? randomBytes(16).toString('base64url') : undefined,
     };
     session.onPressure = (paused) => {
       if (paused) {
@@ -668,7 +718,7 @@ export class EmostreamServer {
     };
     this.sessions.set(settings.session, entry);
     this.metrics.sessionsStarted.inc();
-    out.send(session.ready);
+    out.send(entry.subscribeToken ? { ...session.ready, subscribeToken: entry.subscribeToken } : session.ready);
     const waiting = this.waiting.get(session.id);
     this.waiting.delete(session.id);
     waiting?.forEach((attach) => attach(entry));

@@ -1,6 +1,6 @@
 // A `start` message → validated audio format and session settings, with the documented
 // defaults (docs/protocol.md). Every problem is a UserError with a protocol error code.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { onFrameGrid } from '../dsp/stream-front-end.js';
 import { FRAME_MS } from '../dsp/types.js';
@@ -81,7 +81,8 @@ export function resolveStart(msg: StartMsg): SessionSettings {
   if (!Number.isInteger(a.channels) || a.channels < 1 || a.channels > 8) {
     throw new UserError('unsupported_format', `unsupported channel count ${a.channels} (use 1..8)`);
   }
-  const session = msg.session ? msg.session : randomUUID().slice(0, 8);
+  // 128 random bits: an id the server picks cannot be guessed (it is what a viewer needs).
+  const session = msg.session ? msg.session : randomBytes(16).toString('base64url');
   if (!isSessionId(session))
     throw new UserError('invalid_start', `session id must be 1..64 characters of A-Z a-z 0-9 _ . -, got '${session}'`);
   const channelMode = msg.channelMode ?? 'mix';
