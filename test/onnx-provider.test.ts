@@ -23,21 +23,25 @@ function manifest(name: string, library: string): string {
   return p;
 }
 
-test('Vulkan drivers: SwiftShader and lavapipe are software, a vendor driver is hardware, none is none', () => {
+test('Vulkan drivers: SwiftShader and lavapipe are software, a vendor driver with a GPU is hardware, none is none', () => {
+  const gpu = ['/dev/dri/renderD128'];
   const sw = manifest('vk_swiftshader_icd.json', './libvk_swiftshader.so');
   const lvp = manifest('lvp_icd.x86_64.json', '/usr/lib/x86_64-linux-gnu/libvulkan_lvp.so');
   const nv = manifest('nvidia_icd.json', 'libGLX_nvidia.so.0');
-  const a = vulkanDrivers({ VK_ICD_FILENAMES: `${sw}:${lvp}` });
+  const a = vulkanDrivers({ VK_ICD_FILENAMES: `${sw}:${lvp}` }, gpu);
   assert.is(a.adapter, 'software');
   assert.equal(a.softwareNames, ['SwiftShader', 'lavapipe']);
-  assert.is(vulkanDrivers({ VK_DRIVER_FILES: `${sw}:${nv}` }).adapter, 'hardware');
-  assert.is(vulkanDrivers({ VK_ICD_FILENAMES: join(tmp, 'missing.json') }).adapter, 'none');
+  assert.is(vulkanDrivers({ VK_DRIVER_FILES: `${sw}:${nv}` }, ['/dev/nvidia0']).adapter, 'hardware');
+  // mesa-vulkan-drivers installs the radeon/intel ICDs on machines without those GPUs.
+  assert.is(vulkanDrivers({ VK_DRIVER_FILES: `${sw}:${nv}` }, []).adapter, 'software');
+  assert.is(vulkanDrivers({ VK_DRIVER_FILES: nv }, []).adapter, 'none');
+  assert.is(vulkanDrivers({ VK_ICD_FILENAMES: join(tmp, 'missing.json') }, gpu).adapter, 'none');
   // A directory of manifests, as the loader's search path holds them.
   const dir = join(tmp, 'icd.d');
   mkdirSync(dir);
   writeFileSync(join(dir, 'radeon_icd.x86_64.json'), JSON.stringify({ ICD: { library_path: 'libvulkan_radeon.so' } }));
   writeFileSync(join(dir, 'broken.json'), '{');
-  const d = vulkanDrivers({ VK_ICD_FILENAMES: dir });
+  const d = vulkanDrivers({ VK_ICD_FILENAMES: dir }, gpu);
   assert.is(d.adapter, 'hardware');
   assert.is(d.drivers.length, 1);
 });

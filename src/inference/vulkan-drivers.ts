@@ -2,8 +2,10 @@
 // way the Vulkan loader finds them: the ICD manifests it would load. ONNX Runtime for Node does
 // not report the adapter it picked, and a software rasteriser (SwiftShader, lavapipe) runs the
 // model correctly but far slower than the CPU provider, so `--provider auto` must know before
-// it spends a start-up on it. Dawn asks for the high-performance adapter, so where any hardware
-// driver is present it is the one used; only when every driver is software is the adapter one.
+// it spends a start-up on it. Dawn asks for the high-performance adapter, so where a hardware
+// driver has a GPU to drive it is the one used. A hardware driver without a GPU device node
+// (Mesa's radeon/intel ICDs come with mesa-vulkan-drivers on machines without those GPUs) does
+// not count.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -17,7 +19,7 @@ export interface VulkanDriver {
 
 export interface VulkanDrivers {
   drivers: VulkanDriver[];
-  /** 'hardware': at least one GPU driver; 'software': only CPU rasterisers; 'none': no driver. */
+  /** 'hardware': a GPU driver and a GPU device node; 'software': only CPU rasterisers; 'none': neither. */
   adapter: 'hardware' | 'software' | 'none';
   /** Short names of the software drivers, e.g. "SwiftShader". */
   softwareNames: string[];
@@ -62,7 +64,21 @@ function manifestPaths(env: NodeJS.ProcessEnv): string[] {
   return [...added, ...new Set(dirs)].flatMap(manifestsIn);
 }
 
-export function vulkanDrivers(env: NodeJS.ProcessEnv = process.env): VulkanDrivers {
+/** GPU device nodes: the DRM render nodes Mesa's drivers open, NVIDIA's /dev/nvidiaN. */
+export function gpuDeviceNodes(): string[] {
+  const list = (dir: string, re: RegExp) => {
+    try {
+      return readdirSync(dir)
+        .filter((f) => re.test(f))
+        .map((f) => join(dir, f));
+    } catch {
+      return [];
+    }
+  };
+  return [...list('/dev/dri', /^renderD\d+$/), ...list('/dev', /^nvidia\d+$/)];
+}
+
+export function vulkanDrivers(env: NodeJS.ProcessEnv = process.env, devices: readonly string[] = gpuDeviceNodes()): VulkanDrivers {
   const drivers: VulkanDriver[] = [];
   for (const manifest of manifestPaths(env)) {
     let library: string;
@@ -83,6 +99,7 @@ export function vulkanDrivers(env: NodeJS.ProcessEnv = process.env): VulkanDrive
         .map((d) => SOFTWARE.find(([re]) => re.test(basename(d.library)) || re.test(basename(d.manifest)))![1]),
     ),
   ];
-  const adapter = drivers.some((d) => !d.software) ? 'hardware' : drivers.length > 0 ? 'software' : 'none';
+  const hardware = drivers.some((d) => !d.software) && devices.length > 0;
+  const adapter = hardware ? 'hardware' : drivers.some((d) => d.software) ? 'software' : 'none';
   return { drivers, adapter, softwareNames };
 }
