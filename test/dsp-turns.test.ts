@@ -4,7 +4,7 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { StreamFrontEnd, type PlacedTurn } from '../src/dsp/stream-front-end.js';
+import { StreamFrontEnd, type PlacedTurn, type PlacedWindow } from '../src/dsp/stream-front-end.js';
 import { utteranceWindows } from '../src/dsp/utterance.js';
 import type { AudioChunk } from '../src/ingest/types.js';
 import { randomPieces, rng } from './fixtures/wavgen.js';
@@ -97,3 +97,29 @@ test('a short pause inside one large chunk still gives both turns', async () => 
 });
 
 test.run();
+
+test("each window knows its turn and holds only that turn's speech", async () => {
+  const x = signal(7, [
+    [1, 2.5],
+    [4, 5.5],
+  ]);
+  const fe = new StreamFrontEnd({
+    format: { sampleRate: 16000, channels: 1 },
+    hopMs: 500,
+    minWindowMs: 1000,
+    vad: { thresholdDb: 9, minDbfs: -55 },
+  });
+  const items = await lastValueFrom(fe.segment(from([{ format: { sampleRate: 16000, channels: 1 }, samples: x }])).pipe(toArray()));
+  const at = (endMs: number) => items.find((i): i is PlacedWindow => i.kind === 'window' && i.endMs === endMs)!;
+  const near = (got: number | undefined, want: number, tol = 40) =>
+    assert.ok(got !== undefined && Math.abs(got - want) <= tol, `${got} vs ${want}`);
+  assert.is(at(1000).turnStartMs, undefined, 'no speech yet, no turn');
+  assert.is(at(1000).turnSpeechMs, 0);
+  // Early window [0, 1.5 s): half a second of turn 1, though it is a 1.5 s window.
+  near(at(1500).turnStartMs, 1000);
+  near(at(1500).turnSpeechMs, 500);
+  // [2, 5 s): turn 2's first second only, not turn 1's last half second (and its hangover).
+  near(at(5000).turnStartMs, 4000);
+  near(at(5000).turnSpeechMs, 1000);
+  assert.ok(at(5000).speech * 3000 > at(5000).turnSpeechMs + 400, 'the window holds more speech than its turn’s');
+});

@@ -10,7 +10,8 @@ import { EmotionStateMachine } from '../src/server/hysteresis.js';
 import type { ServerMessage } from '../src/protocol/messages.js';
 import { Outbox } from '../src/server/outbox.js';
 import { DEFAULT_SMOOTHING, resolveStart } from '../src/server/settings.js';
-import { PosteriorSmoother } from '../src/server/smoothing.js';
+import { PosteriorSmoother, SpeechVoter } from '../src/server/smoothing.js';
+import { Track } from '../src/server/track.js';
 import { EnergyVad } from '../src/dsp/vad.js';
 import { TestEngine } from './helpers/server-engine.js';
 
@@ -43,6 +44,47 @@ Smooth('τ = 0 disables it; reset forgets', () => {
   r.reset();
   assert.equal([...r.update([0, 1], 100)], [0, 1]);
   assert.throws(() => new PosteriorSmoother(-1));
+});
+Smooth('speech votes: a window weighs the turn speech it holds; silence does not vote', () => {
+  const v = new SpeechVoter({ timeConstantMs: 1e9, minSpeechMs: 0 }); // no fading: a plain weighted mean
+  assert.equal([...v.vote([1, 0], 300, 1000)!], [1, 0]);
+  assert.equal([...v.vote([0, 1], 0, 1500)!], [1, 0], "a window with none of the turn's speech changes nothing");
+  const out = v.vote([0, 1], 900, 2000)!;
+  assert.ok(close(out[0], 0.25, 1e-6) && close(out[1], 0.75, 1e-6), `300 ms for one label, 900 ms for the other: ${[...out]}`);
+  v.reset();
+  assert.equal([...v.vote([0.2, 0.8], 100, 2500)!], [0.2, 0.8], 'a new turn starts from nothing');
+});
+Smooth("speech votes: no result until one window has held enough of the turn's speech", () => {
+  const v = new SpeechVoter({ timeConstantMs: 500, minSpeechMs: 1000 });
+  assert.is(v.vote([0, 1], 400, 1000), undefined, 'an early window with 400 ms of speech decides nothing');
+  assert.is(v.vote([0, 1], 900, 1500), undefined);
+  const out = v.vote([1, 0], 1400, 2000)!;
+  assert.ok(out[0] > 0.5, 'then the votes so far, the larger and newer counting more');
+  v.reset();
+  assert.is(v.vote([1, 0], 900, 3000), undefined, 'and again after a reset');
+});
+Smooth('a track: a new turn restarts the votes; a silent window ends the emotion and does not vote', () => {
+  const settings = resolveStart({
+    type: 'start',
+    audio: { sampleRate: 16000, encoding: 'f32le', channels: 1 },
+    smoothing: { timeConstantMs: 60000, margin: 0.1, dwellMs: 0, firstEventSpeechMs: 500 },
+  });
+  const t = new Track(0, settings, ['a', 'b'], () => {});
+  const w = (endMs: number, turnStartMs: number | undefined, turnSpeechMs: number, speech = 0.5) => ({
+    endMs,
+    speech,
+    turnStartMs,
+    turnSpeechMs,
+  });
+  assert.is(t.window([0.99, 0.01], w(1000, 800, 200)), undefined, 'mostly-silent early window: waits for speech');
+  const start = t.window([0.1, 0.9], w(1500, 800, 700))!;
+  const f = Math.exp(-500 / 60000); // the earlier vote has faded a little
+  assert.equal([start.kind, start.label, start.atMs, start.channel], ['start', 'b', 1500, 0]);
+  assert.ok(close(start.confidence, (0.9 * 700 + 0.01 * 200 * f) / (700 + 200 * f), 1e-9), `weighted by speech: ${start.confidence}`);
+  // Turn 2 begins at 4000 ms: without a restart, turn 1's strong "b" votes would outweigh it.
+  assert.equal(t.window([0.8, 0.2], w(4600, 4000, 600))?.label, 'a');
+  assert.equal(t.window([0.5, 0.5], w(6000, 4000, 0, 0.1))?.kind, 'end', 'silence ends it');
+  assert.is(t.window([0.5, 0.5], w(6500, 4000, 0, 0.1)), undefined, 'and casts no vote');
 });
 Smooth.run();
 
@@ -325,11 +367,11 @@ Set_('start defaults and validation', () => {
     hopMs: 250,
     minWindowMs: 1000,
     posteriors: false,
-    smoothing: { margin: 0.2 },
+    smoothing: { margin: 0.3 },
   });
   assert.equal(
     [t.session, t.hopMs, t.minWindowMs, t.posteriors, t.smoothing.margin, t.smoothing.dwellMs],
-    ['call-42', 250, 1000, false, 0.2, 1000],
+    ['call-42', 250, 1000, false, 0.3, DEFAULT_SMOOTHING.dwellMs],
   );
   assert.throws(
     () => resolveStart({ type: 'start', audio: { sampleRate: 16000, encoding: 's16le', channels: 1 }, smoothing: { minSpeech: 2 } }),

@@ -53,6 +53,10 @@ export interface PlacedWindow {
   endMs: number;
   /** Fraction of the window's real frames that the VAD marked speech. */
   speech: number;
+  /** Start of the latest speech turn that began before the window's end (undefined: none yet), ms. */
+  turnStartMs: number | undefined;
+  /** Speech of that turn inside the window (speech frames from the turn's start on), ms. */
+  turnSpeechMs: number;
   /** Index (at the input rate, from the stream's start) of the input sample frame whose arrival
    *  completes this window: its last real feature frame needs it. */
   lastInputFrame: number;
@@ -70,6 +74,8 @@ export class StreamFrontEnd {
   private readonly turns: TurnCutter;
   private inputFrames = 0;
   private nextSeq = 0;
+  /** Frames where speech runs began, oldest first (those before the oldest window still placeable are dropped). */
+  private onsets: number[] = [];
 
   constructor(private readonly opts: StreamFrontEndOptions) {
     this.vad = new EnergyVad(opts.vad);
@@ -114,6 +120,7 @@ export class StreamFrontEnd {
 
   private speechEvents(ts: SpeechTransition[]): void {
     for (const t of ts) {
+      if (t.active) this.onsets.push(Math.round(t.atMs / FRAME_MS));
       this.turns.speech(t.active, t.atMs);
       this.opts.onSpeech?.(t);
     }
@@ -139,6 +146,13 @@ export class StreamFrontEnd {
     const first = frameOffset + w.startFrame;
     const end = frameOffset + w.endFrame;
     const speech = this.vad.speechFraction(first, end);
+    // The VAD runs ahead of the features: a run that began after this window's end is not its turn.
+    let onset: number | undefined;
+    for (const f of this.onsets) if (f < end) onset = f;
+    const from = onset === undefined ? end : Math.max(first, onset);
+    const turnSpeechMs = Math.round(this.vad.speechFraction(from, end) * (end - from)) * FRAME_MS;
+    // Onsets before this one cannot be any later window's turn.
+    if (onset !== undefined) this.onsets = this.onsets.filter((f) => f >= onset);
     // The window's last real frame ends at sample (endFrame − 1)·160 + 400 of the segment, at
     // 16 kHz; the same instant at the input rate, counted from the stream's start:
     const lastInputFrame = this.inputFrameOf(w.endFrame, inputOffset);
@@ -149,6 +163,8 @@ export class StreamFrontEnd {
       startMs: first * FRAME_MS,
       endMs: end * FRAME_MS,
       speech,
+      turnStartMs: onset === undefined ? undefined : onset * FRAME_MS,
+      turnSpeechMs,
       lastInputFrame,
       data: w.data,
     };

@@ -14,6 +14,7 @@ export interface SmoothingSettings {
   margin?: number;
   dwellMs?: number;
   minSpeech?: number;
+  firstEventSpeechMs?: number;
   vadThresholdDb?: number;
   vadMinDbfs?: number;
 }

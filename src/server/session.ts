@@ -42,6 +42,8 @@ interface PlacedWindow {
   startMs: number;
   endMs: number;
   speech: number;
+  turnStartMs: number | undefined;
+  turnSpeechMs: number;
   /** performance.now() when the window's last audio sample arrived. */
   arrivedAt: number;
   data: Float32Array | undefined;
@@ -353,7 +355,8 @@ export class Session {
 
   private arrived(w: FrontEndWindow, channel: number): PlacedWindow {
     const arrivedAt = this.arrivalOf(w.lastInputFrame);
-    return { channel, seq: w.seq, startMs: w.startMs, endMs: w.endMs, speech: w.speech, arrivedAt, data: w.data };
+    const { seq, startMs, endMs, speech, turnStartMs, turnSpeechMs, data } = w;
+    return { channel, seq, startMs, endMs, speech, turnStartMs, turnSpeechMs, arrivedAt, data };
   }
 
   private arrivedTurn(t: FrontEndTurn, channel: number): PlacedTurn {
@@ -462,7 +465,7 @@ export class Session {
       batchSize: o.batchSize,
       channel: w.channel,
     });
-    const ev = this.tracks[w.channel].window(o.probs, w.speech >= this.settings.smoothing.minSpeech, w.endMs);
+    const ev = this.tracks[w.channel].window(o.probs, w);
     if (ev) out.push(ev);
     return out;
   }

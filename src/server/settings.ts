@@ -22,10 +22,12 @@ export interface SessionSettings {
 
 export const DEFAULT_HOP_MS = 1000;
 export const DEFAULT_SMOOTHING: Required<SmoothingSettings> = {
-  timeConstantMs: 1500,
-  margin: 0.1,
-  dwellMs: 1000,
+  // Chosen by scripts/tune-events.ts on RAVDESS actors 1–12 (docs/results.md, "Emotion events").
+  timeConstantMs: 500,
+  margin: 0.2,
+  dwellMs: 500,
   minSpeech: 0.25,
+  firstEventSpeechMs: 1000,
   vadThresholdDb: 9,
   vadMinDbfs: -55,
 };
@@ -35,6 +37,7 @@ const SMOOTHING_RANGES: Record<keyof SmoothingSettings, [number, number]> = {
   margin: [0, 1],
   dwellMs: [0, 60000],
   minSpeech: [0, 1],
+  firstEventSpeechMs: [0, 3000],
   vadThresholdDb: [0, 60],
   vadMinDbfs: [-120, 0],
 };

@@ -5,12 +5,24 @@ import { StreamFrontEnd } from '../dsp/stream-front-end.js';
 import type { EmotionMsg, SpeechMsg } from '../protocol/messages.js';
 import { EmotionStateMachine, type EmotionEvent } from './hysteresis.js';
 import type { SessionSettings } from './settings.js';
-import { PosteriorSmoother } from './smoothing.js';
+import { SpeechVoter } from './smoothing.js';
+
+/** What the decisions need to know of a computed window. */
+export interface WindowSpeech {
+  endMs: number;
+  /** Fraction of the window's frames that are speech: below smoothing.minSpeech it is silence. */
+  speech: number;
+  /** The turn the window's end falls in, and that turn's speech inside the window (ms). */
+  turnStartMs: number | undefined;
+  turnSpeechMs: number;
+}
 
 export class Track {
   readonly frontEnd: StreamFrontEnd;
-  private readonly smoother: PosteriorSmoother;
+  private readonly voter: SpeechVoter;
+  private turnStartMs: number | undefined;
   private readonly emotions: EmotionStateMachine;
+  private readonly minSpeech: number;
 
   constructor(
     readonly channel: number,
@@ -26,15 +38,28 @@ export class Track {
       vad: { thresholdDb: settings.smoothing.vadThresholdDb, minDbfs: settings.smoothing.vadMinDbfs },
       onSpeech: (t) => onSpeech({ type: 'speech', active: t.active, atMs: t.atMs, channel }),
     });
-    this.smoother = new PosteriorSmoother(settings.smoothing.timeConstantMs);
+    this.voter = new SpeechVoter({ timeConstantMs: settings.smoothing.timeConstantMs, minSpeechMs: settings.smoothing.firstEventSpeechMs });
+    this.minSpeech = settings.smoothing.minSpeech;
     this.emotions = new EmotionStateMachine(labels, settings.smoothing);
   }
 
-  /** A computed window: smoothing and the state machine, if it holds enough speech to count. */
-  window(probs: ArrayLike<number>, isSpeech: boolean, endMs: number): EmotionMsg | undefined {
-    if (isSpeech) return this.event(this.emotions.speech(this.smoother.update(probs, endMs), endMs));
-    this.smoother.reset();
-    return this.event(this.emotions.silence(endMs));
+  /**
+   * A computed window. Silence (speech fraction under minSpeech) ends the emotion and does not
+   * vote; otherwise the window votes with the speech of its turn it holds, and votes restart
+   * with each turn. The state machine hears the result once the turn has had enough speech.
+   */
+  window(probs: ArrayLike<number>, w: WindowSpeech): EmotionMsg | undefined {
+    if (w.speech < this.minSpeech) {
+      this.voter.reset();
+      this.turnStartMs = undefined;
+      return this.event(this.emotions.silence(w.endMs));
+    }
+    if (w.turnStartMs !== this.turnStartMs) {
+      this.turnStartMs = w.turnStartMs;
+      this.voter.reset();
+    }
+    const voted = this.voter.vote(probs, w.turnSpeechMs, w.endMs);
+    return voted && this.event(this.emotions.speech(voted, w.endMs));
   }
 
   /** The stream ended (or went silent): closes the emotion that stood, if any. */
