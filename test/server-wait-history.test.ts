@@ -152,4 +152,33 @@ S('GET /v1/sessions: this process’s sessions, tokens required when configured'
   }
 });
 
+S('GET /v1/sessions: off on a server without tokens; the metrics token lists when only it is set', async () => {
+  const open = await serve({});
+  try {
+    const r = await fetch(`${open.http}/v1/sessions`);
+    assert.is(r.status, 403);
+    assert.is(((await r.json()) as { error: { code: string } }).error.code, 'listing_disabled');
+  } finally {
+    await open.server.close();
+  }
+  const { server, ws, http } = await serve({ auth: { publishTokens: [], subscribeTokens: [], origins: [], metricsTokens: ['m'] } });
+  try {
+    const pub = await connect(`${ws}/v1/stream`, 'json');
+    pub.send(START);
+    await pub.next('ready');
+    const no = await fetch(`${http}/v1/sessions`);
+    assert.is(no.status, 401);
+    const ok = await fetch(`${http}/v1/sessions?token=m`);
+    assert.is(ok.status, 200);
+    assert.equal(
+      ((await ok.json()) as { sessions: { session: string }[] }).sessions.map((s) => s.session),
+      ['w1'],
+    );
+    pub.send({ type: 'stop' });
+    await pub.closed;
+  } finally {
+    await server.close();
+  }
+});
+
 S.run();

@@ -322,6 +322,21 @@ export class EmostreamServer {
     });
   }
 
+  /** A list of live session ids would undo unguessable ids, so it always needs a token: a
+   *  subscribe or publish token when the server has them, else the metrics token; with no
+   *  tokens at all listing is off. */
+  private authorizeListing(req: IncomingMessage): void {
+    const url = requestUrl(req);
+    if (authOn(this.auth)) return authorize(this.auth, req, url, 'subscribe');
+    if (!this.auth.metricsTokens?.length) {
+      throw new UserError(
+        'listing_disabled',
+        'listing sessions needs a token: start the server with --subscribe-token, --publish-token or --metrics-token',
+      );
+    }
+    if (!statsAllowed(this.auth, req, url)) throw new UserError('unauthorized', 'GET /v1/sessions needs the metrics token on this server');
+  }
+
   /** GET /v1/sessions: the live sessions of every node sharing the bus (of this process without one). */
   private async listSessions(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const reply = (status: number, body: unknown) => {
@@ -330,7 +345,7 @@ export class EmostreamServer {
     };
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, { error: { code: 'method_not_allowed', message: 'use GET' } });
-      authorize(this.auth, req, requestUrl(req), 'subscribe');
+      this.authorizeListing(req);
       const bus = this.opts.bus;
       const sessions = bus
         ? (await bus.list()).map((r) => ({ session: r.session, node: r.node, startedAt: r.startedAt, model: r.ready.model }))
