@@ -133,6 +133,26 @@ test('packed emostream-client installs offline into an empty project and publish
   }
 });
 
+test("the server package's exports: 'emostream' (server, engine) and 'emostream/client', by name", async () => {
+  // A package may import itself by its name through its exports map: what a dependent project sees.
+  const script = `
+    const { loadEngine, startServer } = await import('emostream');
+    const { Publisher } = await import('emostream/client');
+    const engine = await loadEngine('models/basic-4');
+    const { server, port } = await startServer({ engine, port: 0 });
+    const pub = await Publisher.connect({ url: 'ws://127.0.0.1:' + port, audio: { sampleRate: 16000, encoding: 'f32le', channels: 1 } });
+    await pub.send(new Uint8Array(new Float32Array(16000 * 4).map((_, i) => 0.3 * Math.sin(i / 7)).buffer));
+    const end = await pub.stop();
+    console.log(JSON.stringify({ model: engine.model, windows: end.windows }));
+    await server.close();
+    await engine.dispose();`;
+  const r = await node(['--input-type=module', '-e', script], ROOT);
+  assert.is(r.code, 0, r.err);
+  const got = JSON.parse(r.out) as { model: string; windows: number };
+  assert.is(got.model, 'basic-4');
+  assert.ok(got.windows > 0);
+});
+
 /** Runs node asynchronously: the server answering it lives in this process. */
 function node(args: string[], cwd: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
