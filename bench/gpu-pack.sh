@@ -29,10 +29,12 @@ fi
 # Packed once: delete DIR to repack node, onnxruntime-node and the debs.
 if [ ! -f "$out/setup.sh" ] || ! ls "$out"/gl/*.deb >/dev/null 2>&1; then "$pack" "$out" "$repo" >/dev/null; fi
 bundle() {
-  # ESM import ignores NODE_PATH: the bundles live in ort/ beside ort/node_modules. tfjs is never
-  # reached (OnnxEngine only); require() is for the CommonJS parts (protobufjs).
+  # ESM import ignores NODE_PATH: the bundles live in ort/ beside ort/node_modules. tfjs and the
+  # compressed-audio decoders are never reached (OnnxEngine only, WAV input); require() is for
+  # the CommonJS parts (protobufjs).
   "$repo/node_modules/.bin/esbuild" "$1" --bundle --platform=node --format=esm --target=node20 --log-level=warning \
-    --outfile="$out/ort/$2" --external:onnxruntime-node --external:@tensorflow/* --external:tsx \
+    --outfile="$out/ort/$2" --minify --external:onnxruntime-node --external:@tensorflow/* --external:tsx \
+    --external:@wasm-audio-decoders/* --external:mpg123-decoder --external:ogg-opus-decoder --external:opus-decoder \
     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
 }
 bundle "$repo/bench/gpu-bench.ts" gpu-bench.mjs
@@ -49,8 +51,9 @@ if [ "$paper" = 1 ]; then
   mkdir -p "$out/models/paper-width-4"
   cp "$repo/runs/bench-models/paper-width-4/model.onnx" "$repo/runs/bench-models/paper-width-4/meta.json" "$out/models/paper-width-4/"
 fi
-# 24 files of Emo-DB speech: more than 64 distinct windows for the parity check.
-ls "$wavs"/*.wav | sort | head -24 | xargs -I{} cp {} "$out/wav/"
+# 60 files of Emo-DB speech (short utterances: 24 gave only 29 windows): 64+ distinct windows.
+files=("$wavs"/*.wav)
+cp "${files[@]:0:60}" "$out/wav/"
 
 cat > "$out/run.sh" <<'RUN'
 #!/usr/bin/env bash
