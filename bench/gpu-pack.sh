@@ -28,6 +28,10 @@ if [ ! -s "$out/node.xz" ]; then
 fi
 # Packed once: delete DIR to repack node, onnxruntime-node and the debs.
 if [ ! -f "$out/setup.sh" ] || ! ls "$out"/gl/*.deb >/dev/null 2>&1; then "$pack" "$out" "$repo" >/dev/null; fi
+# What a run here left behind: setup.sh's unpacked library and the results.
+so="$out/ort/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
+[ -f "$so.xz" ] && rm -f "$so"
+rm -f "$out"/gpu-bench.json "$out"/gpu-bench.log "$out"/bisect.json "$out"/bisect.log
 bundle() {
   # ESM import ignores NODE_PATH: the bundles live in ort/ beside ort/node_modules. tfjs and the
   # compressed-audio decoders are never reached (OnnxEngine only, WAV input); require() is for
