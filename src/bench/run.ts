@@ -16,9 +16,10 @@ import { paperWidthModel, shippedModel, type BenchModel } from './models.js';
 import { measurePeakGflops, type PeakResult } from './peak.js';
 import { startServerProc, type ServerProcOptions } from './server-proc.js';
 import { P99_LIMIT_MS, runStreams, type StreamLoadResult } from './streams.js';
+import type { EventsResult } from './events.js';
 
-export type Section = 'peak' | 'engine' | 'latency' | 'capacity' | 'memory' | 'frontend' | 'scale';
-export const SECTIONS: Section[] = ['peak', 'engine', 'latency', 'capacity', 'memory', 'frontend', 'scale'];
+export type Section = 'peak' | 'engine' | 'latency' | 'capacity' | 'memory' | 'frontend' | 'scale' | 'events';
+export const SECTIONS: Section[] = ['peak', 'engine', 'latency', 'capacity', 'memory', 'frontend', 'scale', 'events'];
 
 /** What each section runs; the defaults depend on quick/full, tests shrink them further. */
 export interface BenchPlan {
@@ -33,6 +34,8 @@ export interface BenchPlan {
   frontendSeconds: number;
   /** Streams for the memory figure when no capacity was measured. */
   memoryStreams: number;
+  /** Labelled utterances the events section streams (sequences of six, all at once). */
+  eventsFiles: number;
 }
 
 export function defaultPlan(quick: boolean): BenchPlan {
@@ -47,6 +50,7 @@ export function defaultPlan(quick: boolean): BenchPlan {
         audioSeconds: 6,
         frontendSeconds: 10,
         memoryStreams: 8,
+        eventsFiles: 12,
       }
     : {
         engines: ['tfjs', 'onnx:1', 'onnx:2'],
@@ -58,6 +62,7 @@ export function defaultPlan(quick: boolean): BenchPlan {
         audioSeconds: 10,
         frontendSeconds: 30,
         memoryStreams: 32,
+        eventsFiles: 48,
       };
 }
 
@@ -123,6 +128,8 @@ export interface BenchReport {
   capacity?: CapacityRow[];
   memory?: MemoryRow[];
   frontend?: unknown;
+  /** Live events and turns on labelled sequences (bench/events.ts); the shipped model only. */
+  events?: (EventsResult & { corpus: string; model: string }) | { error: string };
   /** The bus hop (docs/deploy.md): rows at 1/64/256 paced streams, then 64 flat out. */
   scale?: ScaleRow[] | { error: string };
   ceiling?: { model: string; windowsPerSecAtPeak: number; measuredWindowsPerSec: number; fractionOfPeak: number }[];
@@ -153,6 +160,7 @@ function otherBusyProcesses(): string[] {
 
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(0)} %` : '–');
 
 function table(head: string[], rows: (string | number)[][]): string {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -396,6 +404,31 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       return { model: m.label, windowsPerSecAtPeak: atPeak, measuredWindowsPerSec: best, fractionOfPeak: best / atPeak };
     });
   }
+  if (opts.sections.includes('events')) {
+    const { runEventsBench } = await import('./events.js');
+    const { RAVDESS_DIR, ravdessSpeechFiles, seededRandom, shuffle } = await import('./sequences.js');
+    // RAVDESS actors 13-24 by default: the shipped model was trained on all 24 RAVDESS actors
+    // (there is no unseen labelled corpus in ../shared), so these are NOT held-out speakers.
+    const dir = opts.audioDir ?? RAVDESS_DIR;
+    const corpus = opts.audioDir
+      ? `${opts.audioDir} (RAVDESS-named files)`
+      : "RAVDESS actors 13-24 (seen in the shipped model's training: not held out)";
+    try {
+      const all = ravdessSpeechFiles(dir, opts.audioDir ? undefined : (a) => a >= 13);
+      if (all.length === 0) throw new Error(`no RAVDESS-named speech files (03-01-EE-…) in ${dir}`);
+      const files = shuffle(all, seededRandom(11)).slice(0, plan.eventsFiles);
+      const shipped = await shippedModel(opts.shippedDir);
+      const run = (wsUrl: string) => runEventsBench({ wsUrl, token: opts.token, modelDir: shipped.dir, files, log });
+      const r = opts.url ? await run(remoteBase(opts.url)) : await withServer(server(shipped), (srv) => run(srv.wsUrl));
+      report.events = { ...r, corpus, model: opts.url ? `remote ${opts.url} (offline: ${shipped.label})` : shipped.label };
+      log(
+        `events: utterance UA ${pct(r.utteranceMessages.ua)} vs utterance-level ${pct(r.utteranceLevel.ua)}; state 1 s after ${pct(r.stateAfter1s.accuracy)}; turn end → utterance p50 ${f1(r.utteranceDelayStreamMs.p50)} ms stream`,
+      );
+    } catch (err) {
+      report.events = { error: (err as Error).message };
+      log(`events: not measured (${(err as Error).message})`);
+    }
+  }
   report.elapsedSec = (performance.now() - t0) / 1000;
   if (opts.out) {
     mkdirSync(dirname(opts.out), { recursive: true });
@@ -545,6 +578,32 @@ export function formatReport(r: BenchReport): string {
         ]),
       ),
     );
+  if (r.events && 'error' in r.events) out.push('', `Events: not measured (${r.events.error})`);
+  else if (r.events) {
+    const e = r.events;
+    const sc = (s: { right: number; n: number; ua: number }) => `${s.right}/${s.n}, UA ${pct(s.ua)}`;
+    const sp = (s: { n: number; p50: number; p90: number }) => `${f1(s.p50)} / ${f1(s.p90)} (n ${s.n})`;
+    out.push(
+      '',
+      `### Events and turns: ${e.files} utterances of ${e.corpus}, in ${e.sequences} sequence(s) of ${e.perSequence} with ${e.gapMs} ms of quiet between, streamed at once in real time (hop ${e.hopMs} ms, early window ${e.minWindowMs} ms; ${e.model})`,
+      '',
+      table(
+        ['measure', 'value'],
+        [
+          ['utterance-level, offline (mean window posterior of each file)', sc(e.utteranceLevel)],
+          [
+            `\`utterance\` message of each file's turn (${e.utteranceMessages.turns} turns, ${e.utteranceMessages.filesWithoutTurn} files without one)`,
+            sc(e.utteranceMessages),
+          ],
+          ['emotion state 1 s after the turn ends', sc(e.stateAfter1s)],
+          [`turn start → first right \`emotion\` event, ms p50 / p90 (${e.firstRightEventMs.never} never)`, sp(e.firstRightEventMs)],
+          ['turn end → its `utterance` message, ms of stream time p50 / p90', sp(e.utteranceDelayStreamMs)],
+          ['turn end → its `utterance` message, ms of wall time p50 / p90', sp(e.utteranceDelayWallMs)],
+        ],
+      ),
+    );
+    if (e.unfinished) out.push(`${e.unfinished} session(s) did not end in time`);
+  }
   out.push('', `(${r.elapsedSec.toFixed(0)} s)`);
   return out.join('\n');
 }

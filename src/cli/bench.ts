@@ -17,6 +17,12 @@ server at --url), real speech streamed in 20 ms chunks at real-time pace (Emo-DB
   peak       the machine's ceiling: GFLOP/s of a large ONNX Runtime MatMul
   scale      the bus (serve --bus): hop latency p50/p99 at 1, 64, 256 streams, messages/s,
              redis-server's CPU share (needs redis-server; docs/deploy.md)
+  events     live results on labelled speech: RAVDESS utterances (actors 13-24; the shipped
+             model saw them in training) stitched into sequences of six with 1 s of quiet,
+             streamed in real time (hop 500 ms, early window 1 s): \`utterance\` UA vs the same
+             files' utterance-level UA, the state 1 s after each turn, turn start → first
+             right event, turn end → \`utterance\` (stream and wall ms, p50/p90); 12 files
+             with --quick, 48 without
 
 The full run takes about 10–15 minutes; --quick about one minute (shipped model, fewer points).
 
@@ -27,7 +33,7 @@ options:
                        shipped; quick: shipped). 'paper' is an untrained width-1.0 STA-CRNN
                        (speed does not depend on the weights); -int8: its export-onnx --int8
   --model DIR          the shipped model directory (default models/basic-4)
-  --sections LIST      any of peak,engine,latency,capacity,memory,frontend,scale (default: all)
+  --sections LIST      any of peak,engine,latency,capacity,memory,frontend,scale,events (default: all)
   --threads N          server engine threads (default 2)
   --provider P         cpu (default), webgpu or cuda: the engine section then compares that
                        ONNX Runtime provider with cpu at batch 1…512 (windows/s, p50/p99), and
@@ -36,7 +42,8 @@ options:
   --max-batch N        server batcher max batch (default 8)
   --max-wait-ms X      server batcher max wait (default 0)
   --audio DIR          stream these audio files instead of Emo-DB (any depth; WAV, FLAC, MP3,
-                       Ogg, and M4A with ffmpeg; concatenated and repeated as needed)
+                       Ogg, and M4A with ffmpeg; concatenated and repeated as needed); for
+                       events, its RAVDESS-named speech files (03-01-EE-…) instead of actors 13-24
   --url URL            measure latency and capacity of a running server (ws://host:port or
                        wss://…) instead of starting one; default sections latency,capacity
                        (memory needs the server's process, so is not available)
