@@ -5,8 +5,6 @@
 // "Shown" = the label of the latest start/change at or before that moment, none after an end.
 //
 //   node --import tsx scripts/sequence-events.ts [model dir, default models/basic-4]
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { StreamFrontEnd, type PlacedWindow } from '../src/dsp/stream-front-end.js';
 import { loadEngine } from '../src/inference/load-engine.js';
@@ -15,27 +13,16 @@ import { EmotionStateMachine } from '../src/server/hysteresis.js';
 import { resolveStart } from '../src/server/settings.js';
 import { PosteriorSmoother } from '../src/server/smoothing.js';
 import { Track } from '../src/server/track.js';
+import { ravdessSpeechFiles, seededRandom, shuffle, stitch } from '../src/bench/sequences.js';
 
 const MODEL = process.argv[2] ?? 'models/basic-4';
-const ROOT = new URL('../../shared/data/ravdess/wav/', import.meta.url).pathname;
-const CODES: Record<string, string> = { '05': 'angry', '03': 'happy', '04': 'sad', '01': 'neutral' };
 const GAP = 16000; // 1 s of quiet
 
-let seed = 11;
-const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-
-const files: { path: string; truth: string }[] = [];
-for (const actorDir of readdirSync(ROOT).sort()) {
-  if (Number(actorDir.split('_')[1]) <= 12) continue;
-  for (const f of readdirSync(join(ROOT, actorDir)).sort()) {
-    const p = f.replace('.wav', '').split('-');
-    if (p[0] === '03' && p[1] === '01' && CODES[p[2]]) files.push({ path: join(ROOT, actorDir, f), truth: CODES[p[2]] });
-  }
-}
-for (let i = files.length - 1; i > 0; i--) {
-  const j = Math.floor(rand() * (i + 1));
-  [files[i], files[j]] = [files[j], files[i]];
-}
+const rand = seededRandom(11);
+const files = shuffle(
+  ravdessSpeechFiles(undefined, (actor) => actor > 12),
+  rand,
+);
 
 const engine = await loadEngine(MODEL);
 const s = resolveStart({ type: 'start', audio: { sampleRate: 16000, encoding: 'f32le', channels: 1 }, hopMs: 500, minWindowMs: 1000 });
@@ -44,21 +31,14 @@ let right = { now: 0, old: 0, windows: 0 };
 let n = 0;
 for (let at = 0; at + 6 <= files.length; at += 6) {
   const group = files.slice(at, at + 6);
-  const parts: Float32Array[] = [];
-  const ends: number[] = [];
-  let len = 0;
+  const utterances: Float32Array[] = [];
   for (const f of group) {
     const w = await readWavFile(f.path);
     if (w.format.sampleRate !== 16000 || w.format.channels !== 1) throw new Error(`${f.path}: expected 16 kHz mono`);
-    const gap = new Float32Array(GAP).map(() => 1e-4 * (rand() * 2 - 1));
-    parts.push(w.samples, gap);
-    len += w.samples.length;
-    ends.push((len / 16000) * 1000);
-    len += GAP;
+    utterances.push(w.samples);
   }
-  const x = new Float32Array(len);
-  let o = 0;
-  for (const p of parts) x.set(p, (o += p.length) - p.length);
+  const { samples: x, spans } = stitch(utterances, GAP, rand);
+  const ends = spans.map((sp) => sp.endMs);
   const fe = new StreamFrontEnd({
     format: { sampleRate: 16000, channels: 1 },
     hopMs: s.hopMs,

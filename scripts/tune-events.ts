@@ -10,8 +10,6 @@
 //
 // Tuning: actors 1–12. Reported: actors 13–24 with the chosen settings, against the old
 // decisions (every speech window, unweighted, smoothed over time; the defaults before).
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { StreamFrontEnd, type PlacedWindow } from '../src/dsp/stream-front-end.js';
 import { loadEngine } from '../src/inference/load-engine.js';
@@ -20,10 +18,9 @@ import { EmotionStateMachine } from '../src/server/hysteresis.js';
 import { DEFAULT_SMOOTHING, resolveStart, type SessionSettings } from '../src/server/settings.js';
 import { PosteriorSmoother } from '../src/server/smoothing.js';
 import { Track } from '../src/server/track.js';
+import { ravdessSpeechFiles } from '../src/bench/sequences.js';
 
 const MODEL = process.argv[2] ?? 'models/basic-4';
-const ROOT = new URL('../../shared/data/ravdess/wav/', import.meta.url).pathname;
-const CODES: Record<string, string> = { '05': 'angry', '03': 'happy', '04': 'sad', '01': 'neutral' };
 
 interface FileRun {
   truth: string;
@@ -40,30 +37,24 @@ const settings = (over: Record<string, number>): SessionSettings => {
 };
 
 const runs: FileRun[] = [];
-for (const actorDir of readdirSync(ROOT).sort()) {
-  const actor = Number(actorDir.split('_')[1]);
-  for (const f of readdirSync(join(ROOT, actorDir)).sort()) {
-    const parts = f.replace('.wav', '').split('-');
-    const truth = CODES[parts[2]];
-    if (parts[0] !== '03' || parts[1] !== '01' || !truth) continue;
-    const wav = await readWavFile(join(ROOT, actorDir, f));
-    const s = settings({});
-    const fe = new StreamFrontEnd({
-      format: wav.format,
-      hopMs: s.hopMs,
-      minWindowMs: s.minWindowMs,
-      vad: { thresholdDb: s.smoothing.vadThresholdDb, minDbfs: s.smoothing.vadMinDbfs },
-    });
-    const items = await lastValueFrom(fe.segment(from([{ format: wav.format, samples: wav.samples }])).pipe(toArray()));
-    const ws = items.filter((i): i is PlacedWindow => i.kind === 'window');
-    const probs = await engine.infer(ws.map((w) => w.data));
-    runs.push({
-      truth,
-      actor,
-      windows: ws.map((w, k) => ({ probs: probs[k], w })),
-      audioMs: (wav.samples.length / wav.format.channels / wav.format.sampleRate) * 1000,
-    });
-  }
+for (const { path, truth, actor } of ravdessSpeechFiles()) {
+  const wav = await readWavFile(path);
+  const s = settings({});
+  const fe = new StreamFrontEnd({
+    format: wav.format,
+    hopMs: s.hopMs,
+    minWindowMs: s.minWindowMs,
+    vad: { thresholdDb: s.smoothing.vadThresholdDb, minDbfs: s.smoothing.vadMinDbfs },
+  });
+  const items = await lastValueFrom(fe.segment(from([{ format: wav.format, samples: wav.samples }])).pipe(toArray()));
+  const ws = items.filter((i): i is PlacedWindow => i.kind === 'window');
+  const probs = await engine.infer(ws.map((w) => w.data));
+  runs.push({
+    truth,
+    actor,
+    windows: ws.map((w, k) => ({ probs: probs[k], w })),
+    audioMs: (wav.samples.length / wav.format.channels / wav.format.sampleRate) * 1000,
+  });
 }
 await engine.dispose();
 
