@@ -53,6 +53,8 @@ dataTest(test, 'events section: three utterances through a real server, numbers 
   if ('error' in e) throw new Error(e.error);
   assert.equal([e.files, e.sequences, e.gapMs], [3, 1, 1000]);
   assert.is(e.unfinished, 0);
+  assert.is(e.concurrency, 2);
+  assert.ok(e.clientLagMs >= 0 && typeof e.errors === 'object');
   for (const s of [e.utteranceLevel, e.utteranceMessages, e.stateAfter1s]) {
     assert.is(s.n, 3);
     assert.ok(s.right >= 0 && s.right <= 3 && s.ua >= 0 && s.ua <= 1, JSON.stringify(s));

@@ -1,6 +1,6 @@
 // The live results a voice agent acts on, timed and scored: labelled utterances stitched into
 // sequences with speech-free gaps, streamed in 20 ms chunks at real-time pace through a real
-// server, one session per sequence (all sequences at once). Scored against the files' labels
+// server, one session per sequence (a few at a time). Scored against the files' labels
 // and against the same files' utterance-level decision offline (the mean window posterior, as
 // `emostream analyze` and the trainer score them).
 import WebSocket from 'ws';
@@ -25,6 +25,8 @@ export interface EventsBenchOptions {
   hopMs?: number;
   minWindowMs?: number;
   chunkMs?: number;
+  /** Sessions streamed at once (default 2): timing events, not capacity, so few at a time. */
+  concurrency?: number;
   seed?: number;
   log?: (line: string) => void;
 }
@@ -67,6 +69,11 @@ export interface EventsResult {
   utteranceDelayWallMs: Spread;
   /** Sessions whose `end` did not arrive. */
   unfinished: number;
+  concurrency: number;
+  /** `error` messages by code (e.g. `overloaded`: the server fell behind and skipped windows). */
+  errors: Record<string, number>;
+  /** How late the client sent a chunk at worst, ms (large = the client itself lagged). */
+  clientLagMs: number;
 }
 
 export function spread(xs: number[]): Spread {
@@ -112,6 +119,7 @@ async function streamSequence(o: EventsBenchOptions, signal: Float32Array, chunk
   const got: Received[] = [];
   let sent = 0;
   let ended = false;
+  let lag = 0;
   const headers: Record<string, string> = o.token ? { authorization: `Bearer ${o.token}` } : {};
   const ws = new WebSocket(`${o.wsUrl}v1/stream`, 'emostream.v1.json', { perMessageDeflate: false, headers });
   await new Promise<void>((resolve, reject) => {
@@ -141,6 +149,7 @@ async function streamSequence(o: EventsBenchOptions, signal: Float32Array, chunk
     const pump = () => {
       // Chunk k exists at t0 + (k + 1)·chunkMs, as from a live source; it goes out then.
       while (sent < chunks && t0 + (sent + 1) * chunkMs <= performance.now()) {
+        lag = Math.max(lag, performance.now() - (t0 + (sent + 1) * chunkMs));
         ws.send(audio.subarray(sent * chunkBytes, (sent + 1) * chunkBytes), { binary: true });
         sendTimes[sent++] = performance.now();
       }
@@ -155,7 +164,7 @@ async function streamSequence(o: EventsBenchOptions, signal: Float32Array, chunk
   const deadline = performance.now() + 15_000;
   while (!ended && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   ws.terminate();
-  return { got, sendTimes, ended };
+  return { got, sendTimes, ended, lag };
 }
 
 export async function runEventsBench(o: EventsBenchOptions): Promise<EventsResult> {
@@ -177,6 +186,7 @@ export async function runEventsBench(o: EventsBenchOptions): Promise<EventsResul
 
   const groups: number[][] = [];
   for (let i = 0; i < o.files.length; i += per) groups.push(o.files.slice(i, i + per).map((_, k) => i + k));
+  const concurrency = o.concurrency ?? 2;
   const gapSamples = Math.round((gapMs / 1000) * SAMPLE_RATE);
   const stitched = groups.map((g) =>
     stitch(
@@ -187,9 +197,13 @@ export async function runEventsBench(o: EventsBenchOptions): Promise<EventsResul
   );
   log(
     `events: ${o.files.length} files in ${groups.length} sequence(s), ${gapMs} ms gaps, ` +
-      `${(stitched.reduce((n, s) => n + s.samples.length, 0) / SAMPLE_RATE).toFixed(0)} s of audio, streamed at once in real time`,
+      `${(stitched.reduce((n, s) => n + s.samples.length, 0) / SAMPLE_RATE).toFixed(0)} s of audio, streamed in real time, ${concurrency} at a time`,
   );
-  const runs = await Promise.all(stitched.map((s) => streamSequence(o, s.samples, chunkMs)));
+  const runs: Awaited<ReturnType<typeof streamSequence>>[] = [];
+  for (let i = 0; i < stitched.length; i += concurrency)
+    runs.push(...(await Promise.all(stitched.slice(i, i + concurrency).map((s) => streamSequence(o, s.samples, chunkMs)))));
+  const errors: Record<string, number> = {};
+  for (const r of runs) for (const { m } of r.got) if (m.type === 'error') errors[String(m.code)] = (errors[String(m.code)] ?? 0) + 1;
 
   const uttPairs: { truth: string; label: string | undefined }[] = [];
   const statePairs: { truth: string; label: string | undefined }[] = [];
@@ -251,5 +265,8 @@ export async function runEventsBench(o: EventsBenchOptions): Promise<EventsResul
     utteranceDelayStreamMs: spread(delayStream),
     utteranceDelayWallMs: spread(delayWall),
     unfinished: runs.filter((r) => !r.ended).length,
+    concurrency,
+    errors,
+    clientLagMs: Math.max(0, ...runs.map((r) => r.lag)),
   };
 }

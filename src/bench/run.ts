@@ -585,7 +585,7 @@ export function formatReport(r: BenchReport): string {
     const sp = (s: { n: number; p50: number; p90: number }) => `${f1(s.p50)} / ${f1(s.p90)} (n ${s.n})`;
     out.push(
       '',
-      `### Events and turns: ${e.files} utterances of ${e.corpus}, in ${e.sequences} sequence(s) of ${e.perSequence} with ${e.gapMs} ms of quiet between, streamed at once in real time (hop ${e.hopMs} ms, early window ${e.minWindowMs} ms; ${e.model})`,
+      `### Events and turns: ${e.files} utterances of ${e.corpus}, in ${e.sequences} sequence(s) of ${e.perSequence} with ${e.gapMs} ms of quiet between, streamed in real time, ${e.concurrency} at a time (hop ${e.hopMs} ms, early window ${e.minWindowMs} ms; ${e.model})`,
       '',
       table(
         ['measure', 'value'],
@@ -603,6 +603,10 @@ export function formatReport(r: BenchReport): string {
       ),
     );
     if (e.unfinished) out.push(`${e.unfinished} session(s) did not end in time`);
+    const errs = Object.entries(e.errors);
+    out.push(
+      `server errors: ${errs.length ? errs.map(([c, n]) => `${c} ×${n}`).join(', ') : 'none'}; the client fell ${f1(e.clientLagMs)} ms behind real time at worst`,
+    );
   }
   out.push('', `(${r.elapsedSec.toFixed(0)} s)`);
   return out.join('\n');

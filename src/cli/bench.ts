@@ -19,10 +19,10 @@ server at --url), real speech streamed in 20 ms chunks at real-time pace (Emo-DB
              redis-server's CPU share (needs redis-server; docs/deploy.md)
   events     live results on labelled speech: RAVDESS utterances (actors 13-24; the shipped
              model saw them in training) stitched into sequences of six with 1 s of quiet,
-             streamed in real time (hop 500 ms, early window 1 s): \`utterance\` UA vs the same
-             files' utterance-level UA, the state 1 s after each turn, turn start → first
-             right event, turn end → \`utterance\` (stream and wall ms, p50/p90); 12 files
-             with --quick, 48 without
+             streamed in real time two at a time (hop 500 ms, early window 1 s):
+             \`utterance\` UA vs the same files' utterance-level UA, the state 1 s after each
+             turn, turn start → first right event, turn end → \`utterance\` (stream and
+             wall ms, p50/p90); 12 files with --quick (about 1 minute), 48 without (~3)
 
 The full run takes about 10–15 minutes; --quick about one minute (shipped model, fewer points).
 
