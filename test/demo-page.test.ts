@@ -2,7 +2,7 @@
 // file into getUserMedia, the page streams it through its AudioWorklet to the server, and the
 // posteriors it receives are drawn. Then a WAV file goes through the drop zone's file input.
 // Screenshots land in runs/ (git-ignored).
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,16 @@ interface PageState {
   end: { windows: number; audioMs: number } | null;
   posteriors: { seq: number; probs: Record<string, number> }[];
   labels: string[];
-  tracks: { turns: { channel: number; startMs: number; label: string }[]; posteriors: unknown[] }[];
+  tracks: { turns: Turn[]; posteriors: unknown[] }[];
+  streamMs: number;
+}
+interface Turn {
+  channel: number;
+  startMs: number;
+  endMs: number;
+  label: string;
+  confidence: number;
+  probs: Record<string, number>;
 }
 declare global {
   interface Window {
@@ -155,6 +164,94 @@ dataTest(D, 'a stereo call with channels apart: two tracks side by side, each wi
       got.tracks[1].turns.every(([ch, start]) => ch === 1 && (start as number) >= 4000),
       'the right speaker only on channel 1',
     );
+
+    // The timeline: one block per turn on its channel's lane, placed by stream time over the
+    // whole session, in its label's legend colour with the turn's confidence as alpha.
+    const tl = await page.evaluate(() => ({
+      legend: Object.fromEntries(
+        [...document.querySelectorAll<HTMLElement>('#legend span')].map((s) => [s.textContent, s.style.getPropertyValue('--c')]),
+      ),
+      spanMs: window.emostream.streamMs,
+      audioMs: window.emostream.end!.audioMs,
+      lanes: window.emostream.tracks.map((t, ch) => {
+        const lane = document.querySelector(`#lanes .lane[data-channel="${ch}"]`)!;
+        const box = lane.getBoundingClientRect();
+        return {
+          top: box.top,
+          turns: t.turns,
+          blocks: [...lane.querySelectorAll<HTMLElement>('.turn')].map((el) => {
+            const r = el.getBoundingClientRect();
+            return {
+              text: el.textContent,
+              bg: getComputedStyle(el).backgroundColor,
+              left: (r.left - box.left) / box.width,
+              right: (r.right - box.left) / box.width,
+            };
+          }),
+        };
+      }),
+    }));
+    assert.ok(tl.spanMs >= tl.audioMs - 30, `the timeline spans the whole session (${tl.spanMs} of ${tl.audioMs} ms)`);
+    assert.ok(tl.lanes[1].top > tl.lanes[0].top + 20, 'one lane per channel, stacked');
+    for (const lane of tl.lanes) {
+      assert.is(lane.blocks.length, lane.turns.length, 'one block per utterance');
+      lane.turns.forEach((u, i) => {
+        const b = lane.blocks[i];
+        assert.is(b.text, u.label);
+        const [r, g, bl, a] = b.bg.match(/[\d.]+/g)!.map(Number);
+        const hex = tl.legend[u.label];
+        assert.equal(
+          [r, g, bl],
+          [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16)),
+          `${u.label} in its legend colour ${hex}: ${b.bg}`,
+        );
+        assert.ok(Math.abs(a - u.confidence) < 0.01, `alpha ${a} is the confidence ${u.confidence}`);
+        assert.ok(Math.abs(b.left - u.startMs / tl.spanMs) < 0.01, `placed at its start (${b.left} vs ${u.startMs / tl.spanMs})`);
+        assert.ok(Math.abs(b.right - u.endMs / tl.spanMs) < 0.01, `ends at its end (${b.right} vs ${u.endMs / tl.spanMs})`);
+      });
+    }
+    assert.ok(
+      tl.lanes[1].blocks.every((b) => b.left >= 4000 / tl.spanMs - 0.01),
+      'the right speaker starts 4 s in',
+    );
+
+    // The exports, as downloaded: every turn of both channels, in stream order.
+    const turns = tl.lanes.flatMap((l) => l.turns).sort((x, y) => x.startMs - y.startMs || x.channel - y.channel);
+    const fetchDownload = async (button: string) => {
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      return { name: dl.suggestedFilename(), text: readFileSync((await dl.path())!, 'utf8') };
+    };
+    const json = await fetchDownload('#export-json');
+    const session = await page.evaluate(() => window.emostream.session!);
+    assert.is(json.name, `emostream-${session}-turns.json`);
+    const parsed = JSON.parse(json.text) as { session: string; labels: string[]; turns: Turn[] };
+    assert.is(parsed.session, session);
+    assert.equal(parsed.labels, ['angry', 'happy', 'sad', 'neutral']);
+    assert.equal(
+      parsed.turns,
+      turns.map((u) => ({
+        channel: u.channel,
+        startMs: u.startMs,
+        endMs: u.endMs,
+        label: u.label,
+        confidence: u.confidence,
+        probs: u.probs,
+      })),
+    );
+    const csv = await fetchDownload('#export-csv');
+    assert.is(csv.name, `emostream-${session}-turns.csv`);
+    const rows = csv.text
+      .trimEnd()
+      .split('\r\n')
+      .map((l) => l.split(','));
+    assert.equal(rows[0], ['channel', 'startMs', 'endMs', 'label', 'confidence', 'p_angry', 'p_happy', 'p_sad', 'p_neutral']);
+    assert.equal(
+      rows.slice(1),
+      turns.map((u) =>
+        [u.channel, u.startMs, u.endMs, u.label, u.confidence, u.probs.angry, u.probs.happy, u.probs.sad, u.probs.neutral].map(String),
+      ),
+    );
+
     mkdirSync(RUNS, { recursive: true });
     await page.screenshot({ path: `${RUNS}demo-channels.png` });
     assert.equal(pageErrors, [], 'no script errors on the page');

@@ -1,7 +1,8 @@
 // The emostream demo page: microphone (getUserMedia + AudioWorklet) or a dropped WAV file,
 // streamed as f32le over protocol v1 (JSON encoding); posteriors drawn live on a canvas, one
 // column per track (a stereo file with "channels apart" is published with channelMode
-// "separate": each channel gets its own events, turns and chart, side by side).
+// "separate": each channel gets its own events, turns and chart, side by side). Below them, a
+// timeline of every turn of the session, one lane per track, and its export as JSON or CSV.
 const $ = (id) => document.getElementById(id);
 const COLORS = ['#ff6b6b', '#ffd166', '#4fb3ff', '#9be38f', '#c792ea', '#f78c6c', '#89ddff', '#b0bec5'];
 const HISTORY_MS = 30000;
@@ -15,10 +16,12 @@ const state = {
   session: null,
   labels: [],
   posteriors: [],
-  /** Per channel: { posteriors, emotion, turns, el } (one entry unless channels are kept apart). */
+  /** Per channel: { posteriors, emotion, turns, el, lane } (one entry unless channels are kept apart). */
   tracks: [],
   emotion: null,
   end: null,
+  /** The latest stream time heard of (ms): the timeline's right edge. */
+  streamMs: 0,
   sending: false,
   stopFile: false,
 };
@@ -87,9 +90,12 @@ function onReady(m, source, channels = 1) {
   state.posteriors = [];
   state.tracks = [];
   $('tracks').innerHTML = '';
+  $('lanes').innerHTML = '';
   track(channels - 1);
   state.emotion = null;
   state.end = null;
+  state.streamMs = 0;
+  drawTimeline();
   status(`${source} → session ${m.session} · ${m.model} (${m.backend})`);
   $('session').textContent = `follow it from a terminal: emostream subscribe ${m.session}`;
   $('legend').innerHTML = m.labels.map((l, i) => `<span style="--c:${COLORS[i % COLORS.length]}">${l}</span>`).join('');
@@ -105,15 +111,24 @@ function track(ch) {
     el.innerHTML = `<h3></h3><div class="emotion">—</div><div class="confidence">&nbsp;</div><div class="speech">silence</div>
       <canvas height="260" aria-label="posterior probabilities over time, channel ${n}"></canvas><ul class="turns"></ul>`;
     $('tracks').append(el);
-    state.tracks.push({ posteriors: [], emotion: null, turns: [], el });
+    const row = document.createElement('div');
+    row.className = 'row';
+    row.innerHTML = `<b></b><div class="lane" data-channel="${n}"></div>`;
+    $('lanes').append(row);
+    state.tracks.push({ posteriors: [], emotion: null, turns: [], el, lane: row.querySelector('.lane') });
     $('tracks').style.setProperty('--n', String(state.tracks.length));
-    state.tracks.forEach((t, i) => (t.el.querySelector('h3').textContent = state.tracks.length > 1 ? `channel ${i}` : ''));
+    state.tracks.forEach((t, i) => {
+      const name = state.tracks.length > 1 ? `channel ${i}` : '';
+      t.el.querySelector('h3').textContent = name;
+      t.lane.previousElementSibling.textContent = name;
+    });
   }
   return state.tracks[ch];
 }
 
 function onMessage(m) {
   const t = 'channel' in m ? track(m.channel) : null;
+  const heard = Math.max(state.streamMs, m.endMs ?? m.atMs ?? m.audioMs ?? 0);
   const tag = state.tracks.length > 1 && t ? `ch${m.channel}  ` : '';
   switch (m.type) {
     case 'posterior':
@@ -142,6 +157,7 @@ function onMessage(m) {
       li.innerHTML = `<span style="--c:${color}"></span>`;
       li.append(`${(m.startMs / 1000).toFixed(2)}–${(m.endMs / 1000).toFixed(2)} s  ${m.label} (${m.confidence.toFixed(2)})`);
       t.el.querySelector('.turns').prepend(li);
+      addTurn(t, m, color);
       log(`${tag}turn ${(m.startMs / 1000).toFixed(2)}–${(m.endMs / 1000).toFixed(2)} s  ${m.label} (${m.confidence.toFixed(2)})`, 'emo');
       break;
     }
@@ -153,6 +169,67 @@ function onMessage(m) {
       log(`end: ${m.windows} windows, ${(m.audioMs / 1000).toFixed(1)} s of audio`);
       break;
   }
+  if (heard > state.streamMs || m.type === 'utterance') {
+    state.streamMs = heard;
+    drawTimeline();
+  }
+}
+
+/** A turn's block on its track's lane: the emotion's colour, as opaque as the turn is confident. */
+function addTurn(t, m, color) {
+  const el = document.createElement('div');
+  el.className = 'turn';
+  el.dataset.startMs = String(m.startMs);
+  el.dataset.endMs = String(m.endMs);
+  el.dataset.label = m.label;
+  const alpha = Math.round(Math.min(1, Math.max(0, m.confidence)) * 255);
+  el.style.background = color + alpha.toString(16).padStart(2, '0');
+  el.textContent = m.label;
+  el.title = `${(m.startMs / 1000).toFixed(2)}–${(m.endMs / 1000).toFixed(2)} s  ${m.label} (${m.confidence.toFixed(2)})`;
+  t.lane.append(el);
+  const any = state.tracks.some((x) => x.turns.length);
+  $('export-json').disabled = $('export-csv').disabled = !any;
+}
+
+/** Every lane from 0 to the latest stream time, so the whole session stays in view as it grows. */
+function drawTimeline() {
+  const span = Math.max(1000, state.streamMs);
+  for (const el of document.querySelectorAll('#lanes .turn')) {
+    const start = Number(el.dataset.startMs),
+      end = Number(el.dataset.endMs);
+    el.style.left = `${(start / span) * 100}%`;
+    el.style.width = `${((end - start) / span) * 100}%`;
+  }
+  // Ticks at a round step, at most ~8 of them.
+  const step = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600].find((s) => span / 1000 / s <= 8) ?? 7200;
+  let ticks = '';
+  for (let s = 0; s * 1000 <= span; s += step) ticks += `<span style="left:${((s * 1000) / span) * 100}%">${s} s</span>`;
+  $('axis').innerHTML = ticks;
+}
+
+/** The session's turns in stream order (start, then channel) as the text of a JSON or CSV file. */
+function exportTurns(format) {
+  const turns = state.tracks
+    .flatMap((t) => t.turns)
+    .map((u) => ({ channel: u.channel ?? 0, startMs: u.startMs, endMs: u.endMs, label: u.label, confidence: u.confidence, probs: u.probs }))
+    .sort((a, b) => a.startMs - b.startMs || a.channel - b.channel);
+  if (format === 'json') return JSON.stringify({ session: state.session, labels: state.labels, turns }, null, 2) + '\n';
+  const cell = (v) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+  const rows = [['channel', 'startMs', 'endMs', 'label', 'confidence', ...state.labels.map((l) => `p_${l}`)]];
+  for (const u of turns) rows.push([u.channel, u.startMs, u.endMs, u.label, u.confidence, ...state.labels.map((l) => u.probs[l] ?? '')]);
+  return rows.map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+}
+state.exportTurns = exportTurns;
+
+function download(format) {
+  const blob = new Blob([exportTurns(format)], { type: format === 'json' ? 'application/json' : 'text/csv' });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = `emostream-${state.session ?? 'session'}-turns.${format}`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
 /** Every track's chart, on one time axis. */
@@ -308,6 +385,8 @@ function stopAll(sendStop) {
 }
 
 $('mic').onclick = startMic;
+$('export-json').onclick = () => download('json');
+$('export-csv').onclick = () => download('csv');
 $('stop').onclick = () => stopAll(true);
 const drop = $('drop');
 drop.onclick = () => $('file').click();
@@ -353,3 +432,4 @@ else
     );
 track(0);
 draw();
+drawTimeline();
