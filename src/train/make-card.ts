@@ -4,7 +4,7 @@
 //   node --import tsx src/train/make-card.ts --model models/basic-4 --run runs/basic4-all \
 //     [--cv runs/emodb-kfold …] [--intro "text"] [--licence "text"] [--speed "text"] [--extra "markdown"]
 import { parseArgs } from 'node:util';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { initTf } from '../model/tf.js';
 import { loadModelDir } from '../model/save.js';
@@ -32,7 +32,7 @@ const runDir = resolve(values.run as string);
 await initTf();
 const { model, meta } = await loadModelDir(modelDir);
 const run = JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8'));
-const t = meta.training as Record<string, unknown> & { config: Record<string, number> };
+const recorded = meta.training as Record<string, unknown> & { config?: Record<string, number> };
 const corpus = await builtinCorpus(run.corpus as CorpusName);
 const fold = makeFolds('all', corpus.utterances, { seed: run.train.seed, valFraction: run.valFraction })[0];
 const val = await loadFeatures({ ...corpus, utterances: fold.val.map((i) => corpus.utterances[i]) }, false);
@@ -42,6 +42,24 @@ const history = (await readFile(join(runDir, 'fold-01', 'history.jsonl'), 'utf8'
   .trim()
   .split('\n')
   .map((l) => JSON.parse(l));
+// A checkpoint (the best model so far of a run still going) records less than a finished
+// model: the rest comes from the run's record and history, and the card says which it is.
+const checkpoint = recorded.checkpoint === true;
+const t: Record<string, unknown> & { config: Record<string, number> } = checkpoint
+  ? {
+      command: recorded.command,
+      nTrain: fold.train.length,
+      nVal: fold.val.length,
+      epochsRun: history.length,
+      bestEpoch: recorded.epoch,
+      stoppedEarly: false,
+      trainSeconds: history.reduce((a: number, h: { seconds: number }) => a + h.seconds, 0),
+      config: run.train as Record<string, number>,
+      hardware: run.hardware,
+      backend: run.backend,
+      date: (await stat(join(modelDir, 'weights.bin'))).mtime.toISOString(),
+    }
+  : (recorded as typeof recorded & { config: Record<string, number> });
 const sps = history.reduce((a: number, h: { samplesPerSec: number }) => a + h.samplesPerSec, 0) / history.length;
 
 const cvRows: string[] = [];
@@ -72,7 +90,7 @@ ${values.licence}
 - Command: \`${t.command}\`
 - Protocol \`all\`: ${t.nTrain} utterances for training, ${t.nVal} (10 %, stratified by label) held out for early stopping.
 - Adam lr ${t.config.lr}, weight decay ${t.config.weightDecay}, batch ${t.config.batchSize}, cross-entropy, dropout ${meta.arch.dropout};
-  ${t.epochsRun} epochs run (cap ${t.config.epochs}), best validation loss at epoch ${t.bestEpoch}${t.stoppedEarly ? ` (early stopping, patience ${t.config.patience})` : ''}; seed ${t.config.seed}.
+  ${t.epochsRun} epochs run (cap ${t.config.epochs}), best validation loss at epoch ${t.bestEpoch}${t.stoppedEarly ? ` (early stopping, patience ${t.config.patience})` : ''}; seed ${t.config.seed}.${checkpoint ? `\n  **This is the run's checkpoint** (its best model after ${t.epochsRun} of at most ${t.config.epochs} epochs), taken while the run was still going.` : ''}
 - Training time ${fmtSecs(Number(t.trainSeconds))} (mean ${sps.toFixed(1)} training samples/s) on ${t.hardware}, backend ${t.backend},
   a machine shared with other jobs. Trained ${String(t.date).slice(0, 16).replace('T', ' ')} UTC.
 
