@@ -7,8 +7,11 @@ function sec(ms: number): string {
 
 export function formatMessage(m: ServerMessage): string {
   switch (m.type) {
-    case 'ready':
-      return `session ${m.session} · model ${m.model} (${m.backend}) · labels ${m.labels.join(', ')} · window ${m.windowMs} ms, hop ${m.hopMs} ms`;
+    case 'ready': {
+      const head = `session ${m.session} · model ${m.model} (${m.backend}) · labels ${m.labels.join(', ')} · window ${m.windowMs} ms, hop ${m.hopMs} ms`;
+      // The publisher's own token for viewers of this session only (servers with tokens send it).
+      return m.subscribeToken ? `${head}\n  viewers: emostream subscribe ${m.session} --token ${m.subscribeToken}` : head;
+    }
     case 'posterior': {
       const entries = Object.entries(m.probs);
       const top = entries.reduce((a, b) => (b[1] > a[1] ? b : a), entries[0] ?? ['', 0]);
