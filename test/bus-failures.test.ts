@@ -6,20 +6,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerProc } from '../src/bench/server-proc.js';
 import type { ServerMessage } from '../src/protocol/messages.js';
-import { AUTH, eventually, getJson, speechLike, startNode, streamRealTime } from './helpers/bus-nodes.js';
+import { AUTH, eventually, getJson, speechLike, START, startNode, streamRealTime } from './helpers/bus-nodes.js';
 import { haveRedis, startProxy, startRedis } from './helpers/redis.js';
 import { connect } from './helpers/server-ws.js';
 
 const TTL_MS = 2000;
 const S = suite('bus failures');
 const T = (name: string, fn: () => Promise<void>) => (haveRedis() || process.env.CI === 'true' ? S(name, fn) : S.skip(name, fn));
-const START = (session: string) => ({
-  type: 'start' as const,
-  session,
-  audio: { encoding: 's16le' as const, sampleRate: 16000, channels: 1 },
-  hopMs: 250,
-  minWindowMs: 1000,
-});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const key = (m: ServerMessage) => JSON.stringify(m);
 /** The registry's sessions as a node lists them; [] while its bus is unavailable (503). */

@@ -8,20 +8,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerProc } from '../src/bench/server-proc.js';
 import type { ServerMessage } from '../src/protocol/messages.js';
-import { AUTH, eventually, getJson, speechLike, startNode, streamRealTime, SUBSCRIBE_TOKEN } from './helpers/bus-nodes.js';
+import { AUTH, eventually, getJson, speechLike, START, startNode, streamRealTime, SUBSCRIBE_TOKEN } from './helpers/bus-nodes.js';
 import { haveRedis, startRedis, type RedisProc } from './helpers/redis.js';
 import { connect, type Conn } from './helpers/server-ws.js';
 
 const TTL_MS = 2000;
 const S = suite<{ redis?: RedisProc; nodes: ServerProc[] }>('bus nodes', { nodes: [] });
 
-const START = (session: string) => ({
-  type: 'start' as const,
-  session,
-  audio: { encoding: 's16le' as const, sampleRate: 16000, channels: 1 },
-  hopMs: 250,
-  minWindowMs: 1000,
-});
 const sub = (node: ServerProc, id: string, query = '') => connect(`${node.wsUrl}v1/subscribe/${id}${query}`, 'json', AUTH);
 const show = (ms: ServerMessage[]) => ms.map((m) => (m.type === 'error' ? `error:${m.code}` : m.type)).join(',');
 

@@ -6,9 +6,9 @@
 // as fast as the in-flight cap lets it, for the bus's throughput ceiling.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { RedisBus } from '../bus/redis.js';
 import type { PosteriorMsg, ReadyMsg } from '../protocol/messages.js';
+import { freePort } from '../util/free-port.js';
 
 export interface ScaleRow {
   streams: number;
@@ -24,17 +24,6 @@ export interface ScaleRow {
   redisCpu: number;
   /** This process (both bus clients, JSON, the load generator) CPU time / wall time. */
   nodeCpu: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function startRedis(): Promise<{ url: string; child: ChildProcess }> {

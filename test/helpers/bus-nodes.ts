@@ -58,3 +58,12 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
   }
   return false;
 }
+
+/** The `start` every bus test publishes: 16 kHz s16le mono, hop 250 ms, a first window at 1 s. */
+export const START = (session: string) => ({
+  type: 'start' as const,
+  session,
+  audio: { encoding: 's16le' as const, sampleRate: 16000, channels: 1 },
+  hopMs: 250,
+  minWindowMs: 1000,
+});

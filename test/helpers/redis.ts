@@ -1,21 +1,10 @@
 // A throwaway redis-server for bus tests: its own free loopback port, no persistence (a restart
 // loses everything, like a crashed bus), stopped and restarted by the test.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/util/free-port.js';
 
 export function haveRedis(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RedisProc {

@@ -1,0 +1,14 @@
+// A TCP port on 127.0.0.1 that nothing listens on right now, for child servers (Redis, nodes)
+// that must be told their port before they start.
+import { createServer } from 'node:net';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
