@@ -15,7 +15,7 @@ export interface VadOptions {
   hangoverMs?: number;
 }
 
-/** The defaults a session starts with (the server's smoothing settings vadThresholdDb, vadMinDbfs). */
+/** The voice-activity defaults: the server's `vadThresholdDb`/`vadMinDbfs` and `analyze` both start from these. */
 export const DEFAULT_VAD: VadOptions = { thresholdDb: 9, minDbfs: -55 };
 
 export interface SpeechTransition {

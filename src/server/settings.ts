@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { onFrameGrid } from '../dsp/stream-front-end.js';
 import { FRAME_MS } from '../dsp/types.js';
+import { DEFAULT_VAD } from '../dsp/vad.js';
 import type { WireFormat } from '../ingest/types.js';
 import { isSampleEncoding, SAMPLE_ENCODINGS } from '../ingest/pcm.js';
 import { isOpusRate, OPUS_RATES } from '../ingest/opus.js';
@@ -28,8 +29,8 @@ export const DEFAULT_SMOOTHING: Required<SmoothingSettings> = {
   dwellMs: 500,
   minSpeech: 0.25,
   firstEventSpeechMs: 1000,
-  vadThresholdDb: 9,
-  vadMinDbfs: -55,
+  vadThresholdDb: DEFAULT_VAD.thresholdDb,
+  vadMinDbfs: DEFAULT_VAD.minDbfs,
 };
 
 const SMOOTHING_RANGES: Record<keyof SmoothingSettings, [number, number]> = {
