@@ -17,7 +17,7 @@ import {
   telephone,
 } from '../src/train/augment.js';
 import { computeFeatures } from '../src/dsp/features.js';
-import { CONDITIONS, degrade } from '../src/train/robustness.js';
+import { CONDITIONS, degrade, loudestSpan, parseConditions } from '../src/train/robustness.js';
 import { rng } from '../src/train/protocols.js';
 import { tone } from './fixtures/wavgen.js';
 
@@ -160,3 +160,36 @@ test('the robustness conditions degrade a known signal to the asked SNR or gain'
 });
 
 test.run();
+
+test('--conditions names parse to the default conditions and to crops; bad entries say which', () => {
+  const parsed = parseConditions('clean,pink:10,babble:0,gain:-30,telephone,crop:1.5');
+  assert.equal(
+    parsed.map((c) => c.name),
+    ['clean', 'pink 10 dB', 'babble 0 dB', 'gain -30 dB', 'telephone', 'crop 1.5 s'],
+  );
+  // The same names as the default set, so the same noise is drawn for them (comparable tables).
+  for (const c of parsed.slice(0, 5))
+    assert.ok(
+      CONDITIONS.some((d) => d.name === c.name && d.value === c.value),
+      c.name,
+    );
+  for (const bad of ['pink', 'pink:x', 'crop:0', 'clean:3', 'echo:5', 'gain:-3:4'])
+    assert.throws(
+      () => parseConditions(bad),
+      (e: Error) => e.message.includes(`'${bad}'`),
+      bad,
+    );
+});
+
+test('a crop keeps the loudest span of the asked length, and a shorter signal whole', () => {
+  const x = new Float32Array(48000).fill(0.001);
+  for (let i = 30000; i < 38000; i++) x[i] = 0.5; // 0.5 s burst at 1.875 s
+  const y = loudestSpan(x, 1);
+  assert.is(y.length, 16000);
+  let loud = 0;
+  for (const v of y) if (v === 0.5) loud++;
+  assert.is(loud, 8000, 'the whole burst is inside the kept second');
+  assert.is(loudestSpan(x, 4), x);
+  const c = parseConditions('crop:1')[0];
+  assert.is(degrade(x, c, rng(1), []).length, 16000);
+});

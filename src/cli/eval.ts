@@ -25,6 +25,9 @@ robustness (docs/results.md):
                          −10/−30/−45 dB and telephone bandwidth; --corpus may list several
                          (comma separated); writes robustness.json and robustness.svg to --out
   --limit N              at most N utterances per corpus (a seeded, label-stratified sample)
+  --conditions LIST      instead of the default set: any of clean, telephone, pink:DB,
+                         babble:DB, gain:DB, crop:SECONDS (the loudest SECONDS of each
+                         utterance: short turns), comma separated, e.g. clean,crop:1.5,crop:1
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -45,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
       robustness: { type: 'boolean' },
       limit: { type: 'string' },
+      conditions: { type: 'string' },
     },
     HELP,
     false,
@@ -119,11 +123,21 @@ interface RobustnessArgs {
   out?: string;
   json?: boolean;
   limit?: string;
+  conditions?: string;
 }
 
 async function robustness(values: RobustnessArgs): Promise<number> {
   const { loadEngine } = await import('../inference/load-engine.js');
-  const { evaluateRobustness, robustnessSvg } = await import('../train/robustness.js');
+  const { evaluateRobustness, robustnessSvg, parseConditions, CONDITIONS } = await import('../train/robustness.js');
+  let conditions = CONDITIONS;
+  if (values.conditions !== undefined) {
+    try {
+      conditions = parseConditions(values.conditions);
+    } catch (e) {
+      throw new CliError('bad_argument', `--conditions: ${(e as Error).message}`, 2);
+    }
+    if (conditions.length === 0) throw new CliError('bad_argument', '--conditions: no condition given', 2);
+  }
   const { shuffle, rng } = await import('../train/protocols.js');
   const roots = {
     data: values['data-root'] ? resolve(values['data-root']) : undefined,
@@ -156,6 +170,7 @@ async function robustness(values: RobustnessArgs): Promise<number> {
       let last = 0;
       const rows = await evaluateRobustness(engine, utts, {
         seed,
+        conditions,
         progress: (done, total) => {
           if (Date.now() - last > 5000 || done === total) {
             process.stderr.write(`${c.name}: ${done}/${total}\n`);

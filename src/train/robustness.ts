@@ -1,8 +1,11 @@
 // The robustness evaluation: a model's utterance-level WA/UA on a test set, clean and degraded the
 // ways users' audio is (pink noise and babble at 20/10/5/0 dB SNR, −10/−30/−45 dB gain, telephone
-// bandwidth), every degradation seeded per utterance so two models see the same audio.
+// bandwidth), every degradation seeded per utterance so two models see the same audio. Short
+// turns ("crop", not in the default set) ask how a model does on a word or two, as a voice agent
+// hears them, when it learnt from sentences.
 import { computeFeatures } from '../dsp/features.js';
 import { loadAudio16k } from '../dsp/load.js';
+import { SAMPLE_RATE } from '../dsp/types.js';
 import type { Engine } from '../inference/engine.js';
 import { scoreUtterance } from '../inference/utterance.js';
 import { addNoise, applyGain, babble, noise, telephone } from './augment.js';
@@ -13,8 +16,8 @@ import { esc } from './confusion-svg.js';
 
 export interface Condition {
   name: string;
-  kind: 'clean' | 'pink' | 'babble' | 'gain' | 'telephone';
-  /** SNR (dB) for noise, gain (dB) for gain. */
+  kind: 'clean' | 'pink' | 'babble' | 'gain' | 'telephone' | 'crop';
+  /** SNR (dB) for noise, gain (dB) for gain, seconds kept for crop. */
   value?: number;
 }
 
@@ -25,6 +28,55 @@ export const CONDITIONS: readonly Condition[] = [
   ...[-10, -30, -45].map((v) => ({ name: `gain ${v} dB`, kind: 'gain' as const, value: v })),
   { name: 'telephone', kind: 'telephone' },
 ];
+
+/** Conditions by name for `eval --conditions`: clean, telephone, pink:DB, babble:DB, gain:DB,
+ *  crop:SECONDS. Throws a message naming the bad entry. */
+export function parseConditions(list: string): Condition[] {
+  return list
+    .split(',')
+    .filter(Boolean)
+    .map((entry) => {
+      const [kind, raw, ...rest] = entry.trim().split(':');
+      const value = raw === undefined ? undefined : Number(raw);
+      const bad = (why: string) => new Error(`condition '${entry}': ${why}`);
+      if (rest.length) throw bad('one value at most');
+      if (kind === 'clean' || kind === 'telephone') {
+        if (raw !== undefined) throw bad(`${kind} takes no value`);
+        return { name: kind, kind };
+      }
+      if (kind !== 'pink' && kind !== 'babble' && kind !== 'gain' && kind !== 'crop')
+        throw bad('kind must be clean, telephone, pink, babble, gain or crop');
+      if (value === undefined || raw === '' || !Number.isFinite(value)) throw bad('needs a number, e.g. pink:10');
+      if (kind === 'crop') {
+        if (!(value > 0)) throw bad('seconds must be > 0');
+        return { name: `crop ${value} s`, kind, value };
+      }
+      if (kind === 'gain' && value > 40) throw bad('gain above +40 dB clips everything');
+      return { name: `${kind} ${value} dB`, kind, value };
+    });
+}
+
+/** The loudest `seconds` of x (10 ms steps), or x itself when it is no longer. */
+export function loudestSpan(x: Float32Array, seconds: number): Float32Array {
+  const len = Math.round(seconds * SAMPLE_RATE);
+  if (x.length <= len) return x;
+  const step = SAMPLE_RATE / 100;
+  const steps = Math.floor(x.length / step);
+  const energy = new Float64Array(steps + 1);
+  for (let i = 0; i < steps; i++) {
+    let e = 0;
+    for (let j = i * step; j < (i + 1) * step; j++) e += x[j] * x[j];
+    energy[i + 1] = energy[i] + e;
+  }
+  const span = Math.floor(len / step);
+  let best = 0;
+  let bestE = -1;
+  for (let i = 0; i + span <= steps; i++) {
+    const e = energy[i + span] - energy[i];
+    if (e > bestE) [best, bestE] = [i, e];
+  }
+  return x.slice(best * step, best * step + len);
+}
 
 /** The degraded signal of one condition; `pool` holds babble talkers (other utterances of the set). */
 export function degrade(x: Float32Array, c: Condition, rand: () => number, pool: readonly Float32Array[]): Float32Array {
@@ -39,6 +91,8 @@ export function degrade(x: Float32Array, c: Condition, rand: () => number, pool:
       return applyGain(x, c.value!);
     case 'telephone':
       return telephone(x);
+    case 'crop':
+      return loudestSpan(x, c.value!);
   }
 }
 
@@ -66,11 +120,16 @@ export async function evaluateRobustness(
   const poolSignals = new Map<number, Float32Array>();
   for (const i of poolIdx) poolSignals.set(i, await loadAudio16k(known[i].path));
   const predicted = conditions.map(() => new Int32Array(known.length));
+  // A default condition draws the same noise whatever list it is asked in (comparable tables).
+  const noiseSlot = conditions.map((cond, c) => {
+    const i = CONDITIONS.findIndex((d) => d.name === cond.name);
+    return i >= 0 ? i : CONDITIONS.length + c;
+  });
   for (const [u, utt] of known.entries()) {
     const x = poolSignals.get(u) ?? (await loadAudio16k(utt.path));
     const pool = poolIdx.filter((i) => i !== u).map((i) => poolSignals.get(i)!);
     for (const [c, cond] of conditions.entries()) {
-      const y = degrade(x, cond, rng(seed * 1_000_003 + u * 97 + c), pool);
+      const y = degrade(x, cond, rng(seed * 1_000_003 + u * 97 + noiseSlot[c]), pool);
       predicted[c][u] = argmax((await scoreUtterance(engine, computeFeatures(y))).probs);
     }
     opts.progress?.(u + 1, known.length);
