@@ -96,7 +96,6 @@ test('a short pause inside one large chunk still gives both turns', async () => 
   }
 });
 
-test.run();
 
 test("each window knows its turn and holds only that turn's speech", async () => {
   const x = signal(7, [
@@ -123,3 +122,5 @@ test("each window knows its turn and holds only that turn's speech", async () =>
   near(at(5000).turnSpeechMs, 1000);
   assert.ok(at(5000).speech * 3000 > at(5000).turnSpeechMs + 400, 'the window holds more speech than its turn’s');
 });
+
+test.run();
