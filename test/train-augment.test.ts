@@ -12,6 +12,7 @@ import {
   power,
   reverb,
   ROBUST_AUGMENT,
+  shortTurn,
   specAugment,
   speed,
   telephone,
@@ -159,8 +160,6 @@ test('the robustness conditions degrade a known signal to the asked SNR or gain'
   );
 });
 
-test.run();
-
 test('--conditions names parse to the default conditions and to crops; bad entries say which', () => {
   const parsed = parseConditions('clean,pink:10,babble:0,gain:-30,telephone,crop:1.5');
   assert.equal(
@@ -193,3 +192,26 @@ test('a crop keeps the loudest span of the asked length, and a shorter signal wh
   const c = parseConditions('crop:1')[0];
   assert.is(degrade(x, c, rng(1), []).length, 16000);
 });
+
+test('short turns: the asked length around a loud moment; without them the recipe draws as before', () => {
+  const x = new Float32Array(64000).fill(0.001);
+  for (let i = 40000; i < 48000; i++) x[i] = 0.4 * Math.sin(i / 7); // the only speech: 2.5–3.0 s
+  for (let s = 0; s < 10; s++) {
+    const y = shortTurn(x, 1, rng(s));
+    assert.is(y.length, 16000);
+    assert.ok(
+      y.some((v) => Math.abs(v) > 0.1),
+      'holds some of the speech',
+    );
+  }
+  assert.is(shortTurn(x, 5, rng(1)), x);
+  const z = speechLike(4, 9);
+  for (let s = 0; s < 5; s++) {
+    const plain = augmentSignal(z, ROBUST_AUGMENT, rng(s), [z]);
+    assert.equal(augmentSignal(z, { ...ROBUST_AUGMENT, pShort: 0 }, rng(s), [z]), plain, 'pShort 0 = the recipe without it');
+    const short = augmentSignal(z, { ...ROBUST_AUGMENT, pShort: 1, shortS: [0.8, 1.6] }, rng(s), [z]);
+    assert.ok(short.length >= 0.8 * 16000 * 0.89 && short.length <= (1.6 * 16000) / 0.89, `length ${short.length}`);
+  }
+});
+
+test.run();

@@ -45,6 +45,10 @@ training:
   --recipe R             paper (default: the paper's features and data as they are) | robust
                          (per-window mean-normalised log-mel, augmentation each epoch, samples
                          balanced over corpus and class; docs/training.md)
+  --short-turns P        robust recipe: also cut this share of samples (0…1) to 0.8–1.6 s around
+                         a loud moment, as the one- or two-word turns a voice agent hears
+  --init DIR             start from this trained model's weights and input statistics (fine-tune;
+                         same architecture, labels and recipe features), e.g. with a lower --lr
   --epochs N             maximum epochs (default ${PAPER_TRAINING.epochs})
   --patience N           early-stopping patience in epochs on the validation loss (default ${PAPER_TRAINING.patience}; 0 = off)
   --batch-size N         (default ${PAPER_TRAINING.batchSize})
@@ -82,6 +86,8 @@ export async function run(argv: string[]): Promise<number> {
       'corpora-root': { type: 'string' },
       'extra-test': { type: 'string' },
       recipe: { type: 'string' },
+      'short-turns': { type: 'string' },
+      init: { type: 'string' },
       protocol: { type: 'string' },
       folds: { type: 'string' },
       only: { type: 'string' },
@@ -116,6 +122,11 @@ export async function run(argv: string[]): Promise<number> {
   if (!VARIANTS.includes(variant)) throw new CliError('bad_argument', `--variant must be one of ${VARIANTS.join(', ')}`, 2);
   const recipe = values.recipe ?? 'paper';
   if (recipe !== 'paper' && recipe !== 'robust') throw new CliError('bad_argument', '--recipe must be paper or robust', 2);
+  let shortTurns = {};
+  if (values['short-turns'] !== undefined) {
+    if (recipe !== 'robust') throw new CliError('bad_argument', '--short-turns is part of the robust recipe: add --recipe robust', 2);
+    shortTurns = { pShort: num(values['short-turns'], 'short-turns', 0, (x) => x >= 0 && x <= 1), shortS: [0.8, 1.6] };
+  }
   const roots = {
     data: values['data-root'] ? resolve(values['data-root']) : undefined,
     corpora: values['corpora-root'] ? resolve(values['corpora-root']) : undefined,
@@ -169,13 +180,14 @@ export async function run(argv: string[]): Promise<number> {
       lr: num(values.lr, 'lr', PAPER_TRAINING.lr),
       weightDecay: num(values['weight-decay'], 'weight-decay', PAPER_TRAINING.weightDecay, (x) => x >= 0),
       seed: num(values.seed, 'seed', 1, (x) => Number.isInteger(x) && x >= 0),
-      ...(recipe === 'robust' ? { augment: ROBUST_AUGMENT, balance: true } : {}),
+      ...(recipe === 'robust' ? { augment: { ...ROBUST_AUGMENT, ...shortTurns }, balance: true } : {}),
     },
     modelOut: protocol === 'all' ? resolve(values['model-out'] ?? `${out}/model`) : values['model-out'],
     modelName: values.name,
     progress: !values['no-progress'],
     command: `emostream train ${argv.join(' ')}`,
     windowMean: recipe === 'robust',
+    init: values.init ? resolve(values.init) : undefined,
     extraTests: await Promise.all(
       (values['extra-test']?.split(',').filter(Boolean) ?? []).map((n) => builtinCorpus(corpusName(n, '--extra-test'), roots)),
     ),

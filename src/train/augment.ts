@@ -217,6 +217,10 @@ export interface AugmentConfig {
   pGain: number;
   gainDb: [number, number];
   pSpecAugment: number;
+  /** Share of samples cut to a short turn of shortS seconds around a loud moment (a word or two,
+   *  as a voice agent hears them); absent = none, and the random stream is the recipe's without it. */
+  pShort?: number;
+  shortS?: [number, number];
 }
 
 export const ROBUST_AUGMENT: AugmentConfig = {
@@ -232,6 +236,25 @@ export const ROBUST_AUGMENT: AugmentConfig = {
 };
 
 const pick = <T>(xs: readonly T[], rand: () => number): T => xs[Math.floor(rand() * xs.length)];
+
+/**
+ * `seconds` of x centred on a random loud 10 ms step (within 10 dB of the loudest), so the
+ * short turn holds speech, not the silence around it; x itself when it is no longer.
+ */
+export function shortTurn(x: Float32Array, seconds: number, rand: () => number): Float32Array {
+  const len = Math.round(seconds * SAMPLE_RATE);
+  if (x.length <= len) return x;
+  const step = SAMPLE_RATE / 100;
+  const steps = Math.floor(x.length / step);
+  const energy = new Float64Array(steps);
+  for (let i = 0; i < steps; i++) for (let j = i * step; j < (i + 1) * step; j++) energy[i] += x[j] * x[j];
+  const peak = Math.max(...energy);
+  const loud: number[] = [];
+  for (let i = 0; i < steps; i++) if (energy[i] >= peak / 10) loud.push(i);
+  const centre = (pick(loud, rand) + 0.5) * step;
+  const start = Math.max(0, Math.min(x.length - len, Math.round(centre - len / 2)));
+  return x.subarray(start, start + len);
+}
 const uniform = ([lo, hi]: [number, number], rand: () => number) => lo + (hi - lo) * rand();
 
 /**
@@ -246,6 +269,7 @@ export function augmentSignal(x: Float32Array, cfg: AugmentConfig, rand: () => n
     const start = Math.floor(rand() * Math.min(cfg.maxCropS * SAMPLE_RATE, y.length - window));
     y = y.subarray(start);
   }
+  if (cfg.pShort && rand() < cfg.pShort) y = shortTurn(y, uniform(cfg.shortS ?? [0.8, 1.6], rand), rand);
   if (rand() < cfg.pSpeed) y = speed(y, pick(SPEED_FACTORS, rand));
   if (rand() < cfg.pReverb) y = reverb(y, 0.2 + 0.6 * rand(), 0.2 + 0.5 * rand(), rand);
   if (rand() < cfg.pTelephone) y = telephone(y);

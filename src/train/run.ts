@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import os from 'node:os';
 import { initTfTraining } from '../model/tf.js';
 import { buildModel, resolveConfig, type StaCrnnConfig } from '../model/sta-crnn.js';
-import { saveModelDir } from '../model/save.js';
+import { loadModelDir, saveModelDir } from '../model/save.js';
+import type { Normalization } from '../dsp/normalize.js';
 import { FEATURES, type ModelMeta } from '../model-dir.js';
 import type { Corpus } from './corpus.js';
 import { utteranceFeatures, defaultCacheDir } from './features-cache.js';
@@ -63,6 +64,7 @@ function runIdentity(r: {
   arch: unknown;
   train: TrainConfig;
   windowMean?: boolean;
+  init?: string;
 }) {
   const { microBatch: _memory, workers: _threads, ...train } = r.train;
   return {
@@ -73,6 +75,7 @@ function runIdentity(r: {
     arch: r.arch,
     train,
     windowMean: r.windowMean,
+    init: r.init,
   };
 }
 
@@ -97,6 +100,9 @@ export interface RunOptions {
   command?: string;
   /** Mean-normalise each window's log-mel channel before z-scoring (src/dsp/normalize.ts). */
   windowMean?: boolean;
+  /** Start every fold from this trained model directory's weights and input statistics (a
+   *  fine-tune) instead of a fresh initialisation; its architecture, labels and features must match. */
+  init?: string;
   /** Corpora every fold's model is also tested on (e.g. TurEV-DB), reported per fold. */
   extraTests?: Corpus[];
 }
@@ -181,6 +187,7 @@ export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[
     arch,
     train,
     windowMean: o.windowMean || undefined,
+    init: o.init,
     extraTests: o.extraTests?.map((c) => c.name),
   };
   if (previous) {
@@ -250,6 +257,29 @@ export async function runProtocol(o: RunOptions): Promise<{ results: FoldResult[
   return { results, pooled, foldsTotal: folds.length };
 }
 
+/** Copy a trained model's weights into `model` and return its input statistics (a fine-tune
+ *  starts from both), after checking it is the same network on the same labels and features. */
+async function initFrom(model: ReturnType<typeof buildModel>, dir: string, arch: StaCrnnConfig, o: RunOptions): Promise<Normalization> {
+  const { model: from, meta } = await loadModelDir(resolve(dir));
+  try {
+    const { seed: _a, ...want } = arch;
+    const { seed: _b, ...have } = meta.arch;
+    const why =
+      canonical(want) !== canonical(have)
+        ? `its architecture differs (${canonical(have)})`
+        : canonical(meta.labels) !== canonical(o.corpus.labels)
+          ? `its labels are ${meta.labels.join(', ')}, the corpus has ${o.corpus.labels.join(', ')}`
+          : Boolean(meta.norm.windowMean) !== Boolean(o.windowMean)
+            ? `it was trained with${meta.norm.windowMean ? '' : 'out'} per-window mean normalisation (use the same --recipe)`
+            : null;
+    if (why) throw new UserError('init_mismatch', `--init ${dir}: ${why}`);
+    model.setWeights(from.getWeights());
+    return meta.norm;
+  } finally {
+    from.dispose();
+  }
+}
+
 function mean(xs: number[]): number | null {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
 }
@@ -269,8 +299,8 @@ async function runFold(
   const train = pick(fold.train),
     val = pick(fold.val),
     test = pick(fold.test);
-  const norm = normStats(train, o.windowMean);
   const model = buildModel(arch);
+  const norm = o.init ? await initFrom(model, o.init, arch, o) : normStats(train, o.windowMean);
   const label = total > 1 ? `[${fold.name}]` : '';
   if (o.progress)
     process.stderr.write(`${fold.name}: ${train.length} train / ${val.length} val / ${test.length} test utterances, backend ${backend}\n`);
