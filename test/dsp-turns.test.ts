@@ -96,7 +96,6 @@ test('a short pause inside one large chunk still gives both turns', async () => 
   }
 });
 
-
 test("each window knows its turn and holds only that turn's speech", async () => {
   const x = signal(7, [
     [1, 2.5],
