@@ -12,3 +12,15 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/**
+ * What a user is told about a failure that is not theirs (a bug, a broken engine): what failed
+ * and an incident id to find the detail in the server's log. An internal message can name
+ * files, fields or library internals, so it goes to the log only.
+ */
+export function internalFailure(what: string): { incident: string; message: string } {
+  const incident = Math.floor(Math.random() * 2 ** 32)
+    .toString(16)
+    .padStart(8, '0');
+  return { incident, message: `${what} (internal error, incident ${incident}; the server log has the detail)` };
+}

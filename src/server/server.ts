@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Feed, HistoryLimits, SessionBus } from '../bus/types.js';
-import { UserError } from '../errors.js';
+import { internalFailure, UserError } from '../errors.js';
 import type { Engine } from '../inference/engine.js';
 import { authOn, authorize, matches, NO_AUTH, refusalStatus, statsAllowed, type AuthConfig, type Scope } from './auth.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
@@ -494,8 +494,9 @@ export class EmostreamServer {
       try {
         fn(data, isBinary);
       } catch (err) {
-        this.log.error({ err }, 'message handler failed');
-        out.fatal('internal_error', `the server failed to handle a message: ${(err as Error)?.message ?? String(err)}`, 1011);
+        const { incident, message } = internalFailure('the server failed to handle a message');
+        this.log.error({ err, incident }, 'message handler failed');
+        out.fatal('internal_error', message, 1011);
       }
     };
   }
@@ -592,9 +593,7 @@ export class EmostreamServer {
             entry = this.startSession(ws, out, msg);
             clearTimeout(startTimer);
           } catch (err) {
-            const e = err as UserError;
-            if (!(err instanceof UserError)) log.error({ err }, 'start failed');
-            return out.send({ type: 'error', code: e.code ?? 'internal_error', message: e.message, fatal: false });
+            return out.send({ type: 'error', ...this.startFailure(err), fatal: false });
           }
           log.info({ session: entry.session.id, ...entry.session.settings.format, hopMs: entry.session.settings.hopMs }, 'session started');
           return;
@@ -681,11 +680,17 @@ export class EmostreamServer {
       return this.register(ws, out, session);
     } catch (err) {
       session?.abort({ code: 'cancelled', message: 'the session did not start' });
-      const e = err as UserError;
-      if (!(err instanceof UserError)) this.log.error({ err }, 'start failed');
-      out.send({ type: 'error', code: e.code ?? 'internal_error', message: e.message, fatal: false });
+      out.send({ type: 'error', ...this.startFailure(err), fatal: false });
       return undefined;
     }
+  }
+
+  /** A refused `start`: the user's own problem as it is, anything else as an incident in the log. */
+  private startFailure(err: unknown): { code: string; message: string } {
+    if (err instanceof UserError) return { code: err.code, message: err.message };
+    const { incident, message } = internalFailure('the session could not start');
+    this.log.error({ err, incident }, 'start failed');
+    return { code: 'internal_error', message };
   }
 
   private startSession(ws: WebSocket, out: Outbox, msg: Extract<ClientMessage, { type: 'start' }>): Entry {
@@ -709,6 +714,7 @@ export class EmostreamServer {
         this.metrics.latency.observe(ms / 1000);
       },
       onSkipped: (n) => this.metrics.windowsSkipped.inc(n),
+      onInternalError: (err, incident) => this.log.error({ err, incident, session: settings.session }, 'session failed'),
     });
   }
 

@@ -8,7 +8,7 @@
 // comes out) and a fresh one starts for the audio after it. Stream time and `seq` continue
 // across segments.
 import { concatMap, endWith, from, map, merge, mergeMap, Observable, of, Subject, window as splitAt, type Subscription } from 'rxjs';
-import { UserError } from '../errors.js';
+import { internalFailure, UserError } from '../errors.js';
 import { channelOf } from '../dsp/convert.js';
 import type { PlacedTurn as FrontEndTurn, PlacedWindow as FrontEndWindow } from '../dsp/stream-front-end.js';
 import { FRAME_MS, WINDOW_FRAMES } from '../dsp/types.js';
@@ -33,6 +33,8 @@ export interface SessionContext {
   maxPendingWindows: number;
   onWindow?(latencyMs: number): void;
   onSkipped?(n: number): void;
+  /** A failure that is not the user's: the detail for the server's log (the user gets the incident). */
+  onInternalError?(err: unknown, incident: string): void;
 }
 
 /** A placed window on its way through the batcher. */
@@ -334,8 +336,14 @@ export class Session {
   }
 
   private fail(err: unknown): void {
-    const code = err instanceof UserError ? err.code : 'internal_error';
-    const message = err instanceof UserError ? err.message : `session failed: ${(err as Error)?.message ?? String(err)}`;
+    let code = 'internal_error';
+    let message: string;
+    if (err instanceof UserError) [code, message] = [err.code, err.message];
+    else {
+      const failure = internalFailure('the session failed');
+      this.ctx.onInternalError?.(err, failure.incident);
+      message = failure.message;
+    }
     this.emit({ type: 'error', code, message, fatal: true });
     this.closed = true;
     this.backlog.length = 0;
