@@ -113,4 +113,24 @@ test('empty and oversized packets, and rates or channels Opus has not, are coded
   d.free(); // twice is harmless
 });
 
+test('a packet libopus rejects is a coded error and prints nothing on the server', async () => {
+  const d = new OpusPacketDecoder(RATE, 1);
+  await d.ready;
+  const print = console.error;
+  const printed: unknown[] = [];
+  console.error = (...args: unknown[]) => printed.push(args);
+  let code = 'none';
+  try {
+    d.push(Uint8Array.of(0x03, 0x00)); // code-3 packet declaring zero frames: invalid (RFC 6716 3.2.5)
+  } catch (e) {
+    code = (e as UserError).code;
+  } finally {
+    console.error = print;
+  }
+  assert.is(code, 'opus_bad_packet');
+  assert.equal(printed, [], 'nothing written to stderr');
+  assert.is(console.error, print, 'console.error restored');
+  d.free();
+});
+
 test.run();

@@ -4,6 +4,21 @@
 import { OpusDecoder } from 'opus-decoder';
 import { UserError } from '../errors.js';
 
+/**
+ * opus-decoder also prints every rejected packet with console.error: a client sending garbage
+ * would write a line per message to the server's stderr. The error comes back in the result
+ * (and to the client as opus_bad_packet), so the print is muted for the synchronous call.
+ */
+function quietly<T>(decode: () => T): T {
+  const print = console.error;
+  console.error = () => {};
+  try {
+    return decode();
+  } finally {
+    console.error = print;
+  }
+}
+
 /** The rates libopus decodes to (any packet, whatever rate it was encoded at). */
 export const OPUS_RATES = [8000, 12000, 16000, 24000, 48000] as const;
 export type OpusRate = (typeof OPUS_RATES)[number];
@@ -56,7 +71,7 @@ export class OpusPacketDecoder {
         'opus_bad_packet',
         `Opus packet of ${packet.length} bytes is over the ${max}-byte limit (one packet per message)`,
       );
-    const { channelData, samplesDecoded, errors } = this.decoder.decodeFrame(packet);
+    const { channelData, samplesDecoded, errors } = quietly(() => this.decoder.decodeFrame(packet));
     if (errors.length > 0) throw new UserError('opus_bad_packet', `Opus packet rejected by the decoder: ${errors[0].message}`);
     if (this.channels === 1) return channelData[0].slice(0, samplesDecoded);
     const out = new Float32Array(samplesDecoded * 2);
