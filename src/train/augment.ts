@@ -237,6 +237,16 @@ export const ROBUST_AUGMENT: AugmentConfig = {
 
 const pick = <T>(xs: readonly T[], rand: () => number): T => xs[Math.floor(rand() * xs.length)];
 
+/** Samples per step of stepEnergies(): 10 ms. */
+export const ENERGY_STEP = SAMPLE_RATE / 100;
+
+/** The energy of each whole 10 ms step of x. */
+export function stepEnergies(x: Float32Array): Float64Array {
+  const energy = new Float64Array(Math.floor(x.length / ENERGY_STEP));
+  for (let i = 0; i < energy.length; i++) for (let j = i * ENERGY_STEP; j < (i + 1) * ENERGY_STEP; j++) energy[i] += x[j] * x[j];
+  return energy;
+}
+
 /**
  * `seconds` of x centred on a random loud 10 ms step (within 10 dB of the loudest), so the
  * short turn holds speech, not the silence around it; x itself when it is no longer.
@@ -244,14 +254,11 @@ const pick = <T>(xs: readonly T[], rand: () => number): T => xs[Math.floor(rand(
 export function shortTurn(x: Float32Array, seconds: number, rand: () => number): Float32Array {
   const len = Math.round(seconds * SAMPLE_RATE);
   if (x.length <= len) return x;
-  const step = SAMPLE_RATE / 100;
-  const steps = Math.floor(x.length / step);
-  const energy = new Float64Array(steps);
-  for (let i = 0; i < steps; i++) for (let j = i * step; j < (i + 1) * step; j++) energy[i] += x[j] * x[j];
+  const energy = stepEnergies(x);
   const peak = Math.max(...energy);
   const loud: number[] = [];
-  for (let i = 0; i < steps; i++) if (energy[i] >= peak / 10) loud.push(i);
-  const centre = (pick(loud, rand) + 0.5) * step;
+  energy.forEach((e, i) => e >= peak / 10 && loud.push(i));
+  const centre = (pick(loud, rand) + 0.5) * ENERGY_STEP;
   const start = Math.max(0, Math.min(x.length - len, Math.round(centre - len / 2)));
   return x.subarray(start, start + len);
 }

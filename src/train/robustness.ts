@@ -8,7 +8,7 @@ import { loadAudio16k } from '../dsp/load.js';
 import { SAMPLE_RATE } from '../dsp/types.js';
 import type { Engine } from '../inference/engine.js';
 import { scoreUtterance } from '../inference/utterance.js';
-import { addNoise, applyGain, babble, noise, telephone } from './augment.js';
+import { addNoise, applyGain, babble, ENERGY_STEP, noise, stepEnergies, telephone } from './augment.js';
 import type { Utterance } from './corpus.js';
 import { argmax, computeMetrics, type Metrics } from './metrics.js';
 import { rng } from './protocols.js';
@@ -60,22 +60,17 @@ export function parseConditions(list: string): Condition[] {
 export function loudestSpan(x: Float32Array, seconds: number): Float32Array {
   const len = Math.round(seconds * SAMPLE_RATE);
   if (x.length <= len) return x;
-  const step = SAMPLE_RATE / 100;
-  const steps = Math.floor(x.length / step);
-  const energy = new Float64Array(steps + 1);
-  for (let i = 0; i < steps; i++) {
-    let e = 0;
-    for (let j = i * step; j < (i + 1) * step; j++) e += x[j] * x[j];
-    energy[i + 1] = energy[i] + e;
-  }
-  const span = Math.floor(len / step);
+  const energy = stepEnergies(x);
+  const cumulative = new Float64Array(energy.length + 1);
+  energy.forEach((e, i) => (cumulative[i + 1] = cumulative[i] + e));
+  const span = Math.floor(len / ENERGY_STEP);
   let best = 0;
   let bestE = -1;
-  for (let i = 0; i + span <= steps; i++) {
-    const e = energy[i + span] - energy[i];
+  for (let i = 0; i + span <= energy.length; i++) {
+    const e = cumulative[i + span] - cumulative[i];
     if (e > bestE) [best, bestE] = [i, e];
   }
-  return x.slice(best * step, best * step + len);
+  return x.slice(best * ENERGY_STEP, best * ENERGY_STEP + len);
 }
 
 /** The degraded signal of one condition; `pool` holds babble talkers (other utterances of the set). */
