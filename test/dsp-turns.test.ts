@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StreamFrontEnd, type PlacedTurn, type PlacedWindow } from '../src/dsp/stream-front-end.js';
 import { utteranceWindows } from '../src/dsp/utterance.js';
+import { FRAME_SIZE } from '../src/dsp/types.js';
 import type { AudioChunk } from '../src/ingest/types.js';
 import { randomPieces, rng } from './fixtures/wavgen.js';
 
@@ -18,6 +19,13 @@ function signal(total: number, tones: [number, number][], seed = 1): Float32Arra
     for (let i = Math.round(a * 16000); i < Math.round(b * 16000); i++) x[i] += 0.3 * Math.sin((2 * Math.PI * 300 * i) / 16000);
   }
   return x;
+}
+
+/** Real frames in a zero-padded window: up to the last frame that is not all zeros. */
+function validFrames(w: Float32Array): number {
+  let n = w.length / FRAME_SIZE;
+  while (n > 0 && w.subarray((n - 1) * FRAME_SIZE, n * FRAME_SIZE).every((v) => v === 0)) n--;
+  return n;
 }
 
 async function turns(x: Float32Array, seed: number, turnOpts = {}, maxChunk = 3000): Promise<PlacedTurn[]> {
@@ -92,6 +100,44 @@ test('a short pause inside one large chunk still gives both turns', async () => 
         [29, 45],
       ],
       `chunks of up to ${chunk} samples`,
+    );
+  }
+});
+
+test('a turn is scored with its context: frames before it (not past the previous turn) and after it', async () => {
+  // 600 ms between the tones: two turns; the second's context before stops where the first's speech ended.
+  const x = signal(5, [
+    [1, 2],
+    [2.6, 3.4],
+  ]);
+  const plain = await turns(x, 6, { contextBeforeMs: 0, contextAfterMs: 0 });
+  const ctx = await turns(x, 6, { contextBeforeMs: 1000, contextAfterMs: 200 });
+  assert.is(ctx.length, 2);
+  // The speech edges are reported as before; only what is scored grows.
+  assert.equal(
+    ctx.map((u) => [u.startMs, u.endMs]),
+    plain.map((u) => [u.startMs, u.endMs]),
+  );
+  // Every turn here is under 3 s with its context: one window, zero-padded after its frames.
+  const scored = (u: PlacedTurn) => (u.windows.length === 1 ? validFrames(u.windows[0]) : NaN);
+  const near = (got: number, want: number) => assert.ok(Math.abs(got - want) <= 2, `${got} vs ${want}`);
+  near(scored(plain[0]), (plain[0].endMs - plain[0].startMs) / 10);
+  near(scored(ctx[0]), (ctx[0].endMs - 0) / 10 + 20); // the stream starts 1 s before: all of it, and 200 ms after
+  near(scored(ctx[1]), (ctx[1].endMs - ctx[0].endMs) / 10 + 20);
+  // The context before is quiet and comes first: the window's first frames are far below its speech.
+  const w = ctx[0].windows[0];
+  const energy = (f: number) => w.subarray(f * FRAME_SIZE, (f + 1) * FRAME_SIZE).reduce((a, b) => a + b, 0) / FRAME_SIZE;
+  assert.ok(energy(10) < energy(150) - 0.5, `${energy(10)} vs ${energy(150)}`);
+});
+
+test('context after the speech shorter than the hangover does not delay the turn', async () => {
+  const x = signal(4, [[1, 2.2]]);
+  for (const seed of [7, 8]) {
+    const a = await turns(x, seed, { contextBeforeMs: 0, contextAfterMs: 0 }, 320);
+    const b = await turns(x, seed, { contextBeforeMs: 500, contextAfterMs: 200 }, 320);
+    assert.equal(
+      b.map((u) => u.lastInputFrame),
+      a.map((u) => u.lastInputFrame),
     );
   }
 });

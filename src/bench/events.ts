@@ -60,6 +60,9 @@ export interface EventsResult {
   /** The emotion shown (latest `emotion` event received, none after an `end`) 1 s of stream
    *  time after the file's turn ended. */
   stateAfter1s: Score;
+  /** The first `emotion` start/change decided inside the file (from its start to the next
+   *  file's); none = wrong. With one file per sequence: the session's first event. */
+  firstEvent: Score;
   /** Turn start → the first `emotion` start/change with the right label received (stream
    *  position at its arrival), before the next utterance begins; `never` = none arrived. */
   firstRightEventMs: Spread & { never: number };
@@ -74,6 +77,16 @@ export interface EventsResult {
   errors: Record<string, number>;
   /** How late the client sent a chunk at worst, ms (large = the client itself lagged). */
   clientLagMs: number;
+  /** Each file's outcome (JSON report only): where the rows above come from. */
+  perFile: {
+    path: string;
+    truth: string;
+    utteranceLevel: string;
+    utterance: string | undefined;
+    turns: number;
+    firstEvent: string | undefined;
+    stateAfter1s: string | undefined;
+  }[];
 }
 
 export function spread(xs: number[]): Spread {
@@ -207,6 +220,8 @@ export async function runEventsBench(o: EventsBenchOptions): Promise<EventsResul
 
   const uttPairs: { truth: string; label: string | undefined }[] = [];
   const statePairs: { truth: string; label: string | undefined }[] = [];
+  const firstPairs: { truth: string; label: string | undefined }[] = [];
+  const perFile: EventsResult['perFile'] = [];
   const firstRight: number[] = [];
   let never = 0,
     turns = 0,
@@ -244,6 +259,17 @@ export async function runEventsBench(o: EventsBenchOptions): Promise<EventsResul
       const last = events.filter((e) => e.posMs <= moment).pop();
       statePairs.push({ truth, label: last && last.m.kind !== 'end' ? String(last.m.label) : undefined });
       const nextStart = k + 1 < spans.length ? spans[k + 1].startMs : Infinity;
+      const first = events.find((e) => e.m.kind !== 'end' && Number(e.m.atMs) >= sp.startMs && Number(e.m.atMs) < nextStart);
+      firstPairs.push({ truth, label: first && String(first.m.label) });
+      perFile.push({
+        path: o.files[fileIndex].path,
+        truth,
+        utteranceLevel: offline[fileIndex],
+        utterance: main?.u.label,
+        turns: mine.length,
+        firstEvent: first && String(first.m.label),
+        stateAfter1s: statePairs[statePairs.length - 1].label,
+      });
       const hit = events.find(
         (e) => e.posMs >= turnStart && e.posMs < nextStart && e.m.kind !== 'end' && e.m.label === truth && Number(e.m.atMs) >= sp.startMs,
       );
@@ -261,6 +287,7 @@ export async function runEventsBench(o: EventsBenchOptions): Promise<EventsResul
     utteranceLevel: score(o.files.map((f, i) => ({ truth: f.truth, label: offline[i] }))),
     utteranceMessages: { ...score(uttPairs), turns, filesWithoutTurn: withoutTurn },
     stateAfter1s: score(statePairs),
+    firstEvent: score(firstPairs),
     firstRightEventMs: { ...spread(firstRight), never },
     utteranceDelayStreamMs: spread(delayStream),
     utteranceDelayWallMs: spread(delayWall),
@@ -268,5 +295,6 @@ export async function runEventsBench(o: EventsBenchOptions): Promise<EventsResul
     concurrency,
     errors,
     clientLagMs: Math.max(0, ...runs.map((r) => r.lag)),
+    perFile,
   };
 }

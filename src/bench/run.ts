@@ -17,6 +17,40 @@ import { measurePeakGflops, type PeakResult } from './peak.js';
 import { startServerProc, type ServerProcOptions } from './server-proc.js';
 import { P99_LIMIT_MS, runStreams, type StreamLoadResult } from './streams.js';
 import type { EventsResult } from './events.js';
+import type { EventsCorpus } from './sequences.js';
+import type { CorpusRoots } from '../train/corpus.js';
+
+export interface EventsSelection {
+  /** A corpus through the training loaders (src/train/corpus.ts), four labels. */
+  corpus?: EventsCorpus;
+  /** Its speakers, comma-separated ("03,08" or "emodb-03"); default all (RAVDESS: 13–24). */
+  speakers?: string;
+  /** Utterances per sequence (one session each); 1 = one file per session. Default 6. */
+  perSequence?: number;
+  /** Sessions streamed at once (default 2). */
+  concurrency?: number;
+  /** Seed of the sample's order (default 11). */
+  seed?: number;
+  roots?: CorpusRoots;
+}
+
+/** Whether a model's recorded training (meta.json "training") heard `corpus`. */
+export function heldOutNote(training: { corpus?: string; protocol?: string; fold?: string } | undefined, corpus: string): string {
+  if (!training?.corpus) return "the model's training corpora are not recorded: held out unknown";
+  const parts: string[] =
+    training.corpus === 'train4'
+      ? ['emodb', 'ravdess', 'ravdess-song', 'nemo', 'ased']
+      : training.corpus === 'basic4'
+        ? ['emodb', 'ravdess']
+        : [training.corpus];
+  if (training.protocol === 'loco' && training.fold === `corpus ${corpus}`)
+    // RAVDESS speech and song share their actors: leaving one out still trains on the speakers.
+    return corpus === 'ravdess' && parts.includes('ravdess-song')
+      ? 'its speakers were heard in RAVDESS song: not held out'
+      : `held out: the model's leave-one-corpus-out fold never heard ${corpus}`;
+  if (!parts.includes(corpus)) return `held out: not among the model's training corpora (${training.corpus})`;
+  return `seen in the model's training (${training.corpus}, protocol ${training.protocol ?? '?'}): not held out`;
+}
 
 export type Section = 'peak' | 'engine' | 'latency' | 'capacity' | 'memory' | 'frontend' | 'scale' | 'events';
 export const SECTIONS: Section[] = ['peak', 'engine', 'latency', 'capacity', 'memory', 'frontend', 'scale', 'events'];
@@ -85,6 +119,8 @@ export interface BenchOptions {
   provider?: 'cpu' | 'webgpu' | 'cuda';
   /** Speech to stream: audio files under this folder (default ../shared/data/emodb/wav). */
   audioDir?: string;
+  /** The events section's speech (default: RAVDESS actors 13–24, sequences of six, two at a time). */
+  events?: EventsSelection;
   /** Measure latency and capacity against this running server instead of a child process. */
   url?: string;
   /** Publish token for `url`. */
@@ -406,23 +442,41 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   }
   if (opts.sections.includes('events')) {
     const { runEventsBench } = await import('./events.js');
-    const { RAVDESS_DIR, ravdessSpeechFiles, seededRandom, shuffle } = await import('./sequences.js');
-    // RAVDESS actors 13-24 by default: the shipped model was trained on all 24 RAVDESS actors
-    // (there is no unseen labelled corpus in ../shared), so these are NOT held-out speakers.
-    const dir = opts.audioDir ?? RAVDESS_DIR;
-    const corpus = opts.audioDir
-      ? `${opts.audioDir} (RAVDESS-named files)`
-      : "RAVDESS actors 13-24 (seen in the shipped model's training: not held out)";
+    const { RAVDESS_DIR, corpusFiles, ravdessSpeechFiles, seededRandom, shuffle, speakerFilter } = await import('./sequences.js');
+    const sel = opts.events ?? {};
     try {
-      const all = ravdessSpeechFiles(dir, opts.audioDir ? undefined : (a) => a >= 13);
-      if (all.length === 0) throw new Error(`no RAVDESS-named speech files (03-01-EE-…) in ${dir}`);
-      const files = shuffle(all, seededRandom(11)).slice(0, plan.eventsFiles);
       const shipped = await shippedModel(opts.shippedDir);
-      const run = (wsUrl: string) => runEventsBench({ wsUrl, token: opts.token, modelDir: shipped.dir, files, log });
+      const training = JSON.parse(readFileSync(join(shipped.dir, 'meta.json'), 'utf8')).training;
+      let all;
+      let corpus: string;
+      if (opts.audioDir && !sel.corpus) {
+        all = ravdessSpeechFiles(opts.audioDir);
+        if (all.length === 0) throw new Error(`no RAVDESS-named speech files (03-01-EE-…) in ${opts.audioDir}`);
+        corpus = `${opts.audioDir} (RAVDESS-named files)`;
+      } else if ((sel.corpus ?? 'ravdess') === 'ravdess' && !sel.speakers && !sel.roots?.data) {
+        // RAVDESS actors 13-24 by default (the half the decision settings were not first chosen on).
+        all = ravdessSpeechFiles(RAVDESS_DIR, (a) => a >= 13);
+        corpus = `RAVDESS actors 13-24 (${heldOutNote(training, 'ravdess')})`;
+      } else {
+        const name = sel.corpus ?? 'ravdess';
+        all = await corpusFiles(name, { speakers: speakerFilter(name, sel.speakers), roots: sel.roots });
+        corpus = `${name}${sel.speakers ? ` speakers ${sel.speakers}` : ''} (${heldOutNote(training, name)})`;
+      }
+      const files = shuffle(all, seededRandom(sel.seed ?? 11)).slice(0, plan.eventsFiles);
+      const run = (wsUrl: string) =>
+        runEventsBench({
+          wsUrl,
+          token: opts.token,
+          modelDir: shipped.dir,
+          files,
+          perSequence: sel.perSequence,
+          concurrency: sel.concurrency,
+          log,
+        });
       const r = opts.url ? await run(remoteBase(opts.url)) : await withServer(server(shipped), (srv) => run(srv.wsUrl));
       report.events = { ...r, corpus, model: opts.url ? `remote ${opts.url} (offline: ${shipped.label})` : shipped.label };
       log(
-        `events: utterance UA ${pct(r.utteranceMessages.ua)} vs utterance-level ${pct(r.utteranceLevel.ua)}; state 1 s after ${pct(r.stateAfter1s.accuracy)}; turn end → utterance p50 ${f1(r.utteranceDelayStreamMs.p50)} ms stream`,
+        `events: utterance UA ${pct(r.utteranceMessages.ua)} vs utterance-level ${pct(r.utteranceLevel.ua)}; state 1 s after ${pct(r.stateAfter1s.accuracy)}; first event right ${r.firstEvent.right}/${r.firstEvent.n}; turn end → utterance p50 ${f1(r.utteranceDelayStreamMs.p50)} ms stream`,
       );
     } catch (err) {
       report.events = { error: (err as Error).message };
@@ -596,6 +650,7 @@ export function formatReport(r: BenchReport): string {
             sc(e.utteranceMessages),
           ],
           ['emotion state 1 s after the turn ends', sc(e.stateAfter1s)],
+          [`first \`emotion\` event decided inside the file${e.perSequence === 1 ? " (the session's first)" : ''}`, sc(e.firstEvent)],
           [`turn start → first right \`emotion\` event, ms p50 / p90 (${e.firstRightEventMs.never} never)`, sp(e.firstRightEventMs)],
           ['turn end → its `utterance` message, ms of stream time p50 / p90', sp(e.utteranceDelayStreamMs)],
           ['turn end → its `utterance` message, ms of wall time p50 / p90', sp(e.utteranceDelayWallMs)],

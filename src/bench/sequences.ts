@@ -4,6 +4,19 @@ import { readdirSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { audioFiles } from './corpus.js';
+import { UserError } from '../errors.js';
+import {
+  ased,
+  emodb,
+  nemo,
+  ravdess,
+  turev,
+  BASIC_4,
+  defaultCorporaRoot,
+  defaultDataRoot,
+  type CorpusRoots,
+  type Utterance,
+} from '../train/corpus.js';
 
 export const RAVDESS_DIR = fileURLToPath(new URL('../../../shared/data/ravdess/wav/', import.meta.url));
 
@@ -13,7 +26,10 @@ export const RAVDESS_CODES: Record<string, string> = { '05': 'angry', '03': 'hap
 export interface LabelledFile {
   path: string;
   truth: string;
+  /** RAVDESS actor number (0 for other corpora). */
   actor: number;
+  /** The corpus loader's speaker id (e.g. emodb-03, ravdess-13), where known. */
+  speaker?: string;
 }
 
 /** The label a RAVDESS name gives (audio-only speech, 03-01-EE-…-AA.wav, four emotions), else undefined. */
@@ -77,4 +93,54 @@ export function stitch(utterances: Float32Array[], gapSamples: number, rand: () 
     o += gapSamples;
   }
   return { samples, spans };
+}
+
+/** Corpora the events benchmark can stream (src/train/corpus.ts loaders, four labels). */
+export const EVENTS_CORPORA = ['ravdess', 'emodb', 'turev', 'nemo', 'ased'] as const;
+export type EventsCorpus = (typeof EVENTS_CORPORA)[number];
+
+/** A speakers list ("03,08" or "emodb-03") → a filter on the loader's speaker ids; undefined = all. */
+export function speakerFilter(corpus: string, list: string | undefined): ((speaker: string) => boolean) | undefined {
+  if (list === undefined) return undefined;
+  const want = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (want.length === 0) throw new UserError('bad_argument', `the speakers list is empty ('${list}')`);
+  // RAVDESS names actors 1-24 with two digits ("ravdess-03"); "3" means the same actor.
+  const norm = (s: string) => (/^\d+$/.test(s) && corpus === 'ravdess' ? s.padStart(2, '0') : s);
+  const ids = new Set(want.map((s) => (s.startsWith(`${corpus}-`) ? s : `${corpus}-${norm(s)}`)));
+  return (speaker) => ids.has(speaker);
+}
+
+/**
+ * Labelled files of one corpus in the four basic labels, sorted by path, optionally only some
+ * speakers. RAVDESS here is the speech part (../shared/data/ravdess), the same files as
+ * ravdessSpeechFiles.
+ */
+export async function corpusFiles(
+  corpus: EventsCorpus,
+  opts: { speakers?: (speaker: string) => boolean; roots?: CorpusRoots } = {},
+): Promise<LabelledFile[]> {
+  const data = opts.roots?.data ?? defaultDataRoot();
+  const corpora = opts.roots?.corpora ?? defaultCorporaRoot();
+  const load: Record<EventsCorpus, () => Promise<Utterance[]>> = {
+    ravdess: () => ravdess(data),
+    emodb: () => emodb(data, BASIC_4),
+    turev: () => turev(corpora),
+    nemo: () => nemo(corpora),
+    ased: () => ased(corpora),
+  };
+  if (!load[corpus]) throw new UserError('bad_argument', `unknown events corpus '${corpus}' (expected ${EVENTS_CORPORA.join(', ')})`);
+  const all = await load[corpus]();
+  const kept = all.filter((u) => !opts.speakers || opts.speakers(u.speaker));
+  if (kept.length === 0) throw new UserError('data_not_found', `no ${corpus} utterances of the chosen speakers`);
+  return kept
+    .map((u) => ({
+      path: u.path,
+      truth: u.label,
+      actor: corpus === 'ravdess' ? Number(u.speaker.slice('ravdess-'.length)) : 0,
+      speaker: u.speaker,
+    }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -17,12 +17,14 @@ server at --url), real speech streamed in 20 ms chunks at real-time pace (Emo-DB
   peak       the machine's ceiling: GFLOP/s of a large ONNX Runtime MatMul
   scale      the bus (serve --bus): hop latency p50/p99 at 1, 64, 256 streams, messages/s,
              redis-server's CPU share (needs redis-server; docs/deploy.md)
-  events     live results on labelled speech: RAVDESS utterances (actors 13-24; the shipped
-             model saw them in training) stitched into sequences of six with 1 s of quiet,
-             streamed in real time two at a time (hop 500 ms, early window 1 s):
-             \`utterance\` UA vs the same files' utterance-level UA, the state 1 s after each
-             turn, turn start → first right event, turn end → \`utterance\` (stream and
-             wall ms, p50/p90); 12 files with --quick (about 1 minute), 48 without (~3)
+  events     live results on labelled speech: utterances of a corpus (default RAVDESS actors
+             13-24; the shipped model saw them in training; --events-corpus for held-out
+             speech) stitched into sequences of six with 1 s of quiet, streamed in real time
+             two at a time (hop 500 ms, early window 1 s): \`utterance\` UA vs the same files'
+             utterance-level UA, the state 1 s after each turn, the first event decided in
+             each file, turn start → first right event, turn end → \`utterance\` (stream and
+             wall ms, p50/p90); 12 files with --quick (about 1 minute), 48 without (~3). The
+             report says whether the model's recorded training heard the corpus
 
 The full run takes about 10–15 minutes; --quick about one minute (shipped model, fewer points).
 
@@ -44,6 +46,17 @@ options:
   --audio DIR          stream these audio files instead of Emo-DB (any depth; WAV, FLAC, MP3,
                        Ogg, and M4A with ffmpeg; concatenated and repeated as needed); for
                        events, its RAVDESS-named speech files (03-01-EE-…) instead of actors 13-24
+  --events-corpus C    events: ravdess (default), emodb, turev, nemo or ased, through the
+                       training loaders (four labels; TurEV-DB's calm counts as neutral)
+  --events-speakers L  events: only these speakers, comma-separated (e.g. 12,13,14,15,16 for
+                       Emo-DB, 13,14 for RAVDESS actors)
+  --events-files N     events: a seeded sample of N files (default 48, --quick 12)
+  --events-seed N      events: the sample's seed (default 11)
+  --events-per-sequence N  events: utterances per session (default 6; 1 = one file per session,
+                       so the first event is the session's first)
+  --events-concurrency N   events: sessions streamed at once (default 2)
+  --data-root DIR      events: where emodb/ and ravdess/ are (default ../shared/data)
+  --corpora-root DIR   events: where nemo/, ased/, turev/ are (default corpora/)
   --url URL            measure latency and capacity of a running server (ws://host:port or
                        wss://…) instead of starting one; default sections latency,capacity
                        (memory needs the server's process, so is not available)
@@ -68,6 +81,14 @@ export async function run(argv: string[]): Promise<number> {
       audio: { type: 'string' },
       url: { type: 'string' },
       token: { type: 'string' },
+      'events-corpus': { type: 'string' },
+      'events-speakers': { type: 'string' },
+      'events-files': { type: 'string' },
+      'events-seed': { type: 'string' },
+      'events-per-sequence': { type: 'string' },
+      'events-concurrency': { type: 'string' },
+      'data-root': { type: 'string' },
+      'corpora-root': { type: 'string' },
     },
     HELP,
     false,
@@ -75,6 +96,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return 0;
   const v = args.values;
   const { runBench, formatReport, SECTIONS, MODEL_CHOICES } = await import('../bench/run.js');
+  const { EVENTS_CORPORA } = await import('../bench/sequences.js');
   const list = (s: string | undefined, allowed: readonly string[], name: string, def: string[]): string[] => {
     if (s === undefined) return def;
     const xs = s
@@ -101,12 +123,31 @@ export async function run(argv: string[]): Promise<number> {
     if (!statSync(v.audio, { throwIfNoEntry: false })?.isDirectory())
       throw new CliError('bad_argument', `--audio must be a folder of audio files, got '${v.audio}'`, 2);
   }
+  const eventsCorpus = v['events-corpus'] as (typeof EVENTS_CORPORA)[number] | undefined;
+  if (eventsCorpus !== undefined && !EVENTS_CORPORA.includes(eventsCorpus))
+    throw new CliError('usage', `--events-corpus must be one of ${EVENTS_CORPORA.join(', ')}, got '${eventsCorpus}'`, 2);
+  if (v['events-speakers'] !== undefined && !v['events-speakers'].split(',').some((x) => x.trim()))
+    throw new CliError('usage', `--events-speakers takes a comma-separated list of speaker ids, got '${v['events-speakers']}'`, 2);
+  const eventsFiles = numberFlag('events-files', v['events-files'], { min: 1, integer: true });
+  const { resolve } = await import('node:path');
+  const events = {
+    corpus: eventsCorpus,
+    speakers: v['events-speakers'],
+    perSequence: numberFlag('events-per-sequence', v['events-per-sequence'], { min: 1, integer: true }),
+    concurrency: numberFlag('events-concurrency', v['events-concurrency'], { min: 1, integer: true }),
+    seed: numberFlag('events-seed', v['events-seed'], { min: 0, integer: true }),
+    roots: {
+      data: v['data-root'] ? resolve(v['data-root']) : undefined,
+      corpora: v['corpora-root'] ? resolve(v['corpora-root']) : undefined,
+    },
+  };
   const report = await runBench({
+    events,
     audioDir: v.audio,
     url: v.url,
     token: v.token ?? process.env.EMOSTREAM_TOKEN,
     provider,
-    plan: batches ? { engineBatches: batches } : undefined,
+    plan: { ...(batches ? { engineBatches: batches } : {}), ...(eventsFiles ? { eventsFiles } : {}) },
     quick: v.quick,
     models: list(v.models, MODEL_CHOICES, 'models', v.quick ? ['shipped'] : ['paper', 'paper-int8', 'shipped']) as typeof MODEL_CHOICES,
     sections: list(v.sections, SECTIONS, 'sections', v.url ? ['latency', 'capacity'] : [...SECTIONS]) as typeof SECTIONS,

@@ -66,8 +66,10 @@ type Input = { samples: Float32Array } | { end: 'flush' | 'stop' };
 /** Audio enters the front end in slices of at most this long, so one big message cannot place
  *  more than a slice's windows at once. */
 const SLICE_MS = 100;
-/** Most windows one speech turn can bring (a turn is cut at its maximum length). */
-const TURN_WINDOWS = utteranceWindows(DEFAULT_TURNS.maxMs / FRAME_MS).length;
+/** Most windows one speech turn can bring (a turn is cut at its maximum length; its context is scored with it). */
+const TURN_WINDOWS = utteranceWindows(
+  (DEFAULT_TURNS.maxMs + DEFAULT_TURNS.contextBeforeMs + DEFAULT_TURNS.contextAfterMs) / FRAME_MS,
+).length;
 /** Most windows a slice can place at once per track: an early window and a full one, and one turn ending. */
 const SLICE_WINDOWS = 2 + TURN_WINDOWS;
 /** …and a segment end: its final window(s) and the turns it closes (one ended, one still open). */
