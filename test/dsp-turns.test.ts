@@ -142,6 +142,30 @@ test('context after the speech shorter than the hangover does not delay the turn
   }
 });
 
+test('a window knows when its turn is over, the same for any chunking', async () => {
+  // A 700 ms word at 1 s: its speech ends at 1.7 s and the VAD decides that 300 ms later.
+  const x = signal(4, [[1, 1.7]]);
+  const flags: string[] = [];
+  for (const chunk of [320, 48000]) {
+    const fe = new StreamFrontEnd({
+      format: { sampleRate: 16000, channels: 1 },
+      hopMs: 100,
+      minWindowMs: 1000,
+      vad: { thresholdDb: 9, minDbfs: -55 },
+    });
+    let at = 0;
+    const chunks: AudioChunk[] = [];
+    while (at < x.length) chunks.push({ format: { sampleRate: 16000, channels: 1 }, samples: x.slice(at, (at += chunk)) });
+    const items = await lastValueFrom(fe.segment(from(chunks)).pipe(toArray()));
+    const ws = items.filter((i): i is PlacedWindow => i.kind === 'window' && i.turnStartMs !== undefined);
+    // Over once the window reaches past the speech end plus the VAD's 300 ms hangover (±2 frames of VAD edge).
+    for (const w of ws) if (w.endMs < 1980 || w.endMs >= 2020) assert.is(w.turnOver, w.endMs >= 2020, `${w.endMs}`);
+    assert.ok(ws.some((w) => w.turnOver) && ws.some((w) => !w.turnOver));
+    flags.push(ws.map((w) => `${w.endMs}:${w.turnOver}`).join(' '));
+  }
+  assert.is(flags[0], flags[1]);
+});
+
 test("each window knows its turn and holds only that turn's speech", async () => {
   const x = signal(7, [
     [1, 2.5],

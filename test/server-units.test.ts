@@ -63,6 +63,26 @@ Smooth("speech votes: no result until one window has held enough of the turn's s
   v.reset();
   assert.is(v.vote([1, 0], 900, 3000), undefined, 'and again after a reset');
 });
+Smooth('speech votes: a turn too short for the first-event threshold decides once it is over', () => {
+  // Issue #11 held-out run: TurEV-DB's one-word turns (~0.9 s) never reached 1000 ms of speech,
+  // so not one `emotion` event came in 96 files.
+  const v = new SpeechVoter({ timeConstantMs: 500, minSpeechMs: 1000, minTurnSpeechMs: 300 });
+  assert.is(v.vote([0.2, 0.8], 700, 1500), undefined, 'still speaking: waits as before');
+  const over = v.vote([0.2, 0.8], 700, 2000, true);
+  assert.ok(over && close(over[0], 0.2) && close(over[1], 0.8), `over with 700 ms of speech: decides (${over && [...over]})`);
+  v.reset();
+  assert.is(v.vote([0.2, 0.8], 200, 2500, true), undefined, 'a 200 ms blip is no turn: still nothing');
+  const old = new SpeechVoter({ timeConstantMs: 500, minSpeechMs: 1000 });
+  assert.is(old.vote([0.2, 0.8], 700, 2000, true), undefined, 'without minTurnSpeechMs: no exception');
+});
+Smooth('a track: a one-word turn gets its event once the front end says the turn is over', () => {
+  const settings = resolveStart({ type: 'start', audio: { sampleRate: 16000, encoding: 'f32le', channels: 1 } });
+  const t = new Track(0, settings, ['a', 'b'], () => {});
+  const w = (endMs: number, turnOver: boolean) => ({ endMs, speech: 0.3, turnStartMs: 1000, turnSpeechMs: 800, turnOver });
+  assert.is(t.window([0.1, 0.9], w(2000, false)), undefined);
+  const ev = t.window([0.1, 0.9], w(2500, true))!;
+  assert.equal([ev.kind, ev.label], ['start', 'b']);
+});
 Smooth('a track: a new turn restarts the votes; a silent window ends the emotion and does not vote', () => {
   const settings = resolveStart({
     type: 'start',

@@ -61,7 +61,8 @@ export interface EventsResult {
    *  time after the file's turn ended. */
   stateAfter1s: Score;
   /** The first `emotion` start/change decided inside the file (from its start to the next
-   *  file's); none = wrong. With one file per sequence: the session's first event. */
+   *  file's); none = wrong. With one file per sequence: the session's first event (in a
+   *  sequence a turn whose label is already shown sends none, so read it with perSequence 1). */
   firstEvent: Score;
   /** Turn start → the first `emotion` start/change with the right label received (stream
    *  position at its arrival), before the next utterance begins; `never` = none arrived. */

@@ -650,7 +650,9 @@ export function formatReport(r: BenchReport): string {
             sc(e.utteranceMessages),
           ],
           ['emotion state 1 s after the turn ends', sc(e.stateAfter1s)],
-          [`first \`emotion\` event decided inside the file${e.perSequence === 1 ? " (the session's first)" : ''}`, sc(e.firstEvent)],
+          // In a sequence a turn whose label is the one already shown sends no event: this row
+          // means "the first event is right" only with one file per session.
+          ...(e.perSequence === 1 ? [["the session's first `emotion` event (one file per session)", sc(e.firstEvent)]] : []),
           [`turn start → first right \`emotion\` event, ms p50 / p90 (${e.firstRightEventMs.never} never)`, sp(e.firstRightEventMs)],
           ['turn end → its `utterance` message, ms of stream time p50 / p90', sp(e.utteranceDelayStreamMs)],
           ['turn end → its `utterance` message, ms of wall time p50 / p90', sp(e.utteranceDelayWallMs)],

@@ -57,6 +57,9 @@ export interface PlacedWindow {
   turnStartMs: number | undefined;
   /** Speech of that turn inside the window (speech frames from the turn's start on), ms. */
   turnSpeechMs: number;
+  /** Whether that turn's speech ended inside the window: the window holds all of the turn's speech
+   *  it will ever hold (decided by frame times, so it does not depend on how audio was chunked). */
+  turnOver: boolean;
   /** Index (at the input rate, from the stream's start) of the input sample frame whose arrival
    *  completes this window: its last real feature frame needs it. */
   lastInputFrame: number;
@@ -76,6 +79,8 @@ export class StreamFrontEnd {
   private nextSeq = 0;
   /** Frames where speech runs began, oldest first (those before the oldest window still placeable are dropped). */
   private onsets: number[] = [];
+  /** Frames where speech runs ended, oldest first (pruned with the onsets). */
+  private offsets: number[] = [];
 
   constructor(private readonly opts: StreamFrontEndOptions) {
     this.vad = new EnergyVad(opts.vad);
@@ -121,6 +126,7 @@ export class StreamFrontEnd {
   private speechEvents(ts: SpeechTransition[]): void {
     for (const t of ts) {
       if (t.active) this.onsets.push(Math.round(t.atMs / FRAME_MS));
+      else this.offsets.push(Math.round(t.atMs / FRAME_MS));
       this.turns.speech(t.active, t.atMs);
       this.opts.onSpeech?.(t);
     }
@@ -151,8 +157,15 @@ export class StreamFrontEnd {
     for (const f of this.onsets) if (f < end) onset = f;
     const from = onset === undefined ? end : Math.max(first, onset);
     const turnSpeechMs = Math.round(this.vad.speechFraction(from, end) * (end - from)) * FRAME_MS;
+    // The turn is over for this window if its run ended and the VAD's hangover after that end
+    // lies inside the window: the VAD (ahead of the features) has then surely decided the end.
+    const off = onset === undefined ? undefined : this.offsets.find((f) => f > onset);
+    const turnOver = off !== undefined && off + this.vad.hangoverFrames <= end;
     // Onsets before this one cannot be any later window's turn.
-    if (onset !== undefined) this.onsets = this.onsets.filter((f) => f >= onset);
+    if (onset !== undefined) {
+      this.onsets = this.onsets.filter((f) => f >= onset);
+      this.offsets = this.offsets.filter((f) => f > onset);
+    }
     // The window's last real frame ends at sample (endFrame − 1)·160 + 400 of the segment, at
     // 16 kHz; the same instant at the input rate, counted from the stream's start:
     const lastInputFrame = this.inputFrameOf(w.endFrame, inputOffset);
@@ -165,6 +178,7 @@ export class StreamFrontEnd {
       speech,
       turnStartMs: onset === undefined ? undefined : onset * FRAME_MS,
       turnSpeechMs,
+      turnOver,
       lastInputFrame,
       data: w.data,
     };

@@ -63,6 +63,11 @@ export class EnergyVad {
     return this.active;
   }
 
+  /** Frames without speech after which a run ends: its `off` transition is decided this many frames after it. */
+  get hangoverFrames(): number {
+    return this.offFrames;
+  }
+
   /** Current noise floor estimate, dBFS. */
   get floorDb(): number {
     let m = this.blockMin;

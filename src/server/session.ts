@@ -46,6 +46,7 @@ interface PlacedWindow {
   speech: number;
   turnStartMs: number | undefined;
   turnSpeechMs: number;
+  turnOver: boolean;
   /** performance.now() when the window's last audio sample arrived. */
   arrivedAt: number;
   data: Float32Array | undefined;
@@ -365,8 +366,8 @@ export class Session {
 
   private arrived(w: FrontEndWindow, channel: number): PlacedWindow {
     const arrivedAt = this.arrivalOf(w.lastInputFrame);
-    const { seq, startMs, endMs, speech, turnStartMs, turnSpeechMs, data } = w;
-    return { channel, seq, startMs, endMs, speech, turnStartMs, turnSpeechMs, arrivedAt, data };
+    const { seq, startMs, endMs, speech, turnStartMs, turnSpeechMs, turnOver, data } = w;
+    return { channel, seq, startMs, endMs, speech, turnStartMs, turnSpeechMs, turnOver, arrivedAt, data };
   }
 
   private arrivedTurn(t: FrontEndTurn, channel: number): PlacedTurn {

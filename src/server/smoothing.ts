@@ -44,6 +44,8 @@ export interface VoterOptions {
   timeConstantMs: number;
   /** Speech (ms of the current turn) one window must hold before the voter gives a result. */
   minSpeechMs: number;
+  /** …or, once the turn is over, this much (default: minSpeechMs, i.e. no exception for short turns). */
+  minTurnSpeechMs?: number;
 }
 
 export class SpeechVoter {
@@ -62,7 +64,7 @@ export class SpeechVoter {
    * `probs`. Returns the vote-weighted, time-faded mean, or undefined while no window has yet
    * held minSpeechMs of the turn (or nothing has voted).
    */
-  vote(probs: ArrayLike<number>, speechMs: number, atMs: number): Float64Array | undefined {
+  vote(probs: ArrayLike<number>, speechMs: number, atMs: number, turnOver = false): Float64Array | undefined {
     if (speechMs > 0) {
       const fade = !this.sum
         ? 0
@@ -75,7 +77,8 @@ export class SpeechVoter {
       this.lastMs = atMs;
       if (speechMs > this.mostSpeechMs) this.mostSpeechMs = speechMs;
     }
-    if (!this.sum || this.weight <= 0 || this.mostSpeechMs < this.opts.minSpeechMs) return undefined;
+    const need = turnOver ? Math.min(this.opts.minSpeechMs, this.opts.minTurnSpeechMs ?? this.opts.minSpeechMs) : this.opts.minSpeechMs;
+    if (!this.sum || this.weight <= 0 || this.mostSpeechMs < need) return undefined;
     return this.sum.map((v) => v / this.weight);
   }
 
