@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerProc } from '../src/bench/server-proc.js';
 import type { ServerMessage } from '../src/protocol/messages.js';
-import { AUTH, eventually, getJson, speechLike, START, startNode, streamRealTime } from './helpers/bus-nodes.js';
+import { AUTH, eventually, getJson, scrape, speechLike, START, startNode, streamRealTime } from './helpers/bus-nodes.js';
 import { haveRedis, startProxy, startRedis } from './helpers/redis.js';
 import { connect } from './helpers/server-ws.js';
 
@@ -61,8 +61,22 @@ T('Redis restarted mid-stream: nodes reconnect, the stream goes on, the lost mes
       after.some((m) => m.type === 'posterior'),
       'posteriors after the restart',
     );
+    assert.ok(await eventually(async () => (await getJson(`${A.url}healthz`)).body.bus.inflight === 0), 'A has nothing in flight');
     const health = await getJson(`${A.url}healthz`);
     assert.ok(health.body.bus.lost >= 1 && health.body.bus.connected, JSON.stringify(health.body.bus));
+    // /metrics carries the same counters for Prometheus.
+    const [mA, mB] = [await scrape(A.url), await scrape(B.url)];
+    assert.is(mA.get('emostream_bus_messages_lost_total'), health.body.bus.lost, 'A: lost in /metrics');
+    assert.is(mA.get('emostream_bus_messages_published_total'), health.body.bus.published, 'A: published in /metrics');
+    assert.is(
+      mA.get('emostream_bus_messages_published_total')! + health.body.bus.lost,
+      published.length,
+      'A: every message after ready published or lost',
+    );
+    assert.ok(mA.get('emostream_bus_reconnects_total')! >= 1 && mB.get('emostream_bus_reconnects_total')! >= 1, 'reconnects counted');
+    assert.is(mA.get('emostream_bus_connected'), 1);
+    assert.is(mB.get('emostream_bus_messages_received_total'), got.length, 'B: every message it read from the bus');
+    assert.is(mB.get('emostream_bus_messages_gap_reported_total'), reported, 'B: the reported gap');
     console.log(`  restart: ${reported} message(s) lost and reported; node A counted ${health.body.bus.lost} unsent`);
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));

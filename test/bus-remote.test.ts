@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { REPO } from '../src/bench/models.js';
 import type { ServerProc } from '../src/bench/server-proc.js';
-import { AUTH, getJson, speechLike, startNode, streamRealTime } from './helpers/bus-nodes.js';
+import { AUTH, getJson, scrape, speechLike, startNode, streamRealTime } from './helpers/bus-nodes.js';
 import { haveRedis, startRedis } from './helpers/redis.js';
 import { connect, type Conn } from './helpers/server-ws.js';
 
@@ -117,6 +117,18 @@ T('two workers, both killed mid-stream: windows recomputed locally or reported a
     assert.is(endO.windows + endO.skipped, endL.windows, 'computed + reported = all windows');
     const statsO = (await getJson(`${O.url}healthz`)).body.engineStats;
     assert.ok(statsO.remoteWindows > 0 && statsO.overloadedWindows > 0, JSON.stringify(statsO));
+    // /metrics carries the same counts for Prometheus.
+    for (const [node, stats] of [
+      [L, statsL],
+      [O, statsO],
+    ] as const) {
+      const m = await scrape(node.url);
+      assert.is(m.get('emostream_remote_windows_total{computed="remote"}'), stats.remoteWindows);
+      assert.is(m.get('emostream_remote_windows_total{computed="local"}'), stats.localWindows);
+      assert.is(m.get('emostream_remote_windows_total{computed="skipped"}'), stats.overloadedWindows);
+      assert.is(m.get('emostream_remote_timeouts_total'), stats.timedOutBatches);
+      assert.ok(stats.timedOutBatches > 0, 'the killed workers made batches time out');
+    }
     console.log(`  local fallback: ${JSON.stringify(statsL)}; overloaded fallback: ${JSON.stringify(statsO)}, end.skipped ${endO.skipped}`);
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));

@@ -5,6 +5,9 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { BusStats } from '../src/bus/types.js';
+import type { EngineStats } from '../src/inference/engine.js';
+import { ServerMetrics } from '../src/server/metrics.js';
 import { EmostreamServer } from '../src/server/server.js';
 import { TestEngine } from './helpers/server-engine.js';
 import { connect, sendChunks, toF32 } from './helpers/server-ws.js';
@@ -96,6 +99,59 @@ M('counts follow what happened: one session, its windows, one coded error; a sec
   pub.ws.close();
   sub.ws.close();
   await Promise.all([server.close(), other.server.close()]);
+});
+
+M('with a bus and a remote engine: every documented bus metric, reading their counters at each scrape', async () => {
+  const bus: BusStats = {
+    connected: true,
+    published: 40,
+    received: 17,
+    reconnects: 2,
+    lost: 3,
+    inflight: 5,
+    following: 4,
+    seats: 4,
+    gapsReported: 6,
+  };
+  const remote: EngineStats = { remoteWindows: 30, localWindows: 7, overloadedWindows: 0, timedOutBatches: 2, late: 1 };
+  const metrics = new ServerMetrics(
+    { model: 'm', backend: 'b', provider: 'cpu' },
+    { sessions: () => 0, subscribers: () => 0, queueDepth: () => 0, maxPending: () => 0 },
+    { bus: () => bus, engine: () => remote },
+  );
+  let text = await metrics.render();
+  const section = DOCS.slice(DOCS.indexOf('## Metrics with a bus'));
+  const documented = [...new Set([...section.slice(0, section.indexOf('\n## ', 3)).matchAll(/`(emostream_[a-z_]+)/g)].map((m) => m[1]))];
+  assert.ok(documented.length >= 11, `docs list ${documented.length} bus metrics`);
+  const declared = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => m[1]);
+  for (const name of documented) assert.ok(declared.includes(name), `${name} is exported`);
+  assert.is(sample(text, 'emostream_bus_connected'), 1);
+  assert.is(sample(text, 'emostream_bus_messages_published_total'), 40);
+  assert.is(sample(text, 'emostream_bus_messages_received_total'), 17);
+  assert.is(sample(text, 'emostream_bus_messages_lost_total'), 3);
+  assert.is(sample(text, 'emostream_bus_messages_gap_reported_total'), 6);
+  assert.is(sample(text, 'emostream_bus_reconnects_total'), 2);
+  assert.is(sample(text, 'emostream_bus_inflight'), 5);
+  assert.is(sample(text, 'emostream_bus_following'), 4);
+  assert.is(sample(text, 'emostream_remote_windows_total{computed="remote"}'), 30);
+  assert.is(sample(text, 'emostream_remote_windows_total{computed="local"}'), 7);
+  assert.is(sample(text, 'emostream_remote_windows_total{computed="skipped"}'), 0);
+  assert.is(sample(text, 'emostream_remote_timeouts_total'), 2);
+  assert.is(sample(text, 'emostream_remote_late_answers_total'), 1);
+  // Counters kept by the bus are read anew at each scrape, not added up.
+  bus.lost = 9;
+  bus.connected = false;
+  remote.localWindows = 8;
+  text = await metrics.render();
+  assert.is(sample(text, 'emostream_bus_messages_lost_total'), 9);
+  assert.is(sample(text, 'emostream_bus_connected'), 0);
+  assert.is(sample(text, 'emostream_remote_windows_total{computed="local"}'), 8);
+  // A server without a bus exports none of them.
+  const plain = await serve();
+  const body = (await get(`${plain.http}/metrics`)).body;
+  assert.not.match(body, 'emostream_bus_');
+  assert.not.match(body, 'emostream_remote_');
+  await plain.server.close();
 });
 
 M.run();

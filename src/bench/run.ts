@@ -3,12 +3,13 @@
 // Markdown tables and returns (and optionally writes) one JSON report.
 //
 //   npx emostream bench [--quick] [--out runs/bench.json]
-import type { ScaleRow } from './scale.js';
+import type { NodesRow, ScaleRow } from './scale.js';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { resolveConfig, type StaCrnnConfig } from '../model/sta-crnn.js';
+import { searchCapacity } from './capacity.js';
 import { corpusSignal, toS16le } from './corpus.js';
 import { runEngineBench, type EngineRow } from './engine.js';
 import { staCrnnFlops } from './flops.js';
@@ -70,6 +71,10 @@ export interface BenchPlan {
   memoryStreams: number;
   /** Labelled utterances the events section streams (sequences of six, all at once). */
   eventsFiles: number;
+  /** Scale section: seconds per bus-hop run; node counts for streams carried; their stream-count ladder. */
+  scaleSeconds: number;
+  scaleNodes: number[];
+  scaleLadder: number[];
 }
 
 export function defaultPlan(quick: boolean): BenchPlan {
@@ -85,6 +90,9 @@ export function defaultPlan(quick: boolean): BenchPlan {
         frontendSeconds: 10,
         memoryStreams: 8,
         eventsFiles: 12,
+        scaleSeconds: 5,
+        scaleNodes: [1, 2, 3],
+        scaleLadder: [16, 32, 48, 64, 96, 128, 160],
       }
     : {
         engines: ['tfjs', 'onnx:1', 'onnx:2'],
@@ -97,6 +105,9 @@ export function defaultPlan(quick: boolean): BenchPlan {
         frontendSeconds: 30,
         memoryStreams: 32,
         eventsFiles: 48,
+        scaleSeconds: 15,
+        scaleNodes: [1, 2, 3],
+        scaleLadder: [16, 32, 48, 64, 96, 128, 192, 256],
       };
 }
 
@@ -168,6 +179,8 @@ export interface BenchReport {
   events?: (EventsResult & { corpus: string; model: string }) | { error: string };
   /** The bus hop (docs/deploy.md): rows at 1/64/256 paced streams, then 64 flat out. */
   scale?: ScaleRow[] | { error: string };
+  /** Streams carried by 1, 2, 3 `serve --bus` nodes on this machine, each session with a subscriber on another node. */
+  scaleNodes?: NodesRow[] | { error: string };
   ceiling?: { model: string; windowsPerSecAtPeak: number; measuredWindowsPerSec: number; fractionOfPeak: number }[];
   elapsedSec: number;
   /** The audio streamed (a folder, or Emo-DB). */
@@ -256,7 +269,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     log(`note: other busy processes (timings will be noisy):\n  ${report.machine.otherBusyProcesses.join('\n  ')}`);
 
   // A remote server serves its own model: only the local sections need ours.
-  const local = opts.sections.some((s) => s === 'engine' || (!opts.url && (s === 'latency' || s === 'capacity' || s === 'memory')));
+  const local = opts.sections.some(
+    (s) => s === 'engine' || (!opts.url && (s === 'latency' || s === 'capacity' || s === 'memory' || s === 'scale')),
+  );
   const models: BenchModel[] = [];
   for (const choice of local ? opts.models : []) {
     const precision = choice.endsWith('-int8') ? ('int8' as const) : ('fp32' as const);
@@ -267,7 +282,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     report.models.push({ ...m, gflopPerWindow: staCrnnFlops(resolveConfig(arch)).total / 1e9 });
   }
   const audioSeconds = plan.audioSeconds;
-  const streaming = opts.sections.some((s) => s === 'latency' || s === 'capacity' || s === 'memory');
+  const streaming = opts.sections.some((s) => s === 'latency' || s === 'capacity' || s === 'memory' || (s === 'scale' && !opts.url));
   const audio = streaming ? toS16le(await corpusSignal(120, opts.audioDir)) : Buffer.alloc(0);
   if (streaming) report.audio = opts.audioDir ?? 'Emo-DB (../shared/data/emodb/wav)';
   /** Where the streams go: a server child process per model, or the one remote server. */
@@ -338,24 +353,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
             );
             return r.keptUp;
           };
-          // Grow until a count fails, then bisect to a step of 8 streams.
-          let ok = 0,
-            bad = 0;
-          for (const n of plan.capacityLadder) {
-            if (await trial(n)) ok = n;
-            else {
-              bad = n;
-              break;
-            }
-          }
-          if (!bad) row.limitReached = true;
-          while (!q && bad && bad - ok > 8) {
-            const mid = Math.round((ok + bad) / 2 / 8) * 8 || ok + 8;
-            if (mid <= ok || mid >= bad) break;
-            if (await trial(mid)) ok = mid;
-            else bad = mid;
-          }
-          row.capacity = ok;
+          const found = await searchCapacity(plan.capacityLadder, !q, trial);
+          row.capacity = found.capacity;
+          row.limitReached = found.limitReached;
         });
         report.capacity.push(row);
         log(`capacity ${m.label} hop ${hopMs} ms: ${row.capacity}${row.limitReached ? '+ (largest count tried)' : ''} streams`);
@@ -423,10 +423,30 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   if (opts.sections.includes('scale')) {
     try {
       const { runScaleBench } = await import('./scale.js');
-      report.scale = await runScaleBench({ streams: [1, 64, 256], perStreamHz: 4, seconds: q ? 5 : 15, log });
+      report.scale = await runScaleBench({ streams: [1, 64, 256], perStreamHz: 4, seconds: plan.scaleSeconds, log });
     } catch (err) {
       report.scale = { error: (err as Error).message };
       log(`scale: not measured (${(err as Error).message})`);
+    }
+    // Whole nodes (model included) need this machine's server processes: not with --url.
+    const m = models.find((x) => x.label.startsWith('shipped') && x.precision === 'fp32') ?? models[0];
+    if (opts.url) log('scale: streams carried by 1/2/3 nodes are not measured against a remote server');
+    else if (m && plan.scaleNodes.length) {
+      try {
+        const { runNodesBench } = await import('./scale.js');
+        report.scaleNodes = await runNodesBench({
+          nodeCounts: plan.scaleNodes,
+          ladder: plan.scaleLadder,
+          bisect: !q,
+          audio,
+          audioSeconds,
+          server: server(m),
+          log,
+        });
+      } catch (err) {
+        report.scaleNodes = { error: (err as Error).message };
+        log(`scale nodes: not measured (${(err as Error).message})`);
+      }
     }
   }
 
@@ -618,8 +638,21 @@ export function formatReport(r: BenchReport): string {
       '### Bus hop (scale): publish on one node → a subscriber on another gets it, through redis-server on loopback',
       '',
       table(
-        ['streams', 'offered', 'delivered', 'hop p50 ms', 'hop p99 ms', 'max ms', 'msg/s', 'redis CPU', 'bench process CPU'],
+        [
+          'via',
+          'streams',
+          'offered',
+          'delivered',
+          'hop p50 ms',
+          'hop p99 ms',
+          'max ms',
+          'msg/s',
+          'redis CPU',
+          'bench process CPU',
+          'its event loop late, p99 ms',
+        ],
         r.scale.map((x) => [
+          x.bus === 'none' ? 'no bus (in-process baseline)' : 'redis',
           x.streams,
           x.perStreamHz > 0 ? `${x.perStreamHz}/s each` : 'flat out',
           `${x.delivered}/${x.messages}`,
@@ -629,9 +662,48 @@ export function formatReport(r: BenchReport): string {
           x.messagesPerSec.toFixed(0),
           `${(100 * x.redisCpu).toFixed(0)}%`,
           `${(100 * x.nodeCpu).toFixed(0)}%`,
+          f1(x.loopDelayP99Ms),
         ]),
       ),
     );
+  if (r.scaleNodes && 'error' in r.scaleNodes) out.push('', `Nodes (scale): not measured (${r.scaleNodes.error})`);
+  else if (r.scaleNodes) {
+    const cpu = (xs: number[]) => xs.map((c) => `${(100 * c).toFixed(0)}%`).join(' / ');
+    out.push(
+      '',
+      `### Streams carried by 1, 2, 3 \`serve --bus\` nodes on this machine (${r.machine.cores} cores shared by every node, redis-server and the load generator): publishers spread over the nodes, each session followed by a subscriber on another node, p99 < ${r.settings.p99LimitMs} ms on the slower of publisher and subscriber`,
+      '',
+      table(
+        [
+          'nodes',
+          'threads per node',
+          'streams carried',
+          'at that count: p99 ms publisher / subscriber',
+          'streams per node',
+          'CPU per node',
+          'redis CPU',
+          'load generator CPU',
+          'trials (streams: p99 ms)',
+        ],
+        r.scaleNodes.map((x) => {
+          const at = x.trials.find((t) => t.streams === x.capacity && t.keptUp);
+          return [
+            x.nodes,
+            x.threadsPerNode,
+            `${x.capacity}${x.limitReached ? '+' : ''}`,
+            at ? `${f1(at.publisherP99)} / ${f1(at.subscriberP99)}` : '–',
+            at ? at.perNode.join(' / ') : '–',
+            at ? cpu(at.nodeCpu) : '–',
+            at ? pct(at.redisCpu) : '–',
+            at ? pct(at.benchCpu) : '–',
+            x.trials.map((t) => `${t.streams}: ${f1(t.p99)}${t.keptUp ? '' : '✗'}`).join(', '),
+          ];
+        }),
+      ),
+      '',
+      'Every node, redis-server and the load generator share the same cores here, so more nodes split the same CPU: this measures what the bus and the extra processes cost, not how a cluster of separate machines scales.',
+    );
+  }
   if (r.events && 'error' in r.events) out.push('', `Events: not measured (${r.events.error})`);
   else if (r.events) {
     const e = r.events;

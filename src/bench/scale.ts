@@ -4,13 +4,27 @@
 // every `intervalMs`. Measured: the hop (publish() called → the follower's sink has it) p50/p99,
 // messages per second through the bus, and the redis-server's CPU share. A second run publishes
 // as fast as the in-flight cap lets it, for the bus's throughput ceiling.
+//
+// runNodesBench: streams carried by 1, 2 and 3 real `serve --bus` processes sharing that
+// redis-server, publishers spread over the nodes, every session followed by a subscriber on
+// another node; carried = the capacity section's test (capacity.ts, streams.ts) on the slower of
+// the publisher's and the subscriber's latency. Every process here shares one machine's cores.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { RedisBus } from '../bus/redis.js';
+import type { FeedSink, SessionBus } from '../bus/types.js';
 import type { PosteriorMsg, ReadyMsg } from '../protocol/messages.js';
 import { freePort } from '../util/free-port.js';
+import { searchCapacity } from './capacity.js';
+import { startServerProc, type ServerProc, type ServerProcOptions } from './server-proc.js';
+import { runStreams } from './streams.js';
 
 export interface ScaleRow {
+  /** 'none': the same load handed over inside this process (the baseline without a bus). */
+  bus: 'redis' | 'none';
+  /** How late this process's event loop ran at p99 during the run, ms (its own scheduling delay). */
+  loopDelayP99Ms: number;
   streams: number;
   /** Messages per stream per second offered (0 = as fast as possible). */
   perStreamHz: number;
@@ -57,9 +71,45 @@ function quantile(sorted: number[], q: number): number {
 
 const LABELS = ['angry', 'happy', 'neutral', 'sad'];
 
-async function oneRun(url: string, redisPid: number, streams: number, perStreamHz: number, seconds: number): Promise<ScaleRow> {
-  const pub = await RedisBus.connect({ url, node: 'bench-publisher', maxInflight: 100_000 });
-  const sub = await RedisBus.connect({ url, node: 'bench-follower' });
+type HopBus = Pick<SessionBus, 'claim' | 'publish' | 'follow' | 'release' | 'close'> & { stats(): { inflight: number } };
+
+/**
+ * The same hop without Redis: the message is encoded, handed over on the next turn of this
+ * process's event loop and decoded. What it measures is the benchmark process's own share of a
+ * hop (timers, scheduling, JSON), the baseline to tell the bus's part from the machine's.
+ */
+function directBus(): HopBus {
+  const sinks = new Map<string, FeedSink>();
+  const ready = new Map<string, ReadyMsg>();
+  let inflight = 0;
+  return {
+    async claim(m) {
+      ready.set(m.session, m);
+      return true;
+    },
+    follow(id, _opts, sink) {
+      sinks.set(id, sink);
+      setImmediate(() => sink.message(ready.get(id)!));
+      return { close: () => sinks.delete(id) };
+    },
+    publish(id, m) {
+      const text = JSON.stringify(m);
+      inflight++;
+      setImmediate(() => {
+        inflight--;
+        sinks.get(id)?.message(JSON.parse(text));
+      });
+    },
+    release: (id) => void ready.delete(id),
+    close: async () => {},
+    stats: () => ({ inflight }),
+  };
+}
+
+async function oneRun(url: string | undefined, redisPid: number, streams: number, perStreamHz: number, seconds: number): Promise<ScaleRow> {
+  const direct = url === undefined ? directBus() : undefined;
+  const pub: HopBus = direct ?? (await RedisBus.connect({ url: url!, node: 'bench-publisher', maxInflight: 100_000 }));
+  const sub: HopBus = direct ?? (await RedisBus.connect({ url: url!, node: 'bench-follower' }));
   const sent = new Map<string, number>();
   const hops: number[] = [];
   let delivered = 0;
@@ -108,6 +158,8 @@ async function oneRun(url: string, redisPid: number, streams: number, perStreamH
     batchSize: 8,
     channel: 0,
   });
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
   const cpu0 = [cpuSeconds(redisPid), process.cpuUsage()] as const;
   const t0 = performance.now();
   let messages = 0;
@@ -141,7 +193,10 @@ async function oneRun(url: string, redisPid: number, streams: number, perStreamH
   while (delivered < messages && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 5));
   const wall = (performance.now() - t0) / 1000;
   const used = process.cpuUsage(cpu0[1]);
+  lag.disable();
   const row: ScaleRow = {
+    bus: direct ? 'none' : 'redis',
+    loopDelayP99Ms: lag.percentile(99) / 1e6,
     streams,
     perStreamHz,
     messages,
@@ -169,6 +224,8 @@ export async function runScaleBench(o: {
   streams: number[];
   perStreamHz: number;
   seconds: number;
+  /** Streams of the no-bus baseline run (default 64). */
+  baselineStreams?: number;
   log(line: string): void;
 }): Promise<ScaleRow[]> {
   const { url, child } = await startRedis();
@@ -178,9 +235,15 @@ export async function runScaleBench(o: {
       const r = await oneRun(url, child.pid!, n, o.perStreamHz, o.seconds);
       rows.push(r);
       o.log(
-        `scale ${n} streams × ${o.perStreamHz}/s: hop p50 ${r.hopP50Ms.toFixed(2)} p99 ${r.hopP99Ms.toFixed(2)} ms, ${r.delivered}/${r.messages} delivered, ${r.messagesPerSec.toFixed(0)} msg/s, redis CPU ${(100 * r.redisCpu).toFixed(0)}%, bench process ${(100 * r.nodeCpu).toFixed(0)}%`,
+        `scale ${n} streams × ${o.perStreamHz}/s: hop p50 ${r.hopP50Ms.toFixed(2)} p99 ${r.hopP99Ms.toFixed(2)} ms, ${r.delivered}/${r.messages} delivered, ${r.messagesPerSec.toFixed(0)} msg/s, redis CPU ${(100 * r.redisCpu).toFixed(0)}%, bench process ${(100 * r.nodeCpu).toFixed(0)}%, its event loop late ${r.loopDelayP99Ms.toFixed(1)} ms at p99`,
       );
     }
+    // The same paced load with no bus: what this process alone adds to a hop.
+    const base = await oneRun(undefined, child.pid!, o.baselineStreams ?? 64, o.perStreamHz, o.seconds);
+    rows.push(base);
+    o.log(
+      `scale ${base.streams} streams × ${o.perStreamHz}/s without a bus (in-process hand-over): p50 ${base.hopP50Ms.toFixed(2)} p99 ${base.hopP99Ms.toFixed(2)} ms, event loop late ${base.loopDelayP99Ms.toFixed(1)} ms at p99`,
+    );
     const flat = await oneRun(url, child.pid!, 64, 0, o.seconds);
     rows.push(flat);
     o.log(
@@ -188,6 +251,104 @@ export async function runScaleBench(o: {
     );
   } finally {
     child.kill('SIGKILL');
+  }
+  return rows;
+}
+
+export interface NodesTrial {
+  streams: number;
+  keptUp: boolean;
+  reason?: string;
+  /** End to end p99 (the slower path), and each path's, ms. */
+  p99: number;
+  publisherP99: number;
+  subscriberP99: number;
+  /** Streams published on each node. */
+  perNode: number[];
+  /** Posteriors due, and those the publishers and the subscribers received. */
+  windows: { expected: number; publishers: number; subscribers: number };
+  /** Each node's CPU time / wall time over the trial (1 = one core busy). */
+  nodeCpu: number[];
+  redisCpu: number;
+  /** The load generator (this process: every publisher and subscriber socket). */
+  benchCpu: number;
+}
+
+export interface NodesRow {
+  nodes: number;
+  /** ONNX Runtime threads of each node (the total stays at the bench's --threads). */
+  threadsPerNode: number;
+  capacity: number;
+  limitReached: boolean;
+  trials: NodesTrial[];
+}
+
+export async function runNodesBench(o: {
+  nodeCounts: number[];
+  ladder: number[];
+  bisect: boolean;
+  audio: Buffer;
+  audioSeconds: number;
+  /** Server settings every node gets (its --bus and --node-id are added here). */
+  server: ServerProcOptions;
+  log(line: string): void;
+}): Promise<NodesRow[]> {
+  const rows: NodesRow[] = [];
+  for (const k of o.nodeCounts) {
+    const { url, child } = await startRedis();
+    const threadsPerNode = Math.max(1, Math.floor((o.server.threads ?? 1) / k));
+    const nodes: ServerProc[] = [];
+    try {
+      for (let i = 0; i < k; i++)
+        nodes.push(
+          await startServerProc({
+            ...o.server,
+            threads: threadsPerNode,
+            args: [...(o.server.args ?? []), '--bus', url, '--node-id', `n${i + 1}`],
+          }),
+        );
+      const row: NodesRow = { nodes: k, threadsPerNode, capacity: 0, limitReached: false, trials: [] };
+      const found = await searchCapacity(o.ladder, o.bisect, async (n) => {
+        const before = [nodes.map((s) => cpuSeconds(s.pid)), cpuSeconds(child.pid!), process.cpuUsage()] as const;
+        const t0 = performance.now();
+        const r = await runStreams({
+          wsUrl: nodes[0].wsUrl,
+          nodes: nodes.map((s) => s.wsUrl),
+          subscribers: true,
+          streams: n,
+          hopMs: 1000,
+          seconds: o.audioSeconds,
+          audio: o.audio,
+        });
+        const wall = (performance.now() - t0) / 1000;
+        const bench = process.cpuUsage(before[2]);
+        const t: NodesTrial = {
+          streams: n,
+          keptUp: r.keptUp,
+          reason: r.reason,
+          p99: r.latency.p99,
+          publisherP99: r.publisherLatency.p99,
+          subscriberP99: r.subscriberLatency.p99,
+          perNode: r.perNode,
+          windows: { expected: r.windowsExpected, publishers: r.windowsReceived, subscribers: r.subscriberWindows },
+          nodeCpu: nodes.map((s, i) => (cpuSeconds(s.pid) - before[0][i]) / wall),
+          redisCpu: (cpuSeconds(child.pid!) - before[1]) / wall,
+          benchCpu: (bench.user + bench.system) / 1e6 / wall,
+        };
+        row.trials.push(t);
+        o.log(
+          `scale ${k} node(s), ${n} streams (${t.perNode.join('/')} per node): ${t.keptUp ? 'kept up' : `failed (${t.reason})`}, p99 ${t.p99.toFixed(1)} ms (subscriber ${t.subscriberP99.toFixed(1)}); CPU nodes ${t.nodeCpu.map((c) => `${(100 * c).toFixed(0)}%`).join(' ')}, redis ${(100 * t.redisCpu).toFixed(0)}%, load generator ${(100 * t.benchCpu).toFixed(0)}%`,
+        );
+        return r.keptUp;
+      });
+      row.capacity = found.capacity;
+      row.limitReached = found.limitReached;
+      rows.push(row);
+      o.log(`scale ${k} node(s): ${row.capacity}${row.limitReached ? '+' : ''} streams carried`);
+    } finally {
+      await Promise.all(nodes.map((s) => s.stop()));
+      child.kill('SIGKILL');
+    }
   }
   return rows;
 }

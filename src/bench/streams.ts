@@ -10,6 +10,12 @@ import { windowCount } from '../dsp/windows.js';
 
 export interface StreamLoadOptions {
   wsUrl: string;
+  /** Several nodes of one cluster (ws://host:port/ each): stream i publishes on nodes[i % n]
+   *  (wsUrl is then unused). */
+  nodes?: string[];
+  /** Each stream also gets a subscriber, on the next node after its publisher's (the same node
+   *  when there is one), joined before any audio is sent; its latency and losses count too. */
+  subscribers?: boolean;
   /** Publish token, for a server that requires one. */
   token?: string;
   streams: number;
@@ -41,8 +47,17 @@ export interface StreamLoadResult {
   windowsReceived: number;
   skipped: number;
   errors: Record<string, number>;
-  /** Subscriber-side latency (receive − send of the window's last chunk), ms. */
+  /** End-to-end latency (receive − send of the window's last chunk), ms, on this machine's clock:
+   *  the publisher's, or with subscribers whichever of publisher and subscriber has the higher p99. */
   latency: Percentiles;
+  /** The publishers' own latency, ms (the same as latency without subscribers). */
+  publisherLatency: Percentiles;
+  /** Subscriber connections' latency (receive − send of the window's last chunk to the publisher), ms; n = 0 without subscribers. */
+  subscriberLatency: Percentiles;
+  /** Posteriors the subscribers received, of windowsExpected (0 without subscribers). */
+  subscriberWindows: number;
+  /** Streams published on each node (one entry per node). */
+  perNode: number[];
   /** The server's latencyMs (last sample's arrival → posterior sent), ms. */
   serverLatency: Percentiles;
   computeMs: Percentiles;
@@ -65,6 +80,9 @@ export function percentiles(xs: number[]): Percentiles {
 
 interface Stream {
   ws: WebSocket;
+  sub?: WebSocket;
+  subEnded: boolean;
+  subReceived: number;
   offset: number;
   startAt: number;
   next: number;
@@ -96,16 +114,56 @@ export async function runStreams(o: StreamLoadOptions): Promise<StreamLoadResult
     serverLatency: number[] = [],
     computeMs: number[] = [],
     batch: number[] = [];
+  const subLatency: number[] = [];
   const errors: Record<string, number> = {};
   let skipped = 0,
     clientLag = 0;
+  const nodes = o.nodes?.length ? o.nodes : [o.wsUrl];
+  const perNode = nodes.map(() => 0);
+  const headers: Record<string, string> = o.token ? { authorization: `Bearer ${o.token}` } : {};
+  /** The send time of the chunk that completed a posterior's window; undefined for windows only the final flush completed. */
+  const completedAt = (st: Stream, m: { endMs: number }): number | undefined => {
+    const endFrame = Math.round(m.endMs / 10);
+    const last = (endFrame - 1) * FRAME_HOP + FRAME_LENGTH - 1;
+    // A window is complete once the front end's 4-frame Δ/ΔΔ lookahead has arrived; those
+    // completed only by the final flush have no chunk that triggered them.
+    return last + LOOKAHEAD_SAMPLES < totalSamples ? st.sendTimes[Math.floor(last / chunkSamples)] : undefined;
+  };
+
+  /** A subscriber of the stream's session on another node, resolved once it has its `ready`. */
+  const subscribe = (st: Stream, url: string, session: string) =>
+    new Promise<void>((resolve, reject) => {
+      const sub = new WebSocket(`${url}v1/subscribe/${encodeURIComponent(session)}`, 'emostream.v1.json', {
+        perMessageDeflate: false,
+        headers,
+      });
+      st.sub = sub;
+      sub.on('message', (data, isBinary) => {
+        const now = performance.now();
+        if (isBinary) return;
+        const m = JSON.parse(String(data));
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'posterior') {
+          st.subReceived++;
+          const sent = completedAt(st, m);
+          if (sent !== undefined) subLatency.push(now - sent);
+        } else if (m.type === 'error') {
+          errors[`subscriber ${m.code}`] = (errors[`subscriber ${m.code}`] ?? 0) + 1;
+          if (m.fatal) resolve(); // counted; the stream's result says what was missing
+        } else if (m.type === 'end') st.subEnded = true;
+      });
+      sub.once('error', reject);
+    });
 
   const open = (i: number) =>
     new Promise<Stream>((resolve, reject) => {
-      const headers: Record<string, string> = o.token ? { authorization: `Bearer ${o.token}` } : {};
-      const ws = new WebSocket(`${o.wsUrl}v1/stream`, 'emostream.v1.json', { perMessageDeflate: false, headers });
+      const node = i % nodes.length;
+      perNode[node]++;
+      const ws = new WebSocket(`${nodes[node]}v1/stream`, 'emostream.v1.json', { perMessageDeflate: false, headers });
       const st: Stream = {
         ws,
+        subEnded: false,
+        subReceived: 0,
         offset: Math.floor((i * 7919) % audioChunks),
         startAt: 0,
         next: 0,
@@ -121,21 +179,16 @@ export async function runStreams(o: StreamLoadOptions): Promise<StreamLoadResult
         switch (m.type) {
           case 'ready':
             st.ready = true;
-            resolve(st);
+            if (o.subscribers) subscribe(st, nodes[(node + 1) % nodes.length], m.session).then(() => resolve(st), reject);
+            else resolve(st);
             break;
           case 'posterior': {
             st.received++;
-            const endFrame = Math.round(m.endMs / 10);
-            const last = (endFrame - 1) * FRAME_HOP + FRAME_LENGTH - 1;
-            // A window is complete once the front end's 4-frame Δ/ΔΔ lookahead has arrived; those
-            // completed only by the final flush have no chunk that triggered them.
-            if (last + LOOKAHEAD_SAMPLES < totalSamples) {
-              const k = Math.floor(last / chunkSamples);
-              latency.push(now - st.sendTimes[k]);
-            }
+            const sent = completedAt(st, m);
+            if (sent !== undefined) latency.push(now - sent);
             if (process.env.EMOSTREAM_BENCH_TRACE)
               console.error(
-                `trace stream ${streams.indexOf(st)} seq ${m.seq} end ${m.endMs} lat ${(now - st.sendTimes[Math.min(chunks - 1, Math.floor(last / chunkSamples))]).toFixed(1)} server ${m.latencyMs.toFixed(1)} compute ${m.computeMs.toFixed(1)} batch ${m.batchSize} t ${(now - t0).toFixed(0)}`,
+                `trace stream ${streams.indexOf(st)} seq ${m.seq} end ${m.endMs} lat ${sent === undefined ? '–' : (now - sent).toFixed(1)} server ${m.latencyMs.toFixed(1)} compute ${m.computeMs.toFixed(1)} batch ${m.batchSize} t ${(now - t0).toFixed(0)}`,
               );
             serverLatency.push(m.latencyMs);
             computeMs.push(m.computeMs);
@@ -203,13 +256,21 @@ export async function runStreams(o: StreamLoadOptions): Promise<StreamLoadResult
   });
   // Allow the flushes and the last batches to finish.
   const deadline = performance.now() + 5000 + o.streams * 50;
-  while (streams.some((s) => !s.ended) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  for (const s of streams) s.ws.terminate();
+  const allEnded = () => streams.every((s) => s.ended && (!s.sub || s.subEnded));
+  while (!allEnded() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  for (const s of streams) {
+    s.ws.terminate();
+    s.sub?.terminate();
+  }
 
   const windowsExpected = perStream * o.streams;
   const windowsReceived = streams.reduce((n, s) => n + s.received, 0);
+  const subscriberWindows = streams.reduce((n, s) => n + s.subReceived, 0);
   const ended = streams.filter((s) => s.ended).length;
-  const lat = percentiles(latency);
+  const pubLat = percentiles(latency);
+  const subLat = percentiles(subLatency);
+  // End to end is the slower of the two paths: a subscriber on another node adds the bus hop.
+  const lat = o.subscribers && subLat.p99 > pubLat.p99 ? subLat : pubLat;
   let reason: string | undefined;
   // Latency is measured from each chunk's actual send, so a brief stall of the generator does not
   // flatter the server; a long one means the offered load was not real time.
@@ -217,6 +278,10 @@ export async function runStreams(o: StreamLoadOptions): Promise<StreamLoadResult
   else if (skipped > 0 || errors.overloaded) reason = `server skipped ${skipped} windows (overloaded)`;
   else if (windowsReceived < windowsExpected) reason = `${windowsExpected - windowsReceived} of ${windowsExpected} posteriors missing`;
   else if (ended < o.streams) reason = `${o.streams - ended} streams did not end`;
+  else if (o.subscribers && subscriberWindows < windowsExpected)
+    reason = `subscribers missed ${windowsExpected - subscriberWindows} of ${windowsExpected} posteriors`;
+  else if (o.subscribers && streams.some((s) => !s.subEnded))
+    reason = `${streams.filter((s) => !s.subEnded).length} subscribers got no end`;
   else if (!(lat.p99 < P99_LIMIT_MS)) reason = `p99 latency ${lat.p99.toFixed(0)} ms ≥ ${P99_LIMIT_MS} ms`;
   return {
     streams: o.streams,
@@ -228,6 +293,10 @@ export async function runStreams(o: StreamLoadOptions): Promise<StreamLoadResult
     skipped,
     errors,
     latency: lat,
+    publisherLatency: pubLat,
+    subscriberLatency: subLat,
+    subscriberWindows,
+    perNode,
     serverLatency: percentiles(serverLatency),
     computeMs: percentiles(computeMs),
     batchSize: percentiles(batch),

@@ -2,7 +2,9 @@
 //   es:reg:<id>  the registry record, with a TTL its node keeps refreshing (a dead node's lapse);
 //   es:all:<id>  a Stream of every message, capped: the ordered fan-out to other nodes;
 //   es:ev:<id>   a Stream of its turns and events only, capped by count: the history;
-//   es:lp:<id>   a hash: the latest posterior of each track with its stream id, so history keeps it in place.
+//   es:lp:<id>   a hash: the latest posterior of each track with its stream id, so history keeps it in place;
+//   es:sub:<id>  a sorted set of its subscribers' seats on every node (score: when the seat lapses unless
+//                its node refreshes it), counted against the cap in the record: one cap for the cluster.
 // Each message carries its number in the session (`n`), so a reader sees any gap — a write lost
 // while Redis was unreachable, a restart, a reader that fell behind the cap — and reports it.
 // Writes go out without waiting (ioredis pipelines them in order) but never more than
@@ -13,7 +15,7 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { UserError } from '../errors.js';
 import type { ReadyMsg, ServerMessage } from '../protocol/messages.js';
-import type { BusStats, Feed, FeedSink, FollowOptions, SessionBus, SessionRecord } from './types.js';
+import type { BusStats, Feed, FeedSink, FollowOptions, SeatResult, SessionBus, SessionRecord } from './types.js';
 
 export interface RedisBusOptions {
   url: string;
@@ -79,6 +81,31 @@ if oldest < 0 then oldest = 0 end
 local evs = redis.call('XREVRANGE', KEYS[3], '+', string.format('%d', oldest), 'COUNT', ARGV[2])
 return {rec, last, evs, redis.call('HVALS', KEYS[4])}`;
 
+/**
+ * A subscriber seat: -1 if the session is not in the registry; else {1, cap} taken or {0, cap}
+ * refused because live seats (lapsed ones dropped first) already fill the publisher's cap.
+ */
+const SEAT = `
+local rec = redis.call('GET', KEYS[1])
+if not rec then return -1 end
+local ok, r = pcall(cjson.decode, rec)
+local cap = -1
+if ok and type(r.maxSubscribers) == 'number' then cap = r.maxSubscribers end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if cap >= 0 and redis.call('ZCARD', KEYS[2]) >= cap then return {0, cap} end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], 2 * tonumber(ARGV[2]))
+return {1, cap}`;
+
+/** Keeps a seat alive (re-creating it after a bus restart). */
+const SEAT_BEAT = `
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))
+return 1`;
+
 /** 1: the record is still this owner's; 2: gone, but the session's `end` is in its stream; 0: gone. */
 const ALIVE = `
 local cur = redis.call('GET', KEYS[1])
@@ -98,6 +125,8 @@ type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
 interface Stored extends SessionRecord {
   owner: string;
+  /** Subscribers the session may have on all nodes together (absent: no cap). */
+  maxSubscribers?: number;
 }
 
 interface Local {
@@ -116,6 +145,10 @@ interface Follower {
   owner: string | undefined;
   timer: NodeJS.Timeout | undefined;
   closed: boolean;
+  /** Its subscriber seat (a member of es:sub:<id>), once taken. */
+  seat: string | undefined;
+  /** Messages read while its seat is being taken (a waiter whose session just started): delivered once it has one. */
+  held: ServerMessage[] | undefined;
 }
 
 const keys = (id: string) => [`es:reg:${id}`, `es:all:${id}`, `es:ev:${id}`, `es:lp:${id}`];
@@ -141,7 +174,10 @@ export class RedisBus implements SessionBus {
   private readonly o: typeof DEFAULTS;
   private readonly cmd: Redis;
   private readonly reader: Redis;
-  private readonly scripts: Record<'claim' | 'publish' | 'beat' | 'release' | 'snapshot' | 'alive', ScriptFn>;
+  private readonly scripts: Record<'claim' | 'publish' | 'beat' | 'release' | 'snapshot' | 'alive' | 'seat', ScriptFn>;
+  /** Seats this node holds: member → its es:sub key. */
+  private readonly seats = new Map<string, string>();
+  private seatCount = 0;
   private readonly local = new Map<string, Local>();
   private readonly followers = new Map<string, Set<Follower>>();
   private readonly nonce = randomBytes(6).toString('hex');
@@ -150,6 +186,9 @@ export class RedisBus implements SessionBus {
   private lost = 0;
   private inflight = 0;
   private gapsReported = 0;
+  private received = 0;
+  private reconnects = 0;
+  private readonly everReady = { cmd: false, reader: false };
   private readerId: string | undefined;
   /** The reader's XREAD in flight (its generation), and whether the followed set changed since it started. */
   private reading = 0;
@@ -193,7 +232,9 @@ export class RedisBus implements SessionBus {
       release: define('esRelease', RELEASE, 4),
       snapshot: define('esSnapshot', SNAPSHOT, 4),
       alive: define('esAlive', ALIVE, 2),
+      seat: define('esSeat', SEAT, 2),
     };
+    this.cmd.defineCommand('esSeatBeat', { numberOfKeys: 1, lua: SEAT_BEAT });
   }
 
   /** Connects both connections; a bus that cannot be reached in time is a UserError (bus_unreachable). */
@@ -225,6 +266,8 @@ export class RedisBus implements SessionBus {
 
   private onReady(which: 'cmd' | 'reader'): void {
     if (this.closed) return;
+    if (this.everReady[which]) this.reconnects++;
+    this.everReady[which] = true;
     if (which === 'cmd') {
       this.trustAfter = Date.now() + this.o.ttlMs;
       void this.beat();
@@ -236,9 +279,16 @@ export class RedisBus implements SessionBus {
 
   // ------------------------------------------------------------------ publishing
 
-  async claim(ready: ReadyMsg): Promise<boolean> {
+  async claim(ready: ReadyMsg, opts: { maxSubscribers?: number } = {}): Promise<boolean> {
     const owner = `${this.node}:${this.nonce}:${++this.claims}`;
-    const stored: Stored = { session: ready.session, node: this.node, startedAt: Date.now(), ready, owner };
+    const stored: Stored = {
+      session: ready.session,
+      node: this.node,
+      startedAt: Date.now(),
+      ready,
+      owner,
+      maxSubscribers: opts.maxSubscribers,
+    };
     const record = JSON.stringify(stored);
     const [reg, all, ev, lp] = keys(ready.session);
     let ok: unknown;
@@ -284,11 +334,12 @@ export class RedisBus implements SessionBus {
   }
 
   private async beat(): Promise<void> {
-    if (this.beating || this.cmd.status !== 'ready' || this.local.size === 0) return;
+    if (this.beating || this.cmd.status !== 'ready' || (this.local.size === 0 && this.seats.size === 0)) return;
     this.beating = true;
     try {
       const p = this.cmd.pipeline();
       for (const [id, s] of this.local) p.esBeat(...keys(id), s.record, this.o.ttlMs, this.o.keepMs);
+      for (const [member, key] of this.seats) p.esSeatBeat(key, member, this.o.ttlMs);
       await p.exec();
     } catch {
       /* unreachable: the next beat tries again */
@@ -318,6 +369,44 @@ export class RedisBus implements SessionBus {
     }
   }
 
+  // ------------------------------------------------------------------ subscriber seats
+
+  /** Asks Redis for a seat; throws when it does not answer. */
+  private async takeSeat(
+    session: string,
+  ): Promise<{ status: 'taken'; member: string } | { status: 'full'; cap: number } | { status: 'unknown' }> {
+    const member = `${this.node}:${this.nonce}:s${++this.seatCount}`;
+    const key = `es:sub:${session}`;
+    const r = (await this.scripts.seat(`es:reg:${session}`, key, member, this.o.ttlMs)) as number | [number, number];
+    if (r === -1 || !Array.isArray(r)) return { status: 'unknown' };
+    if (r[0] !== 1) return { status: 'full', cap: r[1] };
+    this.seats.set(member, key);
+    return { status: 'taken', member };
+  }
+
+  private freeSeat(member: string | undefined): void {
+    if (member === undefined) return;
+    const key = this.seats.get(member);
+    if (key === undefined) return;
+    this.seats.delete(member);
+    if (this.cmd.status === 'ready') this.cmd.zrem(key, member).catch(() => {}); // else it lapses within the TTL
+  }
+
+  async seat(session: string): Promise<SeatResult> {
+    let r: Awaited<ReturnType<RedisBus['takeSeat']>>;
+    try {
+      r = await this.takeSeat(session);
+    } catch (err) {
+      throw new UserError('bus_unavailable', `the bus did not answer: ${(err as Error).message}`);
+    }
+    if (r.status !== 'taken') return r;
+    return { status: 'taken', release: () => this.freeSeat(r.member) };
+  }
+
+  private full(f: Follower, cap: number): void {
+    this.fail(f, 'too_many_subscribers', `session '${f.session}' already has ${cap} subscribers across all nodes`);
+  }
+
   // ------------------------------------------------------------------ following
 
   follow(session: string, opts: FollowOptions, sink: FeedSink): Feed {
@@ -330,6 +419,8 @@ export class RedisBus implements SessionBus {
       owner: undefined,
       timer: undefined,
       closed: false,
+      seat: undefined,
+      held: undefined,
     };
     void this.begin(f, opts);
     return { close: () => this.drop(f) };
@@ -345,6 +436,13 @@ export class RedisBus implements SessionBus {
   private async begin(f: Follower, opts: FollowOptions): Promise<void> {
     let snap: [string | null, Entry[], Entry[]?, string[]?];
     try {
+      // A seat first, so a full session sends nothing but its refusal.
+      const seat = await this.takeSeat(f.session);
+      if (seat.status === 'full') return this.full(f, seat.cap);
+      if (seat.status === 'taken') {
+        f.seat = seat.member;
+        if (f.closed) return this.freeSeat(f.seat);
+      }
       snap = (await this.scripts.snapshot(...keys(f.session), opts.history.ageMs, opts.history.count)) as typeof snap;
     } catch (err) {
       return this.fail(f, 'bus_unavailable', `the bus did not answer: ${(err as Error).message}`);
@@ -353,7 +451,23 @@ export class RedisBus implements SessionBus {
     const [rec, last, evs = [], lps = []] = snap;
     const lastEntry = last[0];
     const ended = lastEntry && field(lastEntry[1], 'k') === 'x';
-    if (rec && !ended && lastEntry) {
+    const live = Boolean(rec && !ended && lastEntry);
+    if (!live) {
+      // Not started (or ended) by the snapshot: a waiter takes its seat when the session starts.
+      this.freeSeat(f.seat);
+      f.seat = undefined;
+    } else if (f.seat === undefined) {
+      // It started between the seat request and the snapshot.
+      try {
+        const seat = await this.takeSeat(f.session);
+        if (seat.status === 'full') return this.full(f, seat.cap);
+        if (seat.status === 'taken') f.seat = seat.member;
+      } catch (err) {
+        return this.fail(f, 'bus_unavailable', `the bus did not answer: ${(err as Error).message}`);
+      }
+      if (f.closed) return this.freeSeat(f.seat);
+    }
+    if (live && rec && lastEntry) {
       const stored = JSON.parse(rec) as Stored;
       f.owner = stored.owner;
       f.sink.message(stored.ready);
@@ -395,6 +509,8 @@ export class RedisBus implements SessionBus {
     if (f.closed) return;
     f.closed = true;
     clearTimeout(f.timer);
+    this.freeSeat(f.seat);
+    f.seat = undefined;
     const set = this.followers.get(f.key);
     if (set?.delete(f) && set.size === 0) this.followers.delete(f.key);
     this.changed();
@@ -468,6 +584,8 @@ export class RedisBus implements SessionBus {
           if (kind !== 'r') continue; // waiting: the session starts with its ready
           clearTimeout(f.timer);
           f.owner = field(fields, 'o');
+          f.held = [];
+          void this.seatWaiter(f);
         } else if (n > f.lastN + 1) {
           const missed = n - f.lastN - 1;
           this.gapsReported += missed;
@@ -480,14 +598,42 @@ export class RedisBus implements SessionBus {
           });
         }
         f.lastN = n;
-        msg ??= JSON.parse(field(fields, 'm')!) as ServerMessage;
-        f.sink.message(msg);
-        if (kind === 'x') {
-          this.drop(f);
-          f.sink.done();
+        if (msg === undefined) {
+          msg = JSON.parse(field(fields, 'm')!) as ServerMessage;
+          this.received++;
         }
+        this.hand(f, msg);
       }
     }
+  }
+
+  /** One message to a follower's subscriber, or to its hold while its seat is being taken; `end` finishes it. */
+  private hand(f: Follower, m: ServerMessage): void {
+    if (f.held) {
+      f.held.push(m);
+      return;
+    }
+    f.sink.message(m);
+    if (m.type === 'end') {
+      this.drop(f);
+      f.sink.done();
+    }
+  }
+
+  /** A waiter's session started: it gets its messages (held meanwhile) once it has a seat. */
+  private async seatWaiter(f: Follower): Promise<void> {
+    let seat: Awaited<ReturnType<RedisBus['takeSeat']>>;
+    try {
+      seat = await this.takeSeat(f.session);
+    } catch (err) {
+      return this.fail(f, 'bus_unavailable', `the bus did not answer: ${(err as Error).message}`);
+    }
+    if (seat.status === 'full') return this.full(f, seat.cap);
+    if (seat.status === 'taken') f.seat = seat.member;
+    if (f.closed) return this.freeSeat(f.seat); // ('unknown': it already ended; its messages go out)
+    const held = f.held ?? [];
+    f.held = undefined;
+    for (const m of held) if (!f.closed) this.hand(f, m);
   }
 
   /** Followers whose publishing node stopped refreshing the session's record get publisher_gone. */
@@ -523,9 +669,12 @@ export class RedisBus implements SessionBus {
     return {
       connected: this.cmd.status === 'ready' && this.reader.status === 'ready',
       published: this.published,
+      received: this.received,
+      reconnects: this.reconnects,
       lost: this.lost,
       inflight: this.inflight,
       following,
+      seats: this.seats.size,
       gapsReported: this.gapsReported,
     };
   }
@@ -540,9 +689,11 @@ export class RedisBus implements SessionBus {
     if (this.cmd.status === 'ready') {
       const p = this.cmd.pipeline();
       for (const [id, s] of this.local) p.esRelease(...keys(id), s.record, this.o.keepMs);
+      for (const [member, key] of this.seats) p.zrem(key, member);
       await p.exec().catch(() => {});
     }
     this.local.clear();
+    this.seats.clear();
     this.reader.disconnect();
     await this.readerLoop?.catch(() => {});
     await this.cmd.quit().catch(() => this.cmd.disconnect());
@@ -554,5 +705,6 @@ declare module 'ioredis' {
     esBeat(...args: (string | number)[]): ChainableCommander;
     esRelease(...args: (string | number)[]): ChainableCommander;
     esAlive(...args: (string | number)[]): ChainableCommander;
+    esSeatBeat(...args: (string | number)[]): ChainableCommander;
   }
 }

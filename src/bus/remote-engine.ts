@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { UserError } from '../errors.js';
-import { EngineOverloaded, type Engine } from '../inference/engine.js';
+import { EngineOverloaded, type Engine, type EngineStats } from '../inference/engine.js';
 import { decodeReply, bufferToFloats, floatsToBuffer, REPLY_OK, REQUESTS, REQUESTS_MAX } from './remote-wire.js';
 
 export type RemoteFallback = 'local' | 'overloaded';
@@ -19,13 +19,7 @@ export interface RemoteEngineOptions {
   fallback: RemoteFallback;
 }
 
-export interface RemoteStats {
-  remoteWindows: number;
-  localWindows: number;
-  overloadedWindows: number;
-  /** Answers that came after their deadline (already computed or reported). */
-  late: number;
-}
+export type RemoteStats = EngineStats;
 
 interface Pending {
   n: number;
@@ -40,7 +34,7 @@ export class RemoteEngine implements Engine {
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
   private closed = false;
-  private readonly counts: RemoteStats = { remoteWindows: 0, localWindows: 0, overloadedWindows: 0, late: 0 };
+  private readonly counts: RemoteStats = { remoteWindows: 0, localWindows: 0, overloadedWindows: 0, timedOutBatches: 0, late: 0 };
   private loop: Promise<void> | undefined;
 
   private constructor(
@@ -124,6 +118,7 @@ export class RemoteEngine implements Engine {
       this.counts.remoteWindows += windows.length;
       return out;
     }
+    this.counts.timedOutBatches++;
     if (this.o.fallback === 'overloaded') {
       this.counts.overloadedWindows += windows.length;
       throw new EngineOverloaded(`no inference worker answered within ${this.o.deadlineMs} ms`);

@@ -29,6 +29,11 @@ export interface FeedSink {
   done(): void;
 }
 
+export type SeatResult =
+  | { status: 'taken'; /** Gives the seat back (the subscriber left). Idempotent. */ release(): void }
+  | { status: 'full'; /** The session's cap. */ cap: number }
+  | { status: 'unknown' };
+
 export interface Feed {
   /** Stops following (the subscriber left). Idempotent. */
   close(): void;
@@ -45,12 +50,18 @@ export interface BusStats {
   connected: boolean;
   /** Messages handed to the bus. */
   published: number;
+  /** Messages this node read from the bus for its followers (once per read, however many subscribers here take it). */
+  received: number;
+  /** Times a connection to the bus was re-established after being lost. */
+  reconnects: number;
   /** Messages this node could not hand to the bus (unreachable, timed out, over the in-flight cap). */
   lost: number;
   /** Commands sent and not yet answered (bounded by the in-flight cap). */
   inflight: number;
   /** Sessions of other nodes followed for subscribers here. */
   following: number;
+  /** Subscriber seats this node holds (its subscribers of sessions on any node, counted by every node). */
+  seats: number;
   /** Messages subscribers here were told they missed (gaps seen in a session's numbering). */
   gapsReported: number;
 }
@@ -59,9 +70,16 @@ export interface SessionBus {
   readonly node: string;
   /**
    * Registers a session started on this node and writes its `ready` as its first message.
-   * Resolves false if another node publishes a session of that id.
+   * Resolves false if another node publishes a session of that id. `maxSubscribers` is the
+   * session's subscriber cap, counted across every node (default: none).
    */
-  claim(ready: ReadyMsg): Promise<boolean>;
+  claim(ready: ReadyMsg, opts?: { maxSubscribers?: number }): Promise<boolean>;
+  /**
+   * Takes one of a live session's subscriber seats, counted across every node against the cap its
+   * publishing node set (`follow` takes one itself). Rejects with bus_unavailable when the bus
+   * does not answer; resolves `unknown` when the session is not in the registry.
+   */
+  seat(session: string): Promise<SeatResult>;
   /** Fans one message of a claimed session out to every node, in call order. Never throws. */
   publish(session: string, m: ServerMessage): void;
   /** The session ended (its `end` was published): drops it from the registry. */
@@ -70,8 +88,9 @@ export interface SessionBus {
   list(): Promise<SessionRecord[]>;
   /**
    * Follows a session of any node: `ready`, a bounded history, then every live message until `end`.
-   * A session that never starts (within waitMs), a publisher whose node died, or messages lost on
-   * the way are reported to the sink as coded errors.
+   * The follower takes a subscriber seat first (when the session starts, for one that waits); a
+   * full session, a session that never starts (within waitMs), a publisher whose node died, or
+   * messages lost on the way are reported to the sink as coded errors.
    */
   follow(session: string, opts: FollowOptions, sink: FeedSink): Feed;
   stats(): BusStats;

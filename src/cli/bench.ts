@@ -15,8 +15,12 @@ server at --url), real speech streamed in 20 ms chunks at real-time pace (Emo-DB
   memory     server RSS idle and at capacity
   frontend   front-end speed (times real time)
   peak       the machine's ceiling: GFLOP/s of a large ONNX Runtime MatMul
-  scale      the bus (serve --bus): hop latency p50/p99 at 1, 64, 256 streams, messages/s,
-             redis-server's CPU share (needs redis-server; docs/deploy.md)
+  scale      the bus (serve --bus; needs redis-server; docs/deploy.md): hop latency p50/p99
+             at 1, 64, 256 streams, beside the same load with no bus, messages/s, redis-server's
+             CPU share; then streams carried by 1, 2 and 3 serve --bus nodes on this machine
+             (publishers spread over the nodes, each session followed from another node; the
+             capacity test on the slower path; per-node, redis and load-generator CPU).
+             About 4 minutes with --quick (no bisection), 10+ without
   events     live results on labelled speech: utterances of a corpus (default RAVDESS actors
              13-24; the shipped model saw them in training; --events-corpus for held-out
              speech) stitched into sequences of six with 1 s of quiet, streamed in real time

@@ -17,8 +17,23 @@ export interface Engine {
    */
   infer(windows: readonly Float32Array[]): Promise<Float32Array[]>;
   dispose(): Promise<void>;
-  /** Counters worth exporting (e.g. a remote engine's windows computed where), shown in /healthz. */
-  stats?(): object;
+  /** Counters of an engine that hands batches elsewhere (remote), shown in /healthz and /metrics. */
+  stats?(): EngineStats;
+}
+
+/** Where a remote engine's windows were computed, and how often its workers did not answer. */
+export interface EngineStats {
+  /** Windows a worker computed. */
+  remoteWindows: number;
+  /** Windows computed here because no worker answered in time (fallback local). */
+  localWindows: number;
+  /** Windows reported skipped because no worker answered in time (fallback overloaded). */
+  overloadedWindows: number;
+  /** Batches with no usable answer within the deadline (none came, an error came, or the request
+   *  could not be sent): each fell back to local or overloaded. */
+  timedOutBatches: number;
+  /** Answers that came after their deadline (already computed or reported). */
+  late: number;
 }
 
 /**

@@ -232,6 +232,15 @@ export const SETTINGS: Setting[] = [
     help: 'most concurrent sessions',
   },
   {
+    flag: 'max-subscribers',
+    env: 'EMOSTREAM_MAX_SUBSCRIBERS',
+    kind: 'int',
+    def: String(DEFAULT_LIMITS.maxSubscribersPerSession),
+    min: 1,
+    max: 100000,
+    help: "most subscribers of one session (with --bus: on all nodes together, the publishing node's setting)",
+  },
+  {
     flag: 'publish-token',
     env: 'EMOSTREAM_PUBLISH_TOKENS',
     kind: 'list',
@@ -378,6 +387,7 @@ export function resolveServeConfig(
     slowConsumerMs: v['slow-consumer-ms'] as number,
     heartbeatMs: v['heartbeat-ms'] as number,
     maxSessions: v['max-sessions'] as number,
+    maxSubscribersPerSession: v['max-subscribers'] as number,
     maxConnections: v['max-connections'] as number,
     maxConnectionsPerAddress: v['max-connections-per-address'] as number,
     startTimeoutMs: v['start-timeout-ms'] as number,

@@ -3,6 +3,8 @@
 // metrics (RSS, CPU, event-loop lag, GC, heap, handles, file descriptors), which describe the
 // whole process and so are collected once per process.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BusStats } from '../bus/types.js';
+import type { EngineStats } from '../inference/engine.js';
 
 let processRegistry: Registry | undefined;
 
@@ -42,6 +44,8 @@ export class ServerMetrics {
   constructor(
     engine: { model: string; backend: string; provider: string },
     gauges: { sessions: () => number; subscribers: () => number; queueDepth: () => number; maxPending: () => number },
+    /** Counters kept elsewhere, read at each scrape: the bus's (serve --bus) and a remote engine's. */
+    sources: { bus?: () => BusStats; engine?: () => EngineStats } = {},
   ) {
     processMetrics();
     // A constant 1 whose labels carry the information (the Prometheus *_info convention).
@@ -55,6 +59,55 @@ export class ServerMetrics {
     this.gauge('emostream_subscribers', 'Subscriber connections open now', gauges.subscribers);
     this.gauge('emostream_queue_depth', 'Windows waiting for inference now', gauges.queueDepth);
     this.gauge('emostream_session_pending_max', 'Most windows any one session has had waiting for inference', gauges.maxPending);
+    const bus = sources.bus;
+    if (bus) {
+      this.gauge('emostream_bus_connected', 'Both connections to the bus are up (1) or not (0)', () => (bus().connected ? 1 : 0));
+      this.mirror('emostream_bus_messages_published_total', 'Messages this node handed to the bus', () => bus().published);
+      this.mirror(
+        'emostream_bus_messages_received_total',
+        "Messages this node read from the bus for its subscribers of other nodes' sessions",
+        () => bus().received,
+      );
+      this.mirror(
+        'emostream_bus_messages_lost_total',
+        'Messages this node could not hand to the bus (unreachable, failed, or over --bus-max-inflight)',
+        () => bus().lost,
+      );
+      this.mirror(
+        'emostream_bus_messages_gap_reported_total',
+        'Messages subscribers here were told (bus_lost) they missed between nodes',
+        () => bus().gapsReported,
+      );
+      this.mirror(
+        'emostream_bus_reconnects_total',
+        'Times a connection to the bus was re-established after being lost',
+        () => bus().reconnects,
+      );
+      this.gauge('emostream_bus_inflight', 'Messages on their way to the bus now', () => bus().inflight);
+      this.gauge('emostream_bus_following', "Subscribers here of other nodes' sessions", () => bus().following);
+    }
+    const remote = sources.engine;
+    if (remote) {
+      new Counter({
+        name: 'emostream_remote_windows_total',
+        help: 'Windows of a remote engine, by where they were computed: remote (a worker), local (fallback), skipped (fallback overloaded)',
+        labelNames: ['computed'],
+        registers: [this.registry],
+        collect() {
+          const s = remote();
+          this.reset();
+          this.inc({ computed: 'remote' }, s.remoteWindows);
+          this.inc({ computed: 'local' }, s.localWindows);
+          this.inc({ computed: 'skipped' }, s.overloadedWindows);
+        },
+      });
+      this.mirror(
+        'emostream_remote_timeouts_total',
+        'Batches no worker answered usably within --remote-deadline-ms (each fell back to local or overloaded)',
+        () => remote().timedOutBatches,
+      );
+      this.mirror('emostream_remote_late_answers_total', 'Worker answers that came after their deadline', () => remote().late);
+    }
   }
 
   /** The /metrics body: the process's default metrics, then the server's. */
@@ -74,6 +127,19 @@ export class ServerMetrics {
 
   private histogram(name: string, help: string, buckets: number[]): Histogram {
     return new Histogram({ name, help, buckets, registers: [this.registry] });
+  }
+
+  /** A counter kept elsewhere (it only grows), read at each scrape. */
+  private mirror(name: string, help: string, read: () => number): void {
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
   }
 
   private gauge(name: string, help: string, read: () => number): void {

@@ -35,7 +35,7 @@ export class Outbox {
     private readonly ws: WebSocket,
     readonly codec: Codec<ServerMessage, ClientMessage>,
     private readonly limits: OutboxLimits,
-    private readonly hooks: { onShed?(): void; onSlow?(): void; onError?(code: string): void; onReady?(): void } = {},
+    private readonly hooks: { onShed?(): void; onSlow?(): void; onError?(code: string): void; onFound?(): void } = {},
   ) {}
 
   get open(): boolean {
@@ -84,7 +84,8 @@ export class Outbox {
 
   private write(msg: ServerMessage): void {
     if (msg.type === 'error') this.hooks.onError?.(msg.code);
-    else if (msg.type === 'ready') this.hooks.onReady?.();
+    // A subscriber's session exists: it was let in (ready), or it is full (not a guessed id either).
+    if (msg.type === 'ready' || (msg.type === 'error' && msg.code === 'too_many_subscribers')) this.hooks.onFound?.();
     this.ws.send(this.codec.encode(msg));
   }
 

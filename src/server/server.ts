@@ -202,6 +202,10 @@ export class EmostreamServer {
         queueDepth: () => this.batcher.depth,
         maxPending: () => this.maxPendingEver,
       },
+      {
+        bus: opts.bus ? () => opts.bus!.stats() : undefined,
+        engine: opts.engine.stats ? () => opts.engine.stats!() : undefined,
+      },
     );
     this.batcher = new Batcher(opts.engine, opts.batch, {
       onBatch: (size, ms) => {
@@ -450,7 +454,7 @@ export class EmostreamServer {
     return own !== undefined && matches(token, [own]);
   }
 
-  private outbox(ws: WebSocket, encoding: Encoding, onReady?: () => void): Outbox {
+  private outbox(ws: WebSocket, encoding: Encoding, onFound?: () => void): Outbox {
     return new Outbox(
       ws,
       serverCodec(encoding),
@@ -459,7 +463,7 @@ export class EmostreamServer {
         onShed: () => this.metrics.shed.inc(),
         onSlow: () => this.metrics.slowConsumers.inc(),
         onError: (code) => this.metrics.errors.inc({ code }),
-        onReady,
+        onFound,
       },
     );
   }
@@ -659,7 +663,7 @@ export class EmostreamServer {
       session = this.newSession(resolveStart(msg));
       let timer: NodeJS.Timeout | undefined;
       const claimed = await Promise.race([
-        bus.claim(session.ready),
+        bus.claim(session.ready, { maxSubscribers: this.limits.maxSubscribersPerSession }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () => reject(new UserError('bus_unavailable', `the bus did not register the session within ${CLAIM_TIMEOUT_MS} ms`)),
@@ -791,6 +795,7 @@ export class EmostreamServer {
       return out.fatal(e.code, e.message);
     }
     const entry = isSessionId(id) ? this.sessions.get(id) : undefined;
+    if (entry && this.opts.bus) return void this.attachSeated(ws, out, entry, waitMs);
     if (entry) return this.attach(ws, out, entry);
     if (!isSessionId(id)) return out.fatal('unknown_session', `no session '${id}' is being published on this server`);
     if (this.opts.bus) return this.follow(ws, out, id, waitMs);
@@ -826,6 +831,32 @@ export class EmostreamServer {
     for (const m of entry.history.replay()) out.send(m);
     entry.subscribers.add(out);
     ws.once('close', () => entry.subscribers.delete(out));
+  }
+
+  /**
+   * A subscriber on the publishing node of a cluster: it takes one of the session's seats on the
+   * bus first, so the cap counts the session's subscribers on every node. A bus that does not
+   * answer leaves this node's own count as the only cap (the node keeps serving its own clients).
+   */
+  private async attachSeated(ws: WebSocket, out: Outbox, entry: Entry, waitMs: number): Promise<void> {
+    const id = entry.session.id;
+    let release: (() => void) | undefined;
+    try {
+      const seat = await this.opts.bus!.seat(id);
+      if (seat.status === 'full')
+        return out.fatal('too_many_subscribers', `session '${id}' already has ${seat.cap} subscribers across all nodes`);
+      if (seat.status === 'taken') release = seat.release;
+    } catch (err) {
+      this.log.warn({ session: id, err: (err as Error).message }, 'subscriber seat not counted on the bus');
+    }
+    if (!out.open) return release?.();
+    // The session ended while the bus answered: the subscriber follows what is left of it there.
+    if (this.sessions.get(id) !== entry) {
+      release?.();
+      return this.follow(ws, out, id, waitMs);
+    }
+    this.attach(ws, out, entry);
+    if (release) ws.once('close', release);
   }
 
   /** A subscriber here of a session another node may publish: through the bus. */

@@ -67,3 +67,15 @@ export const START = (session: string) => ({
   hopMs: 250,
   minWindowMs: 1000,
 });
+
+/** A node's /metrics as `name` or `name{labels}` → value (Prometheus text format). */
+export async function scrape(baseUrl: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${baseUrl}metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const cut = line.lastIndexOf(' ');
+    out.set(line.slice(0, cut), Number(line.slice(cut + 1)));
+  }
+  return out;
+}
