@@ -92,7 +92,7 @@ export function defaultPlan(quick: boolean): BenchPlan {
         eventsFiles: 12,
         scaleSeconds: 5,
         scaleNodes: [1, 2, 3],
-        scaleLadder: [16, 32, 48, 64, 96, 128, 160],
+        scaleLadder: [32, 64, 96, 128, 160, 192, 224, 256],
       }
     : {
         engines: ['tfjs', 'onnx:1', 'onnx:2'],
