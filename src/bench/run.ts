@@ -192,16 +192,18 @@ export interface BenchReport {
 /** CPU-heavy processes that are not this benchmark (they make timings noisy). */
 function otherBusyProcesses(): string[] {
   try {
-    const out = execFileSync('ps', ['-eo', 'pid,pcpu,args', '--sort=-pcpu'], { encoding: 'utf8' });
+    const out = execFileSync('ps', ['-eo', 'pid,stat,pcpu,args', '--sort=-pcpu'], { encoding: 'utf8' });
     return out
       .split('\n')
       .slice(1)
       .map((l) => l.trim())
       .filter((l) => {
-        const [pid, cpu] = l.split(/\s+/);
-        return l && Number(cpu) >= 20 && Number(pid) !== process.pid;
+        // ps's %CPU is an average over the process's life: a stopped one (state T, e.g. a training
+        // paused for a measurement) shows its past load but takes nothing now.
+        const [pid, stat, cpu] = l.split(/\s+/);
+        return l && !stat.startsWith('T') && Number(cpu) >= 20 && Number(pid) !== process.pid;
       })
-      .map((l) => l.slice(0, 160));
+      .map((l) => l.replace(/^(\S+)\s+\S+\s+/, '$1 ').slice(0, 160));
   } catch {
     return [];
   }
@@ -671,7 +673,7 @@ export function formatReport(r: BenchReport): string {
     const cpu = (xs: number[]) => xs.map((c) => `${(100 * c).toFixed(0)}%`).join(' / ');
     out.push(
       '',
-      `### Streams carried by 1, 2, 3 \`serve --bus\` nodes on this machine (${r.machine.cores} cores shared by every node, redis-server and the load generator): publishers spread over the nodes, each session followed by a subscriber on another node, p99 < ${r.settings.p99LimitMs} ms on the slower of publisher and subscriber`,
+      `### Streams carried by 1, 2, 3 \`serve --bus\` nodes on this machine (${r.machine.cores} cores shared by every node, redis-server and the load generator): publishers spread over the nodes, each session followed by a subscriber on another node (on the same node when there is one), p99 < ${r.settings.p99LimitMs} ms on the slower of publisher and subscriber`,
       '',
       table(
         [
