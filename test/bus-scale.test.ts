@@ -51,6 +51,11 @@ import { haveRedis } from './helpers/redis.js';
     assert.is(t.nodeCpu.length, 2);
     assert.ok(t.nodeCpu.every((c) => c > 0) && t.redisCpu >= 0 && t.benchCpu > 0);
     assert.ok(t.subscriberP99 > 0 && t.publisherP99 > 0);
+    assert.is(t.nodeLoopDelayP99Ms.length, 2);
+    assert.ok(
+      t.nodeLoopDelayMaxMs.every((x, i) => x >= t.nodeLoopDelayP99Ms[i] && t.nodeLoopDelayP99Ms[i] > 0),
+      `event-loop delay read from each node's /metrics: ${t.nodeLoopDelayP99Ms} / ${t.nodeLoopDelayMaxMs}`,
+    );
     assert.is(lines.length, 2, 'a line for the trial and one for the count');
   },
 );

@@ -272,6 +272,10 @@ export interface NodesTrial {
   redisCpu: number;
   /** The load generator (this process: every publisher and subscriber socket). */
   benchCpu: number;
+  /** How late each node's event loop ran during the trial, p99 and max, ms (its /metrics, which
+   *  resets the measure at each scrape; 10 ms resolution). */
+  nodeLoopDelayP99Ms: number[];
+  nodeLoopDelayMaxMs: number[];
 }
 
 export interface NodesRow {
@@ -281,6 +285,17 @@ export interface NodesRow {
   capacity: number;
   limitReached: boolean;
   trials: NodesTrial[];
+}
+
+/** A node's event-loop delay since its last /metrics scrape (prom-client resets it at each), ms. */
+async function loopDelay(node: ServerProc): Promise<{ p99: number; max: number }> {
+  try {
+    const text = await (await fetch(`${node.url}metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
+    return { p99: value('nodejs_eventloop_lag_p99_seconds'), max: value('nodejs_eventloop_lag_max_seconds') };
+  } catch {
+    return { p99: NaN, max: NaN };
+  }
 }
 
 export async function runNodesBench(o: {
@@ -309,6 +324,7 @@ export async function runNodesBench(o: {
         );
       const row: NodesRow = { nodes: k, threadsPerNode, capacity: 0, limitReached: false, trials: [] };
       const found = await searchCapacity(o.ladder, o.bisect, async (n) => {
+        await Promise.all(nodes.map(loopDelay)); // starts each node's measure afresh
         const before = [nodes.map((s) => cpuSeconds(s.pid)), cpuSeconds(child.pid!), process.cpuUsage()] as const;
         const t0 = performance.now();
         const r = await runStreams({
@@ -322,6 +338,7 @@ export async function runNodesBench(o: {
         });
         const wall = (performance.now() - t0) / 1000;
         const bench = process.cpuUsage(before[2]);
+        const lags = await Promise.all(nodes.map(loopDelay));
         const t: NodesTrial = {
           streams: n,
           keptUp: r.keptUp,
@@ -334,10 +351,12 @@ export async function runNodesBench(o: {
           nodeCpu: nodes.map((s, i) => (cpuSeconds(s.pid) - before[0][i]) / wall),
           redisCpu: (cpuSeconds(child.pid!) - before[1]) / wall,
           benchCpu: (bench.user + bench.system) / 1e6 / wall,
+          nodeLoopDelayP99Ms: lags.map((l) => l.p99),
+          nodeLoopDelayMaxMs: lags.map((l) => l.max),
         };
         row.trials.push(t);
         o.log(
-          `scale ${k} node(s), ${n} streams (${t.perNode.join('/')} per node): ${t.keptUp ? 'kept up' : `failed (${t.reason})`}, p99 ${t.p99.toFixed(1)} ms (subscriber ${t.subscriberP99.toFixed(1)}); CPU nodes ${t.nodeCpu.map((c) => `${(100 * c).toFixed(0)}%`).join(' ')}, redis ${(100 * t.redisCpu).toFixed(0)}%, load generator ${(100 * t.benchCpu).toFixed(0)}%`,
+          `scale ${k} node(s), ${n} streams (${t.perNode.join('/')} per node): ${t.keptUp ? 'kept up' : `failed (${t.reason})`}, p99 ${t.p99.toFixed(1)} ms (subscriber ${t.subscriberP99.toFixed(1)}); CPU nodes ${t.nodeCpu.map((c) => `${(100 * c).toFixed(0)}%`).join(' ')}, node event loops late p99 ${t.nodeLoopDelayP99Ms.map((x) => x.toFixed(0)).join(' ')} (max ${t.nodeLoopDelayMaxMs.map((x) => x.toFixed(0)).join(' ')}) ms, redis ${(100 * t.redisCpu).toFixed(0)}%, load generator ${(100 * t.benchCpu).toFixed(0)}%`,
         );
         return r.keptUp;
       });
