@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerProc } from '../src/bench/server-proc.js';
 import type { ServerMessage } from '../src/protocol/messages.js';
-import { AUTH, eventually, getJson, scrape, speechLike, START, startNode, streamRealTime } from './helpers/bus-nodes.js';
+import { AUTH, eventually, getJson, scrape, speechLike, START, startNode, startNodes, streamRealTime } from './helpers/bus-nodes.js';
 import { haveRedis, startProxy, startRedis } from './helpers/redis.js';
 import { connect } from './helpers/server-ws.js';
 
@@ -25,7 +25,7 @@ T('Redis restarted mid-stream: nodes reconnect, the stream goes on, the lost mes
   const redis = await startRedis();
   const nodes: ServerProc[] = [];
   try {
-    nodes.push(...(await Promise.all(['A', 'B'].map((n) => startNode(redis.url, n, ['--bus-ttl-ms', String(TTL_MS)])))));
+    nodes.push(...(await startNodes(redis.url, ['A', 'B'], ['--bus-ttl-ms', String(TTL_MS)])));
     const [A, B] = nodes;
     const pub = await connect(`${A.wsUrl}v1/stream`, 'json', AUTH);
     pub.send(START('restart-1'));

@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerProc } from '../src/bench/server-proc.js';
 import type { ServerMessage } from '../src/protocol/messages.js';
-import { AUTH, eventually, getJson, speechLike, START, startNode, streamRealTime, SUBSCRIBE_TOKEN } from './helpers/bus-nodes.js';
+import { AUTH, eventually, getJson, speechLike, START, startNodes, streamRealTime, SUBSCRIBE_TOKEN } from './helpers/bus-nodes.js';
 import { haveRedis, startRedis, type RedisProc } from './helpers/redis.js';
 import { connect, type Conn } from './helpers/server-ws.js';
 
@@ -48,7 +48,7 @@ S.before(async (ctx) => {
   if (!haveRedis()) return;
   ctx.redis = await startRedis();
   const extra = ['--bus-ttl-ms', String(TTL_MS)];
-  ctx.nodes = await Promise.all(['A', 'B', 'C'].map((n) => startNode(ctx.redis!.url, n, extra)));
+  ctx.nodes = await startNodes(ctx.redis.url, ['A', 'B', 'C'], extra).catch((err) => ((startFailed = err), []));
 });
 
 S.after(async (ctx) => {
@@ -56,8 +56,16 @@ S.after(async (ctx) => {
   await ctx.redis?.kill();
 });
 
+// uvu does not report an error thrown by a `before` hook (the suite just passes 0 tests), so a
+// failed start is kept and thrown by each test instead (startNodes stops what did start).
+let startFailed: unknown;
 const T = (name: string, fn: (ctx: { redis?: RedisProc; nodes: ServerProc[] }) => Promise<void>) =>
-  haveRedis() || process.env.CI === 'true' ? S(name, fn) : S.skip(name, fn);
+  haveRedis() || process.env.CI === 'true'
+    ? S(name, async (ctx) => {
+        if (startFailed) throw startFailed;
+        await fn(ctx);
+      })
+    : S.skip(name, fn);
 
 T('cross-node subscribers get the same messages in the same order; waiting, history, listing', async ({ nodes }) => {
   const [A, B, C] = nodes;

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerProc } from '../src/bench/server-proc.js';
 import type { ServerMessage } from '../src/protocol/messages.js';
-import { AUTH, eventually, getJson, START, startNode } from './helpers/bus-nodes.js';
+import { AUTH, eventually, getJson, START, startNodes } from './helpers/bus-nodes.js';
 import { haveRedis, startRedis, type RedisProc } from './helpers/redis.js';
 import { connect, type Conn } from './helpers/server-ws.js';
 
@@ -14,7 +14,7 @@ const TTL_MS = 2000;
 const CAP = 2;
 const S = suite<{ redis?: RedisProc; nodes: ServerProc[] }>('bus subscriber cap', { nodes: [] });
 // uvu does not report an error thrown by a `before` hook (the suite just passes 0 tests), so a
-// failed start is kept and thrown by each test instead, after stopping what did start.
+// failed start is kept and thrown by each test instead (startNodes stops what did start).
 let startFailed: unknown;
 const T = (name: string, fn: (ctx: { redis?: RedisProc; nodes: ServerProc[] }) => Promise<void>) =>
   haveRedis() || process.env.CI === 'true'
@@ -45,9 +45,7 @@ S.before(async (ctx) => {
   if (!haveRedis()) return;
   ctx.redis = await startRedis();
   const extra = ['--bus-ttl-ms', String(TTL_MS), '--max-subscribers', String(CAP)];
-  const started = await Promise.allSettled(['A', 'B', 'C'].map((n) => startNode(ctx.redis!.url, n, extra)));
-  ctx.nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  startFailed = started.find((r) => r.status === 'rejected')?.reason;
+  ctx.nodes = await startNodes(ctx.redis.url, ['A', 'B', 'C'], extra).catch((err) => ((startFailed = err), []));
 });
 
 S.after(async (ctx) => {

@@ -17,6 +17,8 @@ export interface ServerProcOptions {
   args?: string[];
   /** Log level (default warn). */
   logLevel?: string;
+  /** Longest to wait for it to listen before killing it and failing, ms (default 60 000). */
+  startTimeoutMs?: number;
 }
 
 export interface ServerProc {
@@ -75,7 +77,11 @@ export async function startServerProc(o: ServerProcOptions): Promise<ServerProc>
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${err}`)), 60_000);
+    const limit = o.startTimeoutMs ?? 60_000;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left running behind a failed start
+      reject(new Error(`server did not start in ${limit / 1000} s:\n${err}`));
+    }, limit);
     child.stdout!.on('data', (b) => {
       out += b;
       const m = /serving .* at (http:\/\/\S+)/.exec(out);

@@ -14,7 +14,21 @@ export async function startNode(busUrl: string, node: string, extra: string[] = 
     engine: 'onnx',
     threads: 1,
     args: ['--bus', busUrl, '--node-id', node, '--publish-token', PUBLISH_TOKEN, '--subscribe-token', SUBSCRIBE_TOKEN, ...extra],
+    // Several nodes start at once on a machine that may be busy: a slow start is not what these tests test.
+    startTimeoutMs: 180_000,
   });
+}
+
+/** Starts the nodes together; if any fails, stops the others and throws its error (nothing left running). */
+export async function startNodes(busUrl: string, names: string[], extra: string[] = []): Promise<ServerProc[]> {
+  const started = await Promise.allSettled(names.map((n) => startNode(busUrl, n, extra)));
+  const failed = started.find((r) => r.status === 'rejected');
+  const nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  if (failed) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw failed.reason;
+  }
+  return nodes;
 }
 
 /** 16 kHz s16le: 0.6 s of a tone, 0.4 s near silence, repeated; `offset` shifts the pattern (different sessions differ). */
