@@ -40,6 +40,30 @@ export function rssOf(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+/** Servers started and not yet exited: a bench or test that is stopped (Ctrl-C, SIGTERM, an
+ *  uncaught error) must not leave them running, holding ports, cores and memory. */
+const live = new Set<ChildProcess>();
+
+function killLive(): void {
+  for (const c of live) c.kill('SIGKILL');
+}
+
+let reaping = false;
+function reapOnExit(): void {
+  if (reaping) return;
+  reaping = true;
+  process.once('exit', killLive);
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      killLive();
+      process.exit(code);
+    });
+  }
+}
+
 export async function startServerProc(o: ServerProcOptions): Promise<ServerProc> {
   const args = [
     '--import',
@@ -70,6 +94,9 @@ export async function startServerProc(o: ServerProcOptions): Promise<ServerProc>
   if (o.maxWaitMs !== undefined) args.push('--max-wait-ms', String(o.maxWaitMs));
   if (o.args) args.push(...o.args);
   const child: ChildProcess = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  reapOnExit();
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let err = '';
   child.stderr!.on('data', (b) => {
     err += b;
