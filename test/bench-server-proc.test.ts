@@ -4,18 +4,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { isAlive as alive, waitGone } from './helpers/process.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/bench-server-then-wait.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal} to the parent stops its server child`, async () => {
@@ -33,8 +25,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const exited = new Promise<number | null>((r) => parent.once('exit', (code) => r(code)));
     parent.kill(signal);
     const code = await exited;
-    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-    if (alive(pid))
+    if (!(await waitGone(pid, 50, 100)))
       process.kill(pid, 'SIGKILL'); // not left behind by a failing run either
     else pid = 0;
     assert.is(pid, 0, `a server was left running after ${signal}`);

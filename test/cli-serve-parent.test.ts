@@ -4,16 +4,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { isAlive as alive, waitGone } from './helpers/process.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** `serve` under sh (`; true` keeps sh as its parent: no exec of the last command); resolves
  *  once it listens, with the launcher, the server's pid and its log so far. */
@@ -39,8 +32,7 @@ test('started by npm, the server exits when npm is killed', async () => {
   const { sh, pid, log } = await launch({ ...process.env, npm_lifecycle_event: 'start' }); // what npm sets
   assert.ok(alive(pid), 'server running');
   sh.kill('SIGKILL'); // the launcher dies and passes nothing on
-  for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-  const stillThere = alive(pid);
+  const stillThere = !(await waitGone(pid, 200, 100));
   if (stillThere) process.kill(pid, 'SIGKILL');
   assert.not.ok(stillThere, 'the orphaned server shut itself down');
   assert.match(log.text, /"signal":"parent exited"/);

@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UserError } from '../src/errors.js';
 import { microphone } from '../src/ingest/mic.js';
+import { waitGone } from './helpers/process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'emostream-mic-'));
 const originalPath = process.env.PATH;
@@ -107,16 +108,7 @@ setInterval(() => process.stdout.write(Buffer.alloc(320)), 5);`,
   const chunks = await withPath(bin, () => lastValueFrom(microphone().pipe(take(3), toArray())));
   assert.is(chunks.length, 3);
   const pid = Number(readFileSync(join(bin, 'pid'), 'utf8'));
-  let alive = true;
-  for (let i = 0; i < 50 && alive; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-  }
-  assert.not.ok(alive, `recorder ${pid} still running`);
+  assert.ok(await waitGone(pid, 50, 20), `recorder ${pid} still running`);
   assert.ok(existsSync(join(bin, 'args.json')));
 });
 
