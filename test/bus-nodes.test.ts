@@ -4,16 +4,14 @@
 // the seam; a subscriber can wait for a session that starts later on another node; the registry
 // lists sessions across nodes; killing A ends its sessions for B's subscribers (publisher_gone)
 // and leaves nothing in the registry.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerProc } from '../src/bench/server-proc.js';
 import type { ServerMessage } from '../src/protocol/messages.js';
-import { AUTH, eventually, getJson, speechLike, START, startNodes, streamRealTime, SUBSCRIBE_TOKEN } from './helpers/bus-nodes.js';
-import { haveRedis, startRedis, type RedisProc } from './helpers/redis.js';
+import { AUTH, eventually, getJson, speechLike, START, streamRealTime, SUBSCRIBE_TOKEN, threeNodeSuite } from './helpers/bus-nodes.js';
 import { connect, type Conn } from './helpers/server-ws.js';
 
 const TTL_MS = 2000;
-const S = suite<{ redis?: RedisProc; nodes: ServerProc[] }>('bus nodes', { nodes: [] });
+const { S, T } = threeNodeSuite('bus nodes', ['--bus-ttl-ms', String(TTL_MS)]);
 
 const sub = (node: ServerProc, id: string, query = '') => connect(`${node.wsUrl}v1/subscribe/${id}${query}`, 'json', AUTH);
 const show = (ms: ServerMessage[]) => ms.map((m) => (m.type === 'error' ? `error:${m.code}` : m.type)).join(',');
@@ -43,29 +41,6 @@ function assertSeam(early: ServerMessage[], late: ServerMessage[], who: string):
   const tail = early.slice(at).map(key);
   assert.equal(late.slice(late.findIndex((m) => key(m) === lp[0])).map(key), tail, `${who}: the live part is identical`);
 }
-
-S.before(async (ctx) => {
-  if (!haveRedis()) return;
-  ctx.redis = await startRedis();
-  const extra = ['--bus-ttl-ms', String(TTL_MS)];
-  ctx.nodes = await startNodes(ctx.redis.url, ['A', 'B', 'C'], extra).catch((err) => ((startFailed = err), []));
-});
-
-S.after(async (ctx) => {
-  await Promise.all(ctx.nodes.map((n) => n.stop()));
-  await ctx.redis?.kill();
-});
-
-// uvu does not report an error thrown by a `before` hook (the suite just passes 0 tests), so a
-// failed start is kept and thrown by each test instead (startNodes stops what did start).
-let startFailed: unknown;
-const T = (name: string, fn: (ctx: { redis?: RedisProc; nodes: ServerProc[] }) => Promise<void>) =>
-  haveRedis() || process.env.CI === 'true'
-    ? S(name, async (ctx) => {
-        if (startFailed) throw startFailed;
-        await fn(ctx);
-      })
-    : S.skip(name, fn);
 
 T('cross-node subscribers get the same messages in the same order; waiting, history, listing', async ({ nodes }) => {
   const [A, B, C] = nodes;

@@ -2,27 +2,15 @@
 // with --max-subscribers 2 sharing one redis-server. Subscribers on the publishing node, on other
 // nodes and waiting ones all count against the one cap; a seat comes back when its subscriber
 // leaves, and lapses when its node dies.
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ServerProc } from '../src/bench/server-proc.js';
 import type { ServerMessage } from '../src/protocol/messages.js';
-import { AUTH, eventually, getJson, START, startNodes } from './helpers/bus-nodes.js';
-import { haveRedis, startRedis, type RedisProc } from './helpers/redis.js';
+import { AUTH, eventually, getJson, START, threeNodeSuite } from './helpers/bus-nodes.js';
 import { connect, type Conn } from './helpers/server-ws.js';
 
 const TTL_MS = 2000;
 const CAP = 2;
-const S = suite<{ redis?: RedisProc; nodes: ServerProc[] }>('bus subscriber cap', { nodes: [] });
-// uvu does not report an error thrown by a `before` hook (the suite just passes 0 tests), so a
-// failed start is kept and thrown by each test instead (startNodes stops what did start).
-let startFailed: unknown;
-const T = (name: string, fn: (ctx: { redis?: RedisProc; nodes: ServerProc[] }) => Promise<void>) =>
-  haveRedis() || process.env.CI === 'true'
-    ? S(name, async (ctx) => {
-        if (startFailed) throw startFailed;
-        await fn(ctx);
-      })
-    : S.skip(name, fn);
+const { S, T } = threeNodeSuite('bus subscriber cap', ['--bus-ttl-ms', String(TTL_MS), '--max-subscribers', String(CAP)]);
 
 const sub = (node: ServerProc, id: string, query = '') => connect(`${node.wsUrl}v1/subscribe/${id}${query}`, 'json', AUTH);
 const show = (ms: ServerMessage[]) => ms.map((m) => (m.type === 'error' ? `error:${m.code}` : m.type)).join(',');
@@ -40,18 +28,6 @@ async function assertRefused(c: Conn, who: string): Promise<void> {
   await c.closed;
   assert.is(c.messages.length, 1, `${who}: nothing but the refusal (${show(c.messages)})`);
 }
-
-S.before(async (ctx) => {
-  if (!haveRedis()) return;
-  ctx.redis = await startRedis();
-  const extra = ['--bus-ttl-ms', String(TTL_MS), '--max-subscribers', String(CAP)];
-  ctx.nodes = await startNodes(ctx.redis.url, ['A', 'B', 'C'], extra).catch((err) => ((startFailed = err), []));
-});
-
-S.after(async (ctx) => {
-  await Promise.all(ctx.nodes.map((n) => n.stop()));
-  await ctx.redis?.kill();
-});
 
 T('the cap counts subscribers on every node; a seat comes back when its subscriber leaves or its node dies', async ({ nodes }) => {
   const [A, B, C] = nodes;

@@ -1,6 +1,8 @@
 // Real `emostream serve --bus` processes on loopback for the bus tests, and a publisher that
 // streams synthetic speech (bursts of a tone with pauses, so the VAD makes turns) in real time.
+import { suite } from 'uvu';
 import { startServerProc, type ServerProc } from '../../src/bench/server-proc.js';
+import { haveRedis, startRedis, type RedisProc } from './redis.js';
 import type { Conn } from './server-ws.js';
 import { toS16 } from './server-ws.js';
 
@@ -29,6 +31,39 @@ export async function startNodes(busUrl: string, names: string[], extra: string[
     throw failed.reason;
   }
   return nodes;
+}
+
+export interface NodesContext {
+  redis?: RedisProc;
+  nodes: ServerProc[];
+}
+
+/**
+ * A suite over three `serve --bus` nodes A, B, C (with `extra` flags) on a fresh redis-server,
+ * stopped afterwards. `T` registers a test: skipped without redis-server outside CI, and failing
+ * with the start error if the nodes did not start (uvu does not report an error thrown by a
+ * `before` hook: the suite just passes 0 tests; startNodes stops what did start).
+ */
+export function threeNodeSuite(name: string, extra: string[]) {
+  const S = suite<NodesContext>(name, { nodes: [] });
+  let startFailed: unknown;
+  S.before(async (ctx) => {
+    if (!haveRedis()) return;
+    ctx.redis = await startRedis();
+    ctx.nodes = await startNodes(ctx.redis.url, ['A', 'B', 'C'], extra).catch((err) => ((startFailed = err), []));
+  });
+  S.after(async (ctx) => {
+    await Promise.all(ctx.nodes.map((n) => n.stop()));
+    await ctx.redis?.kill();
+  });
+  const T = (testName: string, fn: (ctx: NodesContext) => Promise<void>) =>
+    haveRedis() || process.env.CI === 'true'
+      ? S(testName, async (ctx) => {
+          if (startFailed) throw startFailed;
+          await fn(ctx);
+        })
+      : S.skip(testName, fn);
+  return { S, T };
 }
 
 /** 16 kHz s16le: 0.6 s of a tone, 0.4 s near silence, repeated; `offset` shifts the pattern (different sessions differ). */
