@@ -5,6 +5,16 @@ import * as assert from 'uvu/assert';
 import { outcomes, replayEvents, scoreOutcomes, type ReplayedSequence } from '../src/bench/replay.js';
 import type { PlacedWindow } from '../src/dsp/stream-front-end.js';
 
+const turn = (startMs: number, endMs: number, p: number[]) => ({
+  startMs,
+  endMs,
+  probs: Float32Array.from(p),
+  windows: 1,
+  endsRun: true,
+  order: endMs + 301,
+  visibleMs: endMs + 340,
+});
+
 /** Two files, [0, 2 s) says a, [3, 5 s) says b; a 500 ms hop of windows over them. */
 function sequence(): ReplayedSequence {
   const windows: ReplayedSequence['windows'] = [];
@@ -24,7 +34,7 @@ function sequence(): ReplayedSequence {
       lastInputFrame: endMs * 16,
       data: new Float32Array(0),
     };
-    windows.push({ probs: Float32Array.from(second ? [0.2, 0.8] : [0.9, 0.1]), w, visibleMs: endMs + 40 });
+    windows.push({ probs: Float32Array.from(second ? [0.2, 0.8] : [0.9, 0.1]), w, visibleMs: endMs + 40, order: endMs });
   }
   return {
     files: [
@@ -37,10 +47,11 @@ function sequence(): ReplayedSequence {
     ],
     windows,
     turns: [
-      { startMs: 100, endMs: 1900, probs: Float32Array.from([0.7, 0.3]), windows: 1 },
+      // Each placed (order: ms) where the VAD's 300 ms hangover closes it.
+      turn(100, 1900, [0.7, 0.3]),
       // A click inside the second file that overlaps it less than its real turn.
-      { startMs: 3000, endMs: 3080, probs: Float32Array.from([0.9, 0.1]), windows: 1 },
-      { startMs: 3100, endMs: 4900, probs: Float32Array.from([0.4, 0.6]), windows: 1 },
+      turn(3000, 3080, [0.9, 0.1]),
+      turn(3100, 4900, [0.4, 0.6]),
     ],
     audioMs: 6000,
     utteranceLevel: [Float32Array.from([0.6, 0.4]), Float32Array.from([0.6, 0.4])],
@@ -55,6 +66,22 @@ test('replayEvents: the Track decides a, then b for the second turn, and ends wi
     ev.map((e) => [e.kind, e.label, e.atMs]),
     [
       ['start', 'a', 1500],
+      ['change', 'b', 4500],
+      ['end', 'b', 6000],
+    ],
+  );
+});
+
+test("replayEvents: a turn's verdict sets the state, and the decided turn's later windows do not vote it back", () => {
+  const seq = sequence();
+  seq.turns[0].probs = Float32Array.from([0.2, 0.8]); // the whole first turn says b, its windows a
+  const ev = replayEvents(seq, ['a', 'b'], smoothing);
+  assert.equal(
+    ev.map((e) => [e.kind, e.label, e.atMs]),
+    [
+      ['start', 'a', 1500],
+      ['change', 'b', 1900],
+      ['change', 'a', 3080], // the click's verdict
       ['change', 'b', 4500],
       ['end', 'b', 6000],
     ],

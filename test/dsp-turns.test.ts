@@ -60,6 +60,11 @@ test('one turn per run of sound, at its edges; a 150 ms blip is dropped', async 
     near(t[1].startMs, 5000);
     near(t[1].endMs, 8200);
     for (const u of t) assert.is(u.windows.length, utteranceWindows((u.endMs - u.startMs) / 10).length);
+    assert.equal(
+      t.map((u) => u.endsRun),
+      [true, true],
+      'each ended its run of speech',
+    );
   }
 });
 
@@ -73,6 +78,11 @@ test('a monologue longer than the maximum is cut into turns that tile it', async
   assert.is(t[0].endMs - t[0].startMs, 5000);
   assert.is(t[1].startMs, t[0].endMs);
   assert.is(t[2].startMs, t[1].endMs);
+  assert.equal(
+    t.map((u) => u.endsRun),
+    [false, false, true],
+    'only the last piece ends the run',
+  );
   assert.ok(Math.abs(t[2].endMs - runs[runs.length - 1][1] * 1000) <= 30, `${t[2].endMs}`);
 });
 

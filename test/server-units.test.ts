@@ -106,6 +106,21 @@ Smooth('a track: a new turn restarts the votes; a silent window ends the emotion
   assert.equal(t.window([0.5, 0.5], w(6000, 4000, 0, 0.1))?.kind, 'end', 'silence ends it');
   assert.is(t.window([0.5, 0.5], w(6500, 4000, 0, 0.1)), undefined, 'and casts no vote');
 });
+Smooth("a track: a turn's verdict sets the state, and its run's later windows no longer vote", () => {
+  const settings = resolveStart({ type: 'start', audio: { sampleRate: 16000, encoding: 'f32le', channels: 1 } });
+  const t = new Track(0, settings, ['a', 'b'], () => {});
+  const w = (endMs: number, turnStartMs: number, turnSpeechMs: number) => ({ endMs, speech: 0.5, turnStartMs, turnSpeechMs });
+  assert.equal(t.window([0.9, 0.1], w(2000, 500, 1500))?.label, 'a', 'the windows say a');
+  const v = t.turn([0.3, 0.7], { startMs: 500, endMs: 2300, endsRun: true })!;
+  assert.equal([v.kind, v.label, v.confidence, v.atMs, v.previous], ['change', 'b', 0.7, 2300, 'a'], 'the whole turn says b');
+  assert.is(t.window([0.95, 0.05], w(2500, 500, 1800)), undefined, "the turn's tail (it still holds its speech) does not vote a again");
+  assert.is(t.turn([0.2, 0.8], { startMs: 3000, endMs: 3500, endsRun: true }), undefined, 'a verdict that agrees: no event');
+  assert.equal(t.window([0.9, 0.1], w(6000, 5000, 1000))?.label, 'a', 'the next turn votes');
+  // A monologue cut at the maximum length: the piece's verdict sets the state, the run goes on voting.
+  const m = new Track(0, settings, ['a', 'b'], () => {});
+  assert.equal(m.turn([0.8, 0.2], { startMs: 0, endMs: 10000, endsRun: false })?.kind, 'start', 'nothing stood: the verdict starts it');
+  assert.equal(m.window([0.05, 0.95], w(10500, 0, 3000))?.label, 'b', 'the run goes on and its windows still decide');
+});
 Smooth.run();
 
 const Hyst = suite('emotion state machine');
@@ -145,6 +160,15 @@ Hyst('a different challenger restarts the dwell', () => {
   m.speech([0.1, 0.7, 0.1, 0.1], 1000);
   assert.is(m.speech([0.1, 0.1, 0.7, 0.1], 2000), undefined, 'sad just began to lead');
   assert.equal(m.speech([0.1, 0.1, 0.7, 0.1], 3000)?.label, 'sad');
+});
+Hyst("a turn's verdict: start when nothing stood, change when it differs, nothing when it agrees", () => {
+  const m = new EmotionStateMachine(L, { margin: 0.1, dwellMs: 1000 });
+  assert.equal(m.verdict([0.1, 0.2, 0.6, 0.1], 1000), { kind: 'start', label: 'sad', confidence: 0.6, atMs: 1000 });
+  m.speech([0.1, 0.6, 0.25, 0.05], 1500); // a challenger begins its dwell…
+  assert.equal(m.verdict([0.5, 0.2, 0.2, 0.1], 2000), { kind: 'change', label: 'angry', confidence: 0.5, atMs: 2000, previous: 'sad' });
+  assert.is(m.verdict([0.4, 0.3, 0.2, 0.1], 2500), undefined);
+  assert.is(m.speech([0.1, 0.6, 0.25, 0.05], 2600), undefined, '…and starts it again after the verdict');
+  assert.equal(m.silence(3000)?.confidence, 0.4, 'the verdict is the confidence an end reports');
 });
 Hyst.run();
 

@@ -7,7 +7,7 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { computeFeatures } from '../dsp/features.js';
 import { loadAudio16k } from '../dsp/load.js';
-import { StreamFrontEnd, type PlacedTurn, type PlacedWindow } from '../dsp/stream-front-end.js';
+import { StreamFrontEnd, type FrontEndItem, type PlacedTurn, type PlacedWindow } from '../dsp/stream-front-end.js';
 import type { TurnOptions } from '../dsp/turns.js';
 import { SAMPLE_RATE } from '../dsp/types.js';
 import type { Engine } from '../inference/engine.js';
@@ -38,13 +38,17 @@ export interface ReplayedTurn {
   probs: Float32Array;
   /** Model windows the turn was scored with. */
   windows: number;
+  endsRun: boolean;
+  /** Place among the front end's items (windows and turns), and when a client could have it. */
+  order: number;
+  visibleMs: number;
 }
 
 export interface ReplayedSequence {
   files: LabelledFile[];
   /** Where each file lies in the sequence, ms. */
   spans: { startMs: number; endMs: number }[];
-  windows: { probs: Float32Array; w: PlacedWindow; visibleMs: number }[];
+  windows: { probs: Float32Array; w: PlacedWindow; visibleMs: number; order: number }[];
   turns: ReplayedTurn[];
   audioMs: number;
   /** Each file scored offline as one utterance (mean window posterior), in `files` order. */
@@ -72,17 +76,20 @@ export async function replaySequences(engine: Engine, files: LabelledFile[], o: 
       turns: o.turns,
     });
     const items = await lastValueFrom(fe.segment(from([{ format: { sampleRate: SAMPLE_RATE, channels: 1 }, samples }])).pipe(toArray()));
+    const visible = (i: FrontEndItem) => Math.ceil((i.lastInputFrame + 1) / chunkSamples) * chunkMs;
     const ws = items.filter((i): i is PlacedWindow => i.kind === 'window');
     const probs = ws.length ? await engine.infer(ws.map((w) => w.data)) : [];
     const turns: ReplayedTurn[] = [];
     for (const t of items.filter((i): i is PlacedTurn => i.kind === 'turn')) {
       const p = await engine.infer(t.windows);
-      turns.push({ startMs: t.startMs, endMs: t.endMs, probs: meanPosterior(p, engine.labels.length), windows: p.length });
+      const probs = meanPosterior(p, engine.labels.length);
+      const { startMs, endMs, endsRun } = t;
+      turns.push({ startMs, endMs, endsRun, probs, windows: p.length, order: items.indexOf(t), visibleMs: visible(t) });
     }
     out.push({
       files: group,
       spans,
-      windows: ws.map((w, k) => ({ probs: probs[k], w, visibleMs: Math.ceil((w.lastInputFrame + 1) / chunkSamples) * chunkMs })),
+      windows: ws.map((w, k) => ({ probs: probs[k], w, visibleMs: visible(w), order: items.indexOf(w) })),
       turns,
       audioMs: (samples.length / SAMPLE_RATE) * 1000,
       utteranceLevel,
@@ -118,8 +125,13 @@ export function replayEvents(
 ): ReplayedEvent[] {
   const track = new Track(0, sessionSettings(o, smoothing), labels, () => {});
   const ev: ReplayedEvent[] = [];
-  for (const { probs, w, visibleMs } of seq.windows) {
-    const e = track.window(probs, w);
+  // Windows and turns in the order the front end placed them, as the session sees their results.
+  const items = [
+    ...seq.windows.map((x) => ({ order: x.order, visibleMs: x.visibleMs, decide: () => track.window(x.probs, x.w) })),
+    ...seq.turns.map((t) => ({ order: t.order, visibleMs: t.visibleMs, decide: () => track.turn(t.probs, t) })),
+  ].sort((a, b) => a.order - b.order);
+  for (const { decide, visibleMs } of items) {
+    const e = decide();
     if (e) ev.push({ kind: e.kind, label: e.label, atMs: e.atMs, visibleMs });
   }
   const e = track.silence(seq.audioMs);

@@ -35,6 +35,8 @@ export interface PlacedTurn {
   kind: 'turn';
   startMs: number;
   endMs: number;
+  /** The run of speech ended with this turn (false: cut at the maximum length, it goes on). */
+  endsRun: boolean;
   /** As PlacedWindow's: the input sample frame whose arrival completed the turn. */
   lastInputFrame: number;
   /** The turn's utterance windows (src/dsp/utterance.ts). */
@@ -143,6 +145,7 @@ export class StreamFrontEnd {
       kind: 'turn',
       startMs: t.startFrame * FRAME_MS,
       endMs: t.endFrame * FRAME_MS,
+      endsRun: t.endsRun,
       lastInputFrame: this.inputFrameOf(framesSeen, inputOffset),
       windows: t.windows,
     };

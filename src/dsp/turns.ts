@@ -37,6 +37,8 @@ export const DEFAULT_TURNS: Required<TurnOptions> = { minMs: 300, maxMs: 10000, 
 export interface CutTurn {
   startFrame: number;
   endFrame: number;
+  /** The run of speech ended here (false: a long run was cut and goes on as the next turn). */
+  endsRun: boolean;
   windows: Float32Array[];
 }
 
@@ -108,11 +110,11 @@ export class TurnCutter {
     while (this.runs.length) {
       const run = this.runs[0];
       if (run.end !== undefined && index + 1 >= run.end + this.afterFrames) {
-        this.emit(run, run.end, out);
+        this.emit(run, run.end, out, true);
         this.runs.shift();
       } else if (run.end === undefined && run.from + run.frames - run.start >= this.maxFrames) {
         const cut = run.from + run.frames;
-        this.emit(run, cut, out);
+        this.emit(run, cut, out, false);
         this.runs[0] = { start: cut, from: cut, buf: run.buf, frames: 0, primed: true };
       } else break;
     }
@@ -142,7 +144,7 @@ export class TurnCutter {
   flush(endFrame: number, nextStart = endFrame): CutTurn[] {
     const out: CutTurn[] = [];
     const open = this.open();
-    for (const run of this.runs) this.emit(run, Math.min(run.end ?? endFrame, run.from + run.frames), out);
+    for (const run of this.runs) this.emit(run, Math.min(run.end ?? endFrame, run.from + run.frames), out, run.end !== undefined);
     this.runs.length = 0;
     // The next segment's frames start at nextStart: no context reaches back across the break.
     this.seen = this.ringStart = nextStart;
@@ -157,12 +159,12 @@ export class TurnCutter {
   }
 
   /** The run's speech ends at `end`: a turn if it is long enough, scored with its context. */
-  private emit(run: Run, end: number, out: CutTurn[]): void {
+  private emit(run: Run, end: number, out: CutTurn[], endsRun: boolean): void {
     const speechEnd = Math.min(end, run.from + run.frames);
     const n = Math.min(end + this.afterFrames - run.from, run.frames);
     if (speechEnd - run.start >= this.minFrames) {
       const data = run.buf.subarray(0, n * FRAME_SIZE);
-      out.push({ startFrame: run.start, endFrame: speechEnd, windows: utteranceWindows(n).map((w) => cutWindow(data, w)) });
+      out.push({ startFrame: run.start, endFrame: speechEnd, endsRun, windows: utteranceWindows(n).map((w) => cutWindow(data, w)) });
     }
     run.frames = 0;
   }

@@ -62,6 +62,25 @@ export class EmotionStateMachine {
     return { kind: 'change', label: topLabel, confidence: smoothed[top], atMs, previous };
   }
 
+  /**
+   * A speech turn's verdict (its windows scored as one utterance) becomes the state: it was
+   * decided from the whole turn, so it outranks the windows' running vote, which a short turn
+   * may end before it has settled. Emits start or change when the label differs.
+   */
+  verdict(probs: ArrayLike<number>, atMs: number): EmotionEvent | undefined {
+    let top = 0;
+    for (let i = 1; i < probs.length; i++) if (probs[i] > probs[top]) top = i;
+    const label = this.labels[top];
+    this.candidate = undefined;
+    const previous = this.current;
+    this.current = label;
+    this.currentConfidence = probs[top];
+    if (previous === label) return undefined;
+    return previous === undefined
+      ? { kind: 'start', label, confidence: probs[top], atMs }
+      : { kind: 'change', label, confidence: probs[top], atMs, previous };
+  }
+
   /** A window judged to be silence: ends the current emotion, if any. */
   silence(atMs: number): EmotionEvent | undefined {
     this.candidate = undefined;

@@ -57,6 +57,7 @@ interface PlacedTurn {
   channel: number;
   startMs: number;
   endMs: number;
+  endsRun: boolean;
   arrivedAt: number;
   windows: Float32Array[];
 }
@@ -372,7 +373,7 @@ export class Session {
 
   private arrivedTurn(t: FrontEndTurn, channel: number): PlacedTurn {
     const arrivedAt = this.arrivalOf(t.lastInputFrame);
-    return { channel, startMs: t.startMs, endMs: t.endMs, arrivedAt, windows: t.windows };
+    return { channel, startMs: t.startMs, endMs: t.endMs, endsRun: t.endsRun, arrivedAt, windows: t.windows };
   }
 
   private computed(q: Queued): Promise<Computed> {
@@ -387,7 +388,7 @@ export class Session {
     return { t, outcome };
   }
 
-  /** The `utterance` message of a turn: the mean of its computed windows' posteriors. */
+  /** The `utterance` message of a turn (the mean of its computed windows' posteriors), and the state it sets. */
   private utterance(t: PlacedTurn, outcomes: BatchOutcome[]): ServerMessage[] {
     this.pending -= outcomes.length;
     this.releasePressure();
@@ -404,7 +405,7 @@ export class Session {
     for (let c = 1; c < k; c++) if (mean[c] > mean[best]) best = c;
     const byLabel: Record<string, number> = {};
     this.ctx.labels.forEach((l, c) => (byLabel[l] = mean[c]));
-    return [
+    const out: ServerMessage[] = [
       {
         type: 'utterance',
         startMs: t.startMs,
@@ -417,6 +418,9 @@ export class Session {
         latencyMs: performance.now() - t.arrivedAt,
       },
     ];
+    const ev = this.tracks[t.channel].turn(mean, t);
+    if (ev) out.push(ev);
+    return out;
   }
 
   /** Windows handed to the batcher (drain() keeps them within maxPendingWindows). */

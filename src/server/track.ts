@@ -20,12 +20,23 @@ export interface WindowSpeech {
   turnOver?: boolean;
 }
 
+/** What the decisions need to know of a scored speech turn. */
+export interface TurnSpan {
+  startMs: number;
+  endMs: number;
+  /** The run of speech ended with it (false: cut at the maximum turn length, the run goes on). */
+  endsRun: boolean;
+}
+
 export class Track {
   readonly frontEnd: StreamFrontEnd;
   private readonly voter: SpeechVoter;
   private turnStartMs: number | undefined;
   private readonly emotions: EmotionStateMachine;
   private readonly minSpeech: number;
+  private lastAtMs = 0;
+  /** Windows of a run of speech that began at or before this have had the run's verdict. */
+  private decidedRunsUpToMs = -Infinity;
 
   constructor(
     readonly channel: number,
@@ -56,7 +67,7 @@ export class Track {
    * A computed window. Silence (speech fraction under minSpeech) ends the emotion and does not
    * vote; otherwise the window votes with the speech of its turn it holds, and votes restart
    * with each turn. The state machine hears the result once the turn has had enough speech, or
-   * once a shorter turn is over.
+   * once a shorter turn is over, until the turn's verdict (turn()) decides it.
    */
   window(probs: ArrayLike<number>, w: WindowSpeech): EmotionMsg | undefined {
     if (w.speech < this.minSpeech) {
@@ -68,8 +79,22 @@ export class Track {
       this.turnStartMs = w.turnStartMs;
       this.voter.reset();
     }
+    // A run of speech that ended and has its verdict is decided: the tail of its windows (they
+    // still hold its speech) does not vote the state back to what the windows said.
+    if (w.turnStartMs !== undefined && w.turnStartMs <= this.decidedRunsUpToMs) return undefined;
     const voted = this.voter.vote(probs, w.turnSpeechMs, w.endMs, w.turnOver ?? false);
     return voted && this.event(this.emotions.speech(voted, w.endMs));
+  }
+
+  /**
+   * A speech turn ended and was scored as one utterance: the state takes its verdict (stamped no
+   * earlier than the last event, so events stay in stream order).
+   */
+  turn(probs: ArrayLike<number>, t: TurnSpan): EmotionMsg | undefined {
+    // A turn cut from a run that goes on (a monologue) sets the state, but the run's windows
+    // still vote; its last turn (startMs at or after the run's onset) closes the run.
+    if (t.endsRun) this.decidedRunsUpToMs = t.startMs;
+    return this.event(this.emotions.verdict(probs, Math.max(t.endMs, this.lastAtMs)));
   }
 
   /** The stream ended (or went silent): closes the emotion that stood, if any. */
@@ -78,6 +103,8 @@ export class Track {
   }
 
   private event(ev: EmotionEvent | undefined): EmotionMsg | undefined {
-    return ev && { type: 'emotion', ...ev, channel: this.channel };
+    if (!ev) return undefined;
+    this.lastAtMs = ev.atMs;
+    return { type: 'emotion', ...ev, channel: this.channel };
   }
 }
