@@ -130,7 +130,8 @@ dataTest(t, 'emostream train / eval / analyze on a manifest corpus', [wavDir], a
         env: { ...process.env, EMOSTREAM_DEBUG: '' },
       });
     const out = join(dir, 'run');
-    const train = await cli([
+    // A 2-fold run of one epoch at a tiny width: the same experiment unless the width differs.
+    const trainArgs = (width: string) => [
       'train',
       '--data',
       dir,
@@ -139,15 +140,15 @@ dataTest(t, 'emostream train / eval / analyze on a manifest corpus', [wavDir], a
       '--folds',
       '2',
       '--width',
-      '0.0625',
+      width,
       '--epochs',
       '1',
       '--batch-size',
       '8',
       '--out',
       out,
-      '--no-progress',
-    ]);
+    ];
+    const train = await cli([...trainArgs('0.0625'), '--no-progress']);
     const pooled = JSON.parse(train.stdout.trim().split('\n').pop() as string);
     assert.ok(pooled.wa >= 0 && pooled.wa <= 1 && pooled.n === files.length);
     const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
@@ -155,42 +156,10 @@ dataTest(t, 'emostream train / eval / analyze on a manifest corpus', [wavDir], a
     assert.ok(existsSync(join(out, 'fold-01', 'result.json')) && existsSync(join(out, 'confusion.svg')));
     assert.ok(existsSync(join(out, 'fold-01', 'checkpoint', 'model.json')), 'best-so-far checkpoint');
     // Re-running resumes: both folds are already done, nothing is retrained.
-    const again = await cli([
-      'train',
-      '--data',
-      dir,
-      '--protocol',
-      'kfold',
-      '--folds',
-      '2',
-      '--width',
-      '0.0625',
-      '--epochs',
-      '1',
-      '--batch-size',
-      '8',
-      '--out',
-      out,
-    ]);
+    const again = await cli(trainArgs('0.0625'));
     assert.match(again.stderr, /already done/);
     // …but not with other settings, which would mix two experiments in one result.
-    const other = await cli([
-      'train',
-      '--data',
-      dir,
-      '--protocol',
-      'kfold',
-      '--folds',
-      '2',
-      '--width',
-      '0.125',
-      '--epochs',
-      '1',
-      '--batch-size',
-      '8',
-      '--out',
-      out,
-    ]).then(
+    const other = await cli(trainArgs('0.125')).then(
       () => null,
       (e) => e,
     );
