@@ -25,8 +25,11 @@
 #   sox -R IN -r 16000 -c 1 -b 16 -e signed-integer OUT channels 1 rate -v 16000
 # (very-high-quality resampler; SoX's TPDF dither on the 16-bit output when the
 # signal was resampled, seeded by -R so that reruns give byte-identical files;
-# files already at 16 kHz mono 16-bit come out byte-identical to the input).  Files whose output already exists are skipped,
-# so an interrupted run can simply be restarted.  Each corpus gets
+# files already at 16 kHz mono 16-bit come out byte-identical to the input), then
+# zero padding is cut: 100 ms or more of digital silence at either end of a file
+# (scripts/trim-zero-edges.ts; ASED pads its recordings to 3 s with zeros, which
+# no microphone records).  Files whose output already exists are skipped (and
+# trimmed if they were not), so an interrupted run can simply be restarted.  Each corpus gets
 # OUT/<name>/PREPARED (key=value: source, commit, counts per label, speakers,
 # hours) once all of its files are converted; sox warnings (e.g. clipping) go to
 # OUT/<name>/convert.log.  Exit status is 1 if any file failed.
@@ -175,6 +178,11 @@ prepare() {
 
   if [ -s "$dest/convert.log" ]; then sort -u -o "$dest/convert.log" "$dest/convert.log"; fi
 
+  # Zero padding (ASED pads its recordings to 3 s with digital silence) is cut from both ends.
+  local trimmed
+  trimmed=$(cd "$repo_root" && node --import tsx scripts/trim-zero-edges.ts "$dest") || die "$name: trimming the zero padding failed"
+  echo "  $trimmed" >&2
+
   local rel="$staging/$name.rel"
   (cd "$dest" && find "$@" -type f -name '*.wav' 2>/dev/null | sort || true) >"$rel"
   secs=$(cd "$dest" && tr '\n' '\0' <"$rel" | xargs -0 -r soxi -D | awk '{s+=$1} END{printf "%.3f", s}')
@@ -184,6 +192,7 @@ prepare() {
     echo "prepared_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "format=wav 16000 Hz, 1 channel, 16-bit signed integer PCM"
     echo "sox_command=sox -R IN -r 16000 -c 1 -b 16 -e signed-integer OUT channels 1 rate -v 16000"
+    echo "zero_padding=cut at both ends when >= 100 ms (scripts/trim-zero-edges.ts): ${trimmed#trim-zero-edges: }"
     echo "sox_version=$(sox --version 2>&1 | sed 's/.*SoX //')"
     echo "files=$(wc -l <"$rel")"
     echo "source_files=$total"
