@@ -186,6 +186,17 @@ dataTest(t, 'emostream train / eval / analyze on a manifest corpus', [wavDir], a
     const m = JSON.parse(ev.stdout);
     assert.is(m.n, JSON.parse(await readFile(join(out, 'fold-01', 'result.json'), 'utf8')).test.n);
     assert.ok(existsSync(join(dir, 'ev', 'confusion.svg')));
+    // The fold's validation split: the utterances the trainer selected the epoch on.
+    const evVal = async (extra: string[]) => JSON.parse((await cli(['eval', '--model', model, '--data', dir, '--json', ...extra])).stdout);
+    const val = await evVal(['--protocol', 'kfold', '--folds', '2', '--fold', '1', '--split', 'val']);
+    const rec = JSON.parse(await readFile(join(out, 'fold-01', 'result.json'), 'utf8'));
+    assert.is(val.n, rec.nVal);
+    assert.is(val.scope, 'kfold fold 1/2 validation split');
+    const noTest = await cli(['eval', '--model', model, '--data', dir, '--protocol', 'all', '--fold', '1']).then(
+      () => null,
+      (e) => e,
+    );
+    assert.match(noTest?.stderr, /error \[bad_argument\]: --protocol all has no test split/);
 
     const an = await cli(['analyze', join(wavDir, files[0]), '--model', model, '--json']);
     const lines = an.stdout

@@ -17,6 +17,9 @@ label the model does not know are left out (and counted).
   --protocol P --folds N --fold I --seed S --val-fraction F
                          evaluate only fold I's test split (1-based) of that protocol, as
                          'emostream train' with the same options drew it
+  --split test|val       that fold's test split (default) or its validation split; protocol
+                         all has only the latter (--protocol all --fold 1 --split val: the
+                         utterances a shipped model was selected on, never trained on)
   --out DIR              write metrics.json and confusion.svg there
   --json                 print the metrics as JSON
 
@@ -42,6 +45,7 @@ export async function run(argv: string[]): Promise<number> {
       protocol: { type: 'string' },
       folds: { type: 'string' },
       fold: { type: 'string' },
+      split: { type: 'string' },
       seed: { type: 'string' },
       'val-fraction': { type: 'string' },
       out: { type: 'string' },
@@ -70,9 +74,15 @@ export async function run(argv: string[]): Promise<number> {
 
   let utts = corpus.utterances;
   let scope = 'all utterances';
+  if (values.split !== undefined && values.fold === undefined)
+    throw new CliError('bad_argument', `--split needs --fold (and --protocol): which fold's split`, 2);
   if (values.fold !== undefined) {
     const protocol = (values.protocol ?? 'kfold') as Protocol;
-    if (!PROTOCOLS.includes(protocol) || protocol === 'all') throw new CliError('bad_argument', `--fold needs --protocol kfold or loso`, 2);
+    const split = values.split ?? 'test';
+    if (split !== 'test' && split !== 'val') throw new CliError('bad_argument', `--split must be test or val, got '${split}'`, 2);
+    if (!PROTOCOLS.includes(protocol)) throw new CliError('bad_argument', `--protocol must be one of ${PROTOCOLS.join(', ')}`, 2);
+    if (protocol === 'all' && split === 'test')
+      throw new CliError('bad_argument', `--protocol all has no test split: give --split val (its validation split)`, 2);
     const folds = makeFolds(protocol, utts, {
       folds: numberFlag('folds', values.folds, { integer: true, min: 2 }),
       seed: numberFlag('seed', values.seed, { integer: true, min: 0 }, 1),
@@ -80,8 +90,8 @@ export async function run(argv: string[]): Promise<number> {
     });
     const f = folds[numberFlag('fold', values.fold, { integer: true, min: 1 }, 1) - 1];
     if (!f) throw new CliError('bad_argument', `--fold must be 1…${folds.length}`, 2);
-    utts = f.test.map((i) => corpus.utterances[i]);
-    scope = `${protocol} ${f.name} test split`;
+    utts = f[split].map((i) => corpus.utterances[i]);
+    scope = `${protocol} ${f.name} ${split === 'val' ? 'validation' : 'test'} split`;
   }
 
   const { initTf } = await import('../model/tf.js');
