@@ -66,6 +66,9 @@ out=$(cd "$out" && pwd)
 # Keep the converted audio out of git whatever the repository's .gitignore says.
 [ -e "$out/.gitignore" ] || printf '# written by scripts/prepare-corpora.sh: converted corpora are never committed\n*\n' >"$out/.gitignore"
 
+# The zero-padding cut (scripts/trim-zero-edges.ts) runs on Node with the repository's tsx.
+[ -e "$repo_root/node_modules/tsx" ] || die "needs the repository's packages: run npm install in $repo_root first"
+
 staging=$(mktemp -d "${TMPDIR:-/tmp}/prepare-corpora.XXXXXX")
 trap 'rm -rf "$staging"' EXIT
 
