@@ -75,7 +75,13 @@ export async function replaySequences(engine: Engine, files: LabelledFile[], o: 
       vad: { thresholdDb: settings.smoothing.vadThresholdDb, minDbfs: settings.smoothing.vadMinDbfs },
       turns: o.turns,
     });
-    const items = await lastValueFrom(fe.segment(from([{ format: { sampleRate: SAMPLE_RATE, channels: 1 }, samples }])).pipe(toArray()));
+    // In the client's chunks, as a live session gets them: the voice-activity detector then decides
+    // a run's end only as its hangover goes by, so turns fall among the windows where they do live
+    // (one big chunk would let it decide every run before the first window).
+    const chunks = [];
+    for (let at = 0; at < samples.length; at += chunkSamples)
+      chunks.push({ format: { sampleRate: SAMPLE_RATE, channels: 1 }, samples: samples.subarray(at, at + chunkSamples) });
+    const items = await lastValueFrom(fe.segment(from(chunks)).pipe(toArray()));
     const visible = (i: FrontEndItem) => Math.ceil((i.lastInputFrame + 1) / chunkSamples) * chunkMs;
     const ws = items.filter((i): i is PlacedWindow => i.kind === 'window');
     const probs = ws.length ? await engine.infer(ws.map((w) => w.data)) : [];
