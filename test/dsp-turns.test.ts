@@ -92,6 +92,34 @@ test('speech still going at the end of the stream closes its turn there', async 
   assert.is(t.length, 1);
   assert.ok(Math.abs(t[0].startMs - 1000) <= 30);
   assert.ok(t[0].endMs >= 3900, `${t[0].endMs}`);
+  assert.is(t[0].endsRun, true, 'the end of the stream ends the run');
+});
+
+test("a segment end (flush) ends its runs; speech going on is a new run for the next segment's windows", async () => {
+  // Review finding: the tail window after a flush's turn still belonged to the open run and could
+  // vote the turn's verdict away; and speech continuing after the flush must not count as that run.
+  const fe = new StreamFrontEnd({ format: { sampleRate: 16000, channels: 1 }, hopMs: 500, vad: { thresholdDb: 9, minDbfs: -55 } });
+  const x = signal(8, [[1, 6.5]]);
+  const seg = async (a: number, b: number) =>
+    lastValueFrom(
+      fe.segment(from([{ format: { sampleRate: 16000, channels: 1 }, samples: x.slice(a * 16000, b * 16000) }])).pipe(toArray()),
+    );
+  const one = await seg(0, 4); // flushed mid-speech at 4 s
+  const turn1 = one.find((i): i is PlacedTurn => i.kind === 'turn')!;
+  assert.ok(turn1 && turn1.endsRun, 'the flush closes the run');
+  const tail = one.filter((i): i is PlacedWindow => i.kind === 'window' && i.endMs > turn1.endMs - 1);
+  assert.ok(tail.length > 0 && tail.every((w) => w.turnStartMs === turn1.startMs), 'windows after it belong to the closed run');
+  const two = await seg(4, 8);
+  const ws = two.filter((i): i is PlacedWindow => i.kind === 'window' && (i.turnSpeechMs ?? 0) > 0);
+  assert.ok(
+    ws.length > 0 && ws.every((w) => w.turnStartMs !== undefined && w.turnStartMs >= 3990),
+    JSON.stringify(ws.map((w) => w.turnStartMs)),
+  );
+  const turn2 = two.find((i): i is PlacedTurn => i.kind === 'turn')!;
+  assert.ok(
+    turn2 && Math.abs(turn2.startMs - 4000) <= 30 && turn2.endsRun,
+    `the continuation's own turn: ${JSON.stringify(turn2 && [turn2.startMs, turn2.endMs])}`,
+  );
 });
 
 test('a short pause inside one large chunk still gives both turns', async () => {

@@ -119,6 +119,9 @@ export class StreamFrontEnd {
           end: () => {
             for (const t of this.turns.flush(frameOffset + local, this.vad.frames)) turn(t, local);
             for (const w of windower.end()) emit(this.place(w, frameOffset, inputOffset));
+            // Speech still going on goes on as a new run in the next segment (as the turn cutter
+            // counts it), so its windows are not taken for the tail of the run just closed.
+            if (this.vad.speaking) this.onsets.push(this.vad.frames);
           },
         };
       }),

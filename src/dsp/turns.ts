@@ -139,12 +139,13 @@ export class TurnCutter {
     run.from = index - run.frames;
   }
 
-  /** End of a segment at stream frame `endFrame`: every run is cut there; one still open
-   *  continues after `nextStart` (where the next segment's frames begin). */
+  /** End of a segment at stream frame `endFrame`: every run is cut there and counts as ended (the
+   *  segment's windows end with it); one still open continues after `nextStart` (where the next
+   *  segment's frames begin) as a new run. */
   flush(endFrame: number, nextStart = endFrame): CutTurn[] {
     const out: CutTurn[] = [];
     const open = this.open();
-    for (const run of this.runs) this.emit(run, Math.min(run.end ?? endFrame, run.from + run.frames), out, run.end !== undefined);
+    for (const run of this.runs) this.emit(run, Math.min(run.end ?? endFrame, run.from + run.frames), out, true);
     this.runs.length = 0;
     // The next segment's frames start at nextStart: no context reaches back across the break.
     this.seen = this.ringStart = nextStart;
