@@ -40,23 +40,29 @@ export function nonPaddedSpan(bytes: Uint8Array, layout: WavLayout, minFrames: n
 function rewrite(bytes: Uint8Array, layout: WavLayout, first: number, end: number): Uint8Array {
   const { blockAlign, bitsPerSample, format, dataOffset } = layout;
   const data = bytes.subarray(dataOffset + first * blockAlign, dataOffset + end * blockAlign);
-  const out = new Uint8Array(44 + data.length);
+  // Non-PCM formats (float) carry a cbSize field; a chunk of odd length is followed by a pad byte.
+  const float = layout.sampleType === 'float';
+  const fmtSize = float ? 18 : 16;
+  const pad = data.length & 1;
+  const out = new Uint8Array(12 + 8 + fmtSize + 8 + data.length + pad);
   const v = new DataView(out.buffer);
   const tag = (at: number, s: string) => [...s].forEach((c, i) => v.setUint8(at + i, c.charCodeAt(0)));
   tag(0, 'RIFF');
-  v.setUint32(4, 36 + data.length, true);
+  v.setUint32(4, out.length - 8, true);
   tag(8, 'WAVE');
   tag(12, 'fmt ');
-  v.setUint32(16, 16, true);
-  v.setUint16(20, layout.sampleType === 'float' ? 3 : 1, true);
+  v.setUint32(16, fmtSize, true);
+  v.setUint16(20, float ? 3 : 1, true);
   v.setUint16(22, format.channels, true);
   v.setUint32(24, format.sampleRate, true);
   v.setUint32(28, format.sampleRate * blockAlign, true);
   v.setUint16(32, blockAlign, true);
   v.setUint16(34, bitsPerSample, true);
-  tag(36, 'data');
-  v.setUint32(40, data.length, true);
-  out.set(data, 44);
+  if (float) v.setUint16(36, 0, true);
+  const d = 20 + fmtSize;
+  tag(d, 'data');
+  v.setUint32(d + 4, data.length, true);
+  out.set(data, d + 8);
   return out;
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeWav } from '../src/ingest/wav.js';
+import { decodeWav, parseWavHeader } from '../src/ingest/wav.js';
 import { trimZeroEdges } from '../scripts/trim-zero-edges.js';
 import { makeWav, tone } from './fixtures/wavgen.js';
 import { dataTest } from './helpers/shared-data.js';
@@ -70,6 +70,27 @@ T('stereo: a frame is silence only if both channels are; all-zero and 8-bit file
   assert.is(samplesOf(join(dir, 'stereo.wav')).length, 2 * (n + 1600), 'nothing cut: frame 10 is not silent');
   assert.is(samplesOf(join(dir, 'eight.wav')).length, 3200, 'the 8-bit padding is cut');
   assert.is(samplesOf(join(dir, 'silent.wav')).length, 8000, 'an all-zero file is left as it is');
+});
+
+T('the rewritten header is a valid WAV: 24-bit with an odd data length (pad byte) and 32-bit float', () => {
+  const cases = [
+    { name: 'odd24.wav', type: 'int' as const, bits: 24, n: 4001 },
+    { name: 'float.wav', type: 'float' as const, bits: 32, n: 4000 },
+  ];
+  for (const c of cases)
+    writeFileSync(
+      join(dir, c.name),
+      makeWav({ sampleRate: 16000, channels: 1, type: c.type, bits: c.bits, samples: join32(zeros(2000), sound(c.n / 16000)) }),
+    );
+  assert.is(trimZeroEdges([dir]).trimmed, 2);
+  for (const c of cases) {
+    const b = readFileSync(join(dir, c.name));
+    const h = parseWavHeader(b, c.name)!;
+    assert.equal([h.sampleType, h.bitsPerSample, h.dataBytes], [c.type, c.bits, (c.n * c.bits) / 8], c.name);
+    assert.is(b.readUInt32LE(4), b.length - 8, `${c.name}: RIFF size`);
+    assert.is(b.length, h.dataOffset + h.dataBytes! + (h.dataBytes! & 1), `${c.name}: data, then the pad byte if odd`);
+    assert.is(samplesOf(join(dir, c.name)).length, c.n);
+  }
 });
 
 dataTest(T, 'scripts/prepare-corpora.sh converts an ASED-layout folder and cuts its padding (PREPARED says so)', ['/usr/bin/sox'], () => {
