@@ -547,4 +547,42 @@ Sess('abort() while stop() waits for inference: stop() still resolves (shutdown 
   assert.is(outcome, 'stopped');
   await batcher.close();
 });
+Sess("a turn's utterance is followed by the emotion it sets; the run's later window does not vote it back", async () => {
+  const { Session } = await import('../src/server/session.js');
+  const labels = ['angry', 'happy', 'sad', 'neutral'];
+  // Full stream windows say angry; a turn's windows (zero-padded: the turn is shorter than 3 s) say sad.
+  const engine = {
+    backend: 'test',
+    model: 'turns',
+    labels,
+    infer: async (ws: readonly Float32Array[]) =>
+      ws.map((w) =>
+        Float32Array.from(w.subarray(w.length - 120).every((v) => v === 0) ? [0.05, 0.05, 0.85, 0.05] : [0.85, 0.05, 0.05, 0.05]),
+      ),
+    dispose: async () => {},
+  };
+  const batcher = new Batcher(engine);
+  const s = new Session(resolveStart({ type: 'start', audio: { sampleRate: 16000, encoding: 'f32le', channels: 1 }, hopMs: 500 }), {
+    batcher,
+    model: 'turns',
+    backend: 'test',
+    labels,
+    maxPendingWindows: 32,
+  });
+  const got: ServerMessage[] = [];
+  s.messages$.subscribe((m) => got.push(m));
+  // Quiet noise, a 1.5 s tone from 0.5 s (one speech turn), then quiet to 6 s.
+  const x = Float32Array.from({ length: 96000 }, (_, i) => 1e-3 * Math.sin(i * 1.7) + (i >= 8000 && i < 32000 ? 0.3 * Math.sin(i / 8) : 0));
+  s.audio(new Uint8Array(x.buffer), performance.now());
+  await s.stop();
+  const seen = got
+    .filter((m) => m.type === 'utterance' || m.type === 'emotion')
+    .map((m) => (m.type === 'utterance' ? `utterance ${m.label}` : `${m.kind} ${m.label}`));
+  assert.equal(seen, ['utterance sad', 'start sad', 'end sad'], JSON.stringify(seen));
+  assert.ok(
+    got.some((m) => m.type === 'posterior' && m.probs.angry > 0.8 && m.speech >= 0.25),
+    'a window holding the turn said angry, and did not vote',
+  );
+  await batcher.close();
+});
 Sess.run();
