@@ -120,6 +120,11 @@ Smooth("a track: a turn's verdict sets the state, and its run's later windows no
   const m = new Track(0, settings, ['a', 'b'], () => {});
   assert.equal(m.turn([0.8, 0.2], { startMs: 0, endMs: 10000, endsRun: false })?.kind, 'start', 'nothing stood: the verdict starts it');
   assert.equal(m.window([0.05, 0.95], w(10500, 0, 3000))?.label, 'b', 'the run goes on and its windows still decide');
+  // Silence after a short turn ended the emotion before the turn's verdict came: no start again.
+  const q = new Track(0, settings, ['a', 'b'], () => {});
+  q.window([0.9, 0.1], w(2000, 500, 1500));
+  assert.equal(q.window([0.5, 0.5], { endMs: 2500, speech: 0.1, turnStartMs: 500, turnSpeechMs: 0 })?.kind, 'end');
+  assert.is(q.turn([0.2, 0.8], { startMs: 500, endMs: 2200, endsRun: true }), undefined, 'no end/start blink at 2500');
 });
 Smooth.run();
 

@@ -35,6 +35,8 @@ export class Track {
   private readonly emotions: EmotionStateMachine;
   private readonly minSpeech: number;
   private lastAtMs = 0;
+  /** Where silence last ended an emotion (an `end` event). */
+  private lastEndMs = -Infinity;
   /** Windows of a run of speech that began at or before this have had the run's verdict. */
   private decidedRunsUpToMs = -Infinity;
 
@@ -94,6 +96,9 @@ export class Track {
     // A turn cut from a run that goes on (a monologue) sets the state, but the run's windows
     // still vote; its last turn (startMs at or after the run's onset) closes the run.
     if (t.endsRun) this.decidedRunsUpToMs = t.startMs;
+    // Silence after the turn has already ended its emotion: starting it again now would only
+    // blink on until the next silent window.
+    if (this.lastEndMs >= t.endMs) return undefined;
     return this.event(this.emotions.verdict(probs, Math.max(t.endMs, this.lastAtMs)));
   }
 
@@ -105,6 +110,7 @@ export class Track {
   private event(ev: EmotionEvent | undefined): EmotionMsg | undefined {
     if (!ev) return undefined;
     this.lastAtMs = ev.atMs;
+    if (ev.kind === 'end') this.lastEndMs = ev.atMs;
     return { type: 'emotion', ...ev, channel: this.channel };
   }
 }
