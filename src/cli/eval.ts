@@ -18,8 +18,8 @@ label the model does not know are left out (and counted).
                          evaluate only fold I's test split (1-based) of that protocol, as
                          'emostream train' with the same options drew it
   --split test|val       that fold's test split (default) or its validation split; protocol
-                         all has only the latter (--protocol all --fold 1 --split val: the
-                         utterances a shipped model was selected on, never trained on)
+                         all has only the latter (--protocol all --split val: the utterances
+                         a shipped model was selected on, never trained on)
   --out DIR              write metrics.json and confusion.svg there
   --json                 print the metrics as JSON
 
@@ -74,9 +74,11 @@ export async function run(argv: string[]): Promise<number> {
 
   let utts = corpus.utterances;
   let scope = 'all utterances';
-  if (values.split !== undefined && values.fold === undefined)
+  // Protocol all has one fold: --split val alone names it.
+  const fold = values.fold ?? (values.protocol === 'all' && values.split !== undefined ? '1' : undefined);
+  if (values.split !== undefined && fold === undefined)
     throw new CliError('bad_argument', `--split needs --fold (and --protocol): which fold's split`, 2);
-  if (values.fold !== undefined) {
+  if (fold !== undefined) {
     const protocol = (values.protocol ?? 'kfold') as Protocol;
     const split = values.split ?? 'test';
     if (split !== 'test' && split !== 'val') throw new CliError('bad_argument', `--split must be test or val, got '${split}'`, 2);
@@ -88,8 +90,14 @@ export async function run(argv: string[]): Promise<number> {
       seed: numberFlag('seed', values.seed, { integer: true, min: 0 }, 1),
       valFraction: numberFlag('val-fraction', values['val-fraction'], { min: 0, max: 0.49 }, 0.1),
     });
-    const f = folds[numberFlag('fold', values.fold, { integer: true, min: 1 }, 1) - 1];
+    const f = folds[numberFlag('fold', fold, { integer: true, min: 1 }, 1) - 1];
     if (!f) throw new CliError('bad_argument', `--fold must be 1…${folds.length}`, 2);
+    if (f[split].length === 0)
+      throw new CliError(
+        'bad_argument',
+        `${protocol} ${f.name} has no ${split === 'val' ? 'validation' : 'test'} split (--val-fraction 0?)`,
+        2,
+      );
     utts = f[split].map((i) => corpus.utterances[i]);
     scope = `${protocol} ${f.name} ${split === 'val' ? 'validation' : 'test'} split`;
   }
