@@ -1,6 +1,6 @@
 // Drops the zero padding at both ends of every WAV under the given folders, in place: a run of
-// digital silence (frames whose every sample is exactly 0) of at least 100 ms before the first or after the
-// last sound. Shorter runs are a recorder's first or last samples and stay (cutting them would
+// digital silence (frames whose every sample is exactly 0) of at least 100 ms before the first
+// or after the last sound. Shorter runs are a recorder's first or last samples and stay (cutting them would
 // move every frame of the file for nothing). Run by scripts/prepare-corpora.sh on each corpus it
 // prepares; running it again changes nothing.
 //
@@ -10,13 +10,13 @@
 // ASED fold: UA 36.2 % on the padded files, 42.0 % with the padding cut; docs/data.md).
 //
 //   node --import tsx scripts/trim-zero-edges.ts DIR... [--dry-run]
-
-/** Shortest edge run of digital silence that counts as padding, seconds. */
-export const MIN_PADDING_S = 0.1;
 import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseWavLayout, type WavLayout } from '../src/ingest/wav.js';
+
+/** Shortest edge run of digital silence that counts as padding, seconds. */
+export const MIN_PADDING_S = 0.1;
 
 /** The frames [first, end) left when edge runs of digital silence of at least minFrames are cut;
  *  first = end when the file is silent throughout. */

@@ -83,6 +83,7 @@ export async function replaySequences(engine: Engine, files: LabelledFile[], o: 
       chunks.push({ format: { sampleRate: SAMPLE_RATE, channels: 1 }, samples: samples.subarray(at, at + chunkSamples) });
     const items = await lastValueFrom(fe.segment(from(chunks)).pipe(toArray()));
     const visible = (i: FrontEndItem) => Math.ceil((i.lastInputFrame + 1) / chunkSamples) * chunkMs;
+    const order = new Map(items.map((it, k) => [it, k]));
     const ws = items.filter((i): i is PlacedWindow => i.kind === 'window');
     const probs = ws.length ? await engine.infer(ws.map((w) => w.data)) : [];
     const turns: ReplayedTurn[] = [];
@@ -90,12 +91,12 @@ export async function replaySequences(engine: Engine, files: LabelledFile[], o: 
       const p = await engine.infer(t.windows);
       const probs = meanPosterior(p, engine.labels.length);
       const { startMs, endMs, endsRun } = t;
-      turns.push({ startMs, endMs, endsRun, probs, windows: p.length, order: items.indexOf(t), visibleMs: visible(t) });
+      turns.push({ startMs, endMs, endsRun, probs, windows: p.length, order: order.get(t)!, visibleMs: visible(t) });
     }
     out.push({
       files: group,
       spans,
-      windows: ws.map((w, k) => ({ probs: probs[k], w, visibleMs: visible(w), order: items.indexOf(w) })),
+      windows: ws.map((w, k) => ({ probs: probs[k], w, visibleMs: visible(w), order: order.get(w)! })),
       turns,
       audioMs: (samples.length / SAMPLE_RATE) * 1000,
       utteranceLevel,

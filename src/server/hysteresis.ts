@@ -16,6 +16,12 @@ export interface EmotionEvent {
   previous?: string;
 }
 
+function topIndex(p: ArrayLike<number>): number {
+  let top = 0;
+  for (let i = 1; i < p.length; i++) if (p[i] > p[top]) top = i;
+  return top;
+}
+
 export class EmotionStateMachine {
   private current: string | undefined;
   private currentConfidence = 0;
@@ -33,8 +39,7 @@ export class EmotionStateMachine {
 
   /** A window judged to be speech, with its smoothed posteriors. */
   speech(smoothed: ArrayLike<number>, atMs: number): EmotionEvent | undefined {
-    let top = 0;
-    for (let i = 1; i < smoothed.length; i++) if (smoothed[i] > smoothed[top]) top = i;
+    const top = topIndex(smoothed);
     const topLabel = this.labels[top];
     if (this.current === undefined) {
       this.current = topLabel;
@@ -68,8 +73,7 @@ export class EmotionStateMachine {
    * may end before it has settled. Emits start or change when the label differs.
    */
   verdict(probs: ArrayLike<number>, atMs: number): EmotionEvent | undefined {
-    let top = 0;
-    for (let i = 1; i < probs.length; i++) if (probs[i] > probs[top]) top = i;
+    const top = topIndex(probs);
     const label = this.labels[top];
     this.candidate = undefined;
     const previous = this.current;
