@@ -86,6 +86,31 @@ test('a monologue longer than the maximum is cut into turns that tile it', async
   assert.ok(Math.abs(t[2].endMs - runs[runs.length - 1][1] * 1000) <= 30, `${t[2].endMs}`);
 });
 
+test("a monologue's last piece ends the run however short it is, scored with the piece before as context", async () => {
+  // Review finding: a run cut at the maximum whose rest was under the minimum turn length had no
+  // turn with endsRun, so nothing told the state machine the run was over.
+  // Syllables as in the test above, the last one ending 150 ms after the second cut (11 s).
+  const runs: [number, number][] = [];
+  for (let a = 1; a < 11; a += 0.8) runs.push([a, Math.min(11.15, a + 0.7)]);
+  const x = signal(13, runs);
+  for (const seed of [5, 6]) {
+    const t = await turns(x, seed, { maxMs: 5000 });
+    assert.equal(
+      t.map((u) => u.endsRun),
+      [false, false, true],
+      JSON.stringify(t.map((u) => [u.startMs, u.endMs])),
+    );
+    const last = t[2];
+    assert.is(last.startMs, t[1].endMs);
+    assert.ok(Math.abs(last.endMs - 11150) <= 30, `${last.endMs}`);
+    // 150 ms of its own speech after the default 500 ms of the piece before.
+    assert.is(last.windows.length, 1);
+    assert.is(validFrames(last.windows[0]), 50 + (last.endMs - last.startMs) / 10);
+  }
+  // An ordinary turn that short is still dropped.
+  assert.is((await turns(signal(4, [[1, 1.15]]), 5)).length, 0);
+});
+
 test('speech still going at the end of the stream closes its turn there', async () => {
   const x = signal(4, [[1, 4]]);
   const t = await turns(x, 4);

@@ -2,7 +2,9 @@
 // into the utterance windows the trainer scores utterances with, ready to be scored as one
 // utterance as soon as the run ends. A turn shorter than `minMs` is dropped (a cough, a click);
 // one longer than `maxMs` is cut there and continues as a new turn, so a monologue still gets
-// timely results.
+// timely results. The pieces after a cut are kept however short they end: the last piece is what
+// tells the state machine that the run is over (`endsRun`), and a 100 ms tail of a monologue is
+// speech, not a click (it is scored with the end of the piece before as its context).
 //
 // The VAD runs on samples ahead of the feature frames (which wait for look-ahead), so one chunk
 // of audio can end a run and start the next before the first run's frames have arrived: runs
@@ -55,6 +57,8 @@ interface Run {
   frames: number;
   /** Whether the frames before the current one (from `from` on) have been taken from the recent ones. */
   primed: boolean;
+  /** A piece of a run cut at the maximum length: emitted whatever its length. */
+  continued?: boolean;
 }
 
 export class TurnCutter {
@@ -115,7 +119,10 @@ export class TurnCutter {
       } else if (run.end === undefined && run.from + run.frames - run.start >= this.maxFrames) {
         const cut = run.from + run.frames;
         this.emit(run, cut, out, false);
-        this.runs[0] = { start: cut, from: cut, buf: run.buf, frames: 0, primed: true };
+        // The next piece's context before is the end of this one (emit copied what it needed).
+        const lead = Math.min(this.beforeFrames, cut - run.from);
+        run.buf.copyWithin(0, (cut - lead - run.from) * FRAME_SIZE, (cut - run.from) * FRAME_SIZE);
+        this.runs[0] = { start: cut, from: cut - lead, buf: run.buf, frames: lead, primed: true, continued: true };
       } else break;
     }
     return out;
@@ -163,7 +170,7 @@ export class TurnCutter {
   private emit(run: Run, end: number, out: CutTurn[], endsRun: boolean): void {
     const speechEnd = Math.min(end, run.from + run.frames);
     const n = Math.min(end + this.afterFrames - run.from, run.frames);
-    if (speechEnd - run.start >= this.minFrames) {
+    if (speechEnd - run.start >= this.minFrames || (run.continued && speechEnd > run.start)) {
       const data = run.buf.subarray(0, n * FRAME_SIZE);
       out.push({ startFrame: run.start, endFrame: speechEnd, endsRun, windows: utteranceWindows(n).map((w) => cutWindow(data, w)) });
     }
