@@ -5,7 +5,7 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { computeFeatures } from '../src/dsp/features.js';
-import { meanNormalized, normalizeWindow, realFrames, subtractWindowMean } from '../src/dsp/normalize.js';
+import { isDigitalSilence, meanNormalized, normalizeWindow, realFrames, subtractWindowMean } from '../src/dsp/normalize.js';
 import { StreamFrontEnd } from '../src/dsp/stream-front-end.js';
 import { FRAME_SIZE, N_CHANNELS, N_MELS, WINDOW_SIZE } from '../src/dsp/types.js';
 import { cutWindow, utteranceWindows } from '../src/dsp/utterance.js';
@@ -57,6 +57,48 @@ test('only real frames take part; padding frames stay zero; each band then has m
   }
   for (let i = 1; i < T * FRAME_SIZE; i += N_CHANNELS) assert.is(n[i], w[i], 'Δ untouched');
   assert.is(realFrames(new Float32Array(WINDOW_SIZE)), 0);
+});
+
+test('digital silence (exact zeros) is dropped from the window: the frames of sound come out as without it', () => {
+  // 0.6 s of exact zeros before 2 s of sound: a muted microphone, a codec's DTX, ASED's padding.
+  const x = noiseSignal(2, 0.3, 3);
+  const padded = new Float32Array(x.length + 9600);
+  padded.set(x, 9600);
+  const withZeros = firstWindow(padded);
+  const alone = firstWindow(x);
+  // Frames wholly inside the zeros: (9600 − 400) / 160 + 1 = 58; two more straddle the edge.
+  let silent = 0;
+  while (isDigitalSilence(withZeros, silent)) silent++;
+  assert.is(silent, 58);
+  assert.not.ok(isDigitalSilence(alone, 0), 'a quiet frame of sound is not digital silence');
+  const shift = 9600 / 160;
+  const T = realFrames(withZeros);
+  const a = subtractWindowMean(Float32Array.from(withZeros));
+  assert.is(realFrames(a), T - silent, 'the silent frames are gone; the window ends in that much more padding');
+  // The log-mel channel of the frames of sound against the same frames normalised without the
+  // zeros (the window holding zeros ends 60 frames earlier). Only the two frames that straddle
+  // the edge (part zeros, part sound) are in one mean and not the other.
+  const real = T - shift;
+  const partial = subtractWindowMean(Float32Array.from(alone).fill(0, real * FRAME_SIZE));
+  // The same, had the silent frames counted in the mean (at the floor, ln 1e-6 ≈ −13.8).
+  const naiveMean = new Float64Array(N_MELS);
+  for (let t = 0; t < T; t++) for (let m = 0; m < N_MELS; m++) naiveMean[m] += withZeros[t * FRAME_SIZE + m * N_CHANNELS] / T;
+  let diff = 0;
+  let naive = 0;
+  for (let t = 0; t < real; t++)
+    for (let m = 0; m < N_MELS; m++) {
+      const want = partial[t * FRAME_SIZE + m * N_CHANNELS];
+      diff = Math.max(diff, Math.abs(a[(t + shift - silent) * FRAME_SIZE + m * N_CHANNELS] - want));
+      naive = Math.max(naive, Math.abs(withZeros[(t + shift) * FRAME_SIZE + m * N_CHANNELS] - naiveMean[m] - want));
+    }
+  assert.ok(diff < 0.1, `frames of sound differ by ${diff}`);
+  assert.ok(naive > 1, `with the zeros in the mean they would move by ${naive}`);
+  // All silence: nothing left; the window is all zeros (padding).
+  const mute = firstWindow(new Float32Array(32000));
+  assert.ok(
+    subtractWindowMean(Float32Array.from(mute)).every((v) => v === 0),
+    'a window of digital silence becomes zeros',
+  );
 });
 
 test('normalizeWindow: the paper path is plain z-scoring; the robust path subtracts the window mean first', () => {

@@ -161,10 +161,10 @@ test('the robustness conditions degrade a known signal to the asked SNR or gain'
 });
 
 test('--conditions names parse to the default conditions and to crops; bad entries say which', () => {
-  const parsed = parseConditions('clean,pink:10,babble:0,gain:-30,telephone,crop:1.5');
+  const parsed = parseConditions('clean,pink:10,babble:0,gain:-30,telephone,crop:1.5,zeros:0.5');
   assert.equal(
     parsed.map((c) => c.name),
-    ['clean', 'pink 10 dB', 'babble 0 dB', 'gain -30 dB', 'telephone', 'crop 1.5 s'],
+    ['clean', 'pink 10 dB', 'babble 0 dB', 'gain -30 dB', 'telephone', 'crop 1.5 s', 'zeros 0.5 s'],
   );
   // The same names as the default set, so the same noise is drawn for them (comparable tables).
   for (const c of parsed.slice(0, 5))
@@ -172,7 +172,7 @@ test('--conditions names parse to the default conditions and to crops; bad entri
       CONDITIONS.some((d) => d.name === c.name && d.value === c.value),
       c.name,
     );
-  for (const bad of ['pink', 'pink:x', 'crop:0', 'clean:3', 'echo:5', 'gain:-3:4'])
+  for (const bad of ['pink', 'pink:x', 'crop:0', 'zeros:0', 'zeros:-1', 'clean:3', 'echo:5', 'gain:-3:4'])
     assert.throws(
       () => parseConditions(bad),
       (e: Error) => e.message.includes(`'${bad}'`),
@@ -191,6 +191,14 @@ test('a crop keeps the loudest span of the asked length, and a shorter signal wh
   assert.is(loudestSpan(x, 4), x);
   const c = parseConditions('crop:1')[0];
   assert.is(degrade(x, c, rng(1), []).length, 16000);
+});
+
+test('digital silence: the signal unchanged between exact zeros of the asked length', () => {
+  const x = new Float32Array(8000).map((_, i) => 0.1 * Math.sin(i / 5) + 0.01);
+  const y = degrade(x, parseConditions('zeros:0.25')[0], rng(1), []);
+  assert.is(y.length, 8000 + 2 * 4000);
+  assert.ok(y.subarray(0, 4000).every((v) => v === 0) && y.subarray(12000).every((v) => v === 0));
+  assert.equal(Array.from(y.subarray(4000, 12000)), Array.from(x));
 });
 
 test('short turns: the asked length around a loud moment; without them the recipe draws as before', () => {

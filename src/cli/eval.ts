@@ -30,7 +30,9 @@ robustness (docs/results.md):
   --limit N              at most N utterances per corpus (a seeded, label-stratified sample)
   --conditions LIST      instead of the default set: any of clean, telephone, pink:DB,
                          babble:DB, gain:DB, crop:SECONDS (the loudest SECONDS of each
-                         utterance: short turns), comma separated, e.g. clean,crop:1.5,crop:1
+                         utterance: short turns), zeros:SECONDS (that much digital silence
+                         before and after: a muted microphone, a codec's DTX), comma
+                         separated, e.g. clean,crop:1.5,crop:1
 `;
 
 export async function run(argv: string[]): Promise<number> {

@@ -2,6 +2,7 @@
 // log-mel channel, and per-(mel, channel) z-scoring with the statistics the trainer stores in
 // meta.json. The trainer, the tfjs engine, the ONNX engine and the export's parity check all
 // normalise through normalizeWindow(); the ONNX graph holds the z-scoring itself.
+import { LOG_FLOOR } from './logmel.js';
 import { FRAME_SIZE, N_CHANNELS, N_MELS, WINDOW_SIZE } from './types.js';
 
 /** A model's input normalisation, as meta.json's `norm` records it. */
@@ -24,18 +25,50 @@ export function realFrames(window: Float32Array): number {
   return t;
 }
 
+/** The log-mel value of every band of a frame of digital silence (400 samples of exact zeros). */
+const SILENT_LOG_MEL = Math.fround(Math.log(LOG_FLOOR));
+
+/** Frame t of the window is digital silence: every band's log-mel sits exactly on the floor. */
+export function isDigitalSilence(window: Float32Array, t: number): boolean {
+  for (let m = 0; m < N_MELS; m++) if (window[t * FRAME_SIZE + m * N_CHANNELS] !== SILENT_LOG_MEL) return false;
+  return true;
+}
+
 /**
  * Mean normalisation of the log-mel channel over a window's real frames, in place: a gain (or any
  * fixed channel response) adds a constant to each band's log energy, and this removes it. Δ and
  * ΔΔ already ignore constants. Padding frames stay zero, so the window rule is unchanged.
+ *
+ * Frames of digital silence (exact zeros: a muted microphone, a codec's discontinuous
+ * transmission) are dropped: the frames after them move up and the window ends in that much more
+ * padding. At the floor they would pull the mean down by up to 14 per band and lift every frame
+ * of sound by as much, a view no training utterance gives (a model that never heard exact zeros
+ * lost 10 UA points to 0.5 s of them); set to zero in place they read as padding at the start,
+ * which no training window has either (docs/results.md, "Digital silence"). The training corpora hold almost none once
+ * ASED's zero padding is cut (0.06 % of frames), so models trained before the rule still fit.
  */
 export function subtractWindowMean(window: Float32Array): Float32Array {
   const T = realFrames(window);
   if (T === 0) return window;
+  const silent = new Uint8Array(T);
   const mean = new Float64Array(N_MELS);
-  for (let t = 0; t < T; t++) for (let m = 0; m < N_MELS; m++) mean[m] += window[t * FRAME_SIZE + m * N_CHANNELS];
-  for (let m = 0; m < N_MELS; m++) mean[m] /= T;
-  for (let t = 0; t < T; t++) for (let m = 0; m < N_MELS; m++) window[t * FRAME_SIZE + m * N_CHANNELS] -= mean[m];
+  let n = 0;
+  for (let t = 0; t < T; t++) {
+    if (isDigitalSilence(window, t)) silent[t] = 1;
+    else {
+      for (let m = 0; m < N_MELS; m++) mean[m] += window[t * FRAME_SIZE + m * N_CHANNELS];
+      n++;
+    }
+  }
+  for (let m = 0; m < N_MELS; m++) mean[m] /= n || 1;
+  let to = 0;
+  for (let t = 0; t < T; t++) {
+    if (silent[t]) continue;
+    if (to !== t) window.copyWithin(to * FRAME_SIZE, t * FRAME_SIZE, (t + 1) * FRAME_SIZE);
+    for (let m = 0; m < N_MELS; m++) window[to * FRAME_SIZE + m * N_CHANNELS] -= mean[m];
+    to++;
+  }
+  window.fill(0, to * FRAME_SIZE, T * FRAME_SIZE);
   return window;
 }
 

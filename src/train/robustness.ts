@@ -2,7 +2,9 @@
 // ways users' audio is (pink noise and babble at 20/10/5/0 dB SNR, −10/−30/−45 dB gain, telephone
 // bandwidth), every degradation seeded per utterance so two models see the same audio. Short
 // turns ("crop", not in the default set) ask how a model does on a word or two, as a voice agent
-// hears them, when it learnt from sentences.
+// hears them, when it learnt from sentences. Digital silence ("zeros", not in the default set:
+// exact zeros around the speech, as a muted microphone or a codec's discontinuous transmission
+// sends them) asks whether a model leans on what ASED's zero padding taught earlier models.
 import { computeFeatures } from '../dsp/features.js';
 import { loadAudio16k } from '../dsp/load.js';
 import { SAMPLE_RATE } from '../dsp/types.js';
@@ -16,8 +18,8 @@ import { esc } from './confusion-svg.js';
 
 export interface Condition {
   name: string;
-  kind: 'clean' | 'pink' | 'babble' | 'gain' | 'telephone' | 'crop';
-  /** SNR (dB) for noise, gain (dB) for gain, seconds kept for crop. */
+  kind: 'clean' | 'pink' | 'babble' | 'gain' | 'telephone' | 'crop' | 'zeros';
+  /** SNR (dB) for noise, gain (dB) for gain, seconds kept for crop, seconds of zeros at each end. */
   value?: number;
 }
 
@@ -30,7 +32,7 @@ export const CONDITIONS: readonly Condition[] = [
 ];
 
 /** Conditions by name for `eval --conditions`: clean, telephone, pink:DB, babble:DB, gain:DB,
- *  crop:SECONDS. Throws a message naming the bad entry. */
+ *  crop:SECONDS, zeros:SECONDS. Throws a message naming the bad entry. */
 export function parseConditions(list: string): Condition[] {
   return list
     .split(',')
@@ -44,12 +46,16 @@ export function parseConditions(list: string): Condition[] {
         if (raw !== undefined) throw bad(`${kind} takes no value`);
         return { name: kind, kind };
       }
-      if (kind !== 'pink' && kind !== 'babble' && kind !== 'gain' && kind !== 'crop')
-        throw bad('kind must be clean, telephone, pink, babble, gain or crop');
+      if (kind !== 'pink' && kind !== 'babble' && kind !== 'gain' && kind !== 'crop' && kind !== 'zeros')
+        throw bad('kind must be clean, telephone, pink, babble, gain, crop or zeros');
       if (value === undefined || raw === '' || !Number.isFinite(value)) throw bad('needs a number, e.g. pink:10');
       if (kind === 'crop') {
         if (!(value > 0)) throw bad('seconds must be > 0');
         return { name: `crop ${value} s`, kind, value };
+      }
+      if (kind === 'zeros') {
+        if (!(value > 0 && value <= 60)) throw bad('seconds must be > 0 and at most 60');
+        return { name: `zeros ${value} s`, kind, value };
       }
       if (kind === 'gain' && value > 40) throw bad('gain above +40 dB clips everything');
       return { name: `${kind} ${value} dB`, kind, value };
@@ -73,6 +79,14 @@ export function loudestSpan(x: Float32Array, seconds: number): Float32Array {
   return x.slice(best * ENERGY_STEP, best * ENERGY_STEP + len);
 }
 
+/** x with `seconds` of exact zeros before and after it. */
+export function padZeros(x: Float32Array, seconds: number): Float32Array {
+  const pad = Math.round(seconds * SAMPLE_RATE);
+  const y = new Float32Array(x.length + 2 * pad);
+  y.set(x, pad);
+  return y;
+}
+
 /** The degraded signal of one condition; `pool` holds babble talkers (other utterances of the set). */
 export function degrade(x: Float32Array, c: Condition, rand: () => number, pool: readonly Float32Array[]): Float32Array {
   switch (c.kind) {
@@ -88,6 +102,8 @@ export function degrade(x: Float32Array, c: Condition, rand: () => number, pool:
       return telephone(x);
     case 'crop':
       return loudestSpan(x, c.value!);
+    case 'zeros':
+      return padZeros(x, c.value!);
   }
 }
 
