@@ -16,7 +16,8 @@ export interface EmotionEvent {
   previous?: string;
 }
 
-function topIndex(p: ArrayLike<number>): number {
+/** The index of the largest entry (the first of equals). */
+export function topIndex(p: ArrayLike<number>): number {
   let top = 0;
   for (let i = 1; i < p.length; i++) if (p[i] > p[top]) top = i;
   return top;

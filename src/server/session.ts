@@ -19,6 +19,7 @@ import { sanitize } from '../ingest/pcm.js';
 import { wireDecoder, type WireDecoder } from '../ingest/wire.js';
 import type { AudioChunk } from '../ingest/types.js';
 import { ArrivalClock } from './arrival.js';
+import { topIndex } from './hysteresis.js';
 import type { BatchOutcome, Batcher } from './batcher.js';
 import type { EndMsg, ReadyMsg, ServerMessage } from '../protocol/messages.js';
 import type { SessionSettings } from './settings.js';
@@ -401,8 +402,7 @@ export class Session {
     if (probs.length === 0) return []; // cancelled: the session is gone
     const k = this.ctx.labels.length;
     const mean = meanPosterior(probs, k);
-    let best = 0;
-    for (let c = 1; c < k; c++) if (mean[c] > mean[best]) best = c;
+    const best = topIndex(mean);
     const byLabel: Record<string, number> = {};
     this.ctx.labels.forEach((l, c) => (byLabel[l] = mean[c]));
     const out: ServerMessage[] = [
