@@ -66,8 +66,10 @@ function rewrite(bytes: Uint8Array, layout: WavLayout, first: number, end: numbe
   return out;
 }
 
-function* wavFiles(dir: string): Generator<string> {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
+/** The WAV files under dir, in name order (so a run over part of them is repeatable). */
+export function* wavFiles(dir: string): Generator<string> {
+  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) yield* wavFiles(p);
     else if (e.isFile() && /\.wav$/i.test(e.name)) yield p;

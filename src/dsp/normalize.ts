@@ -44,8 +44,9 @@ export function isDigitalSilence(window: Float32Array, t: number): boolean {
  * padding. At the floor they would pull the mean down by up to 14 per band and lift every frame
  * of sound by as much, a view no training utterance gives (a model that never heard exact zeros
  * lost 10 UA points to 0.5 s of them); set to zero in place they read as padding at the start,
- * which no training window has either (docs/results.md, "Digital silence"). The training corpora hold almost none once
- * ASED's zero padding is cut (0.06 % of frames), so models trained before the rule still fit.
+ * which no training window has either (docs/results.md, "Digital silence"). The training
+ * corpora hold almost none once ASED's zero padding is cut (0.06 % of frames), so models trained
+ * before the rule still fit.
  */
 export function subtractWindowMean(window: Float32Array): Float32Array {
   const T = realFrames(window);
